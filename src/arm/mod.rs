@@ -1,0 +1,250 @@
+//! The ARM client: the only code in the tool that talks to Azure.
+//!
+//! One credential, one transport (read-only guard + timeout) and one retry policy serve
+//! every provider: the `azure_mgmt_storage` client for the storage reads it covers, and the
+//! same azure_core pipeline for the providers no mgmt crate covers here. Each read returns
+//! a [`RawRead`]: bodies are kept as JSON, never parsed into strict generated models
+//! (the live service returns values the specs do not list). Failures become raw reads
+//! too; only a failed sign-in is an error of the run.
+
+mod retry;
+pub mod transport;
+
+use crate::cloud::Cloud;
+use crate::reads::{ArmRead, RawRead};
+use azure_core::auth::TokenCredential;
+use azure_core::error::ErrorKind;
+use azure_core::{ClientOptions, Context, Method, Pipeline, Request, RetryOptions, TransportOptions, Url};
+use azure_identity::{DefaultAzureCredentialBuilder, TokenCredentialOptions};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use retry::BoundedRetry;
+
+/// How long one HTTP attempt may take, and the retry budget of one read.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub request_timeout: Duration,
+    pub retry: BoundedRetry,
+    /// A list longer than this many pages is reported as an error, not followed forever.
+    pub max_pages: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { request_timeout: Duration::from_secs(30), retry: BoundedRetry::default(), max_pages: 200 }
+    }
+}
+
+pub struct ArmClient {
+    base: Url,
+    scope: String,
+    credential: Arc<dyn TokenCredential>,
+    pipeline: Pipeline,
+    storage: azure_mgmt_storage::package_2023_05::Client,
+    body_timeout: Duration,
+    max_pages: usize,
+}
+
+impl ArmClient {
+    /// The Azure SDK credential chain: environment (service principal or workload identity,
+    /// honouring `AZURE_AUTHORITY_HOST`), managed identity, then the Azure CLI login.
+    pub fn default_credential(cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, String> {
+        let mut options = TokenCredentialOptions::default();
+        options.set_authority_host(cloud.authority_host.to_string());
+        let credential = DefaultAzureCredentialBuilder::new()
+            .with_options(options)
+            .build()
+            .map_err(|e| one_line(&format!("no Azure credential available: {e}")))?;
+        Ok(Arc::new(credential))
+    }
+
+    pub fn new(cloud: &Cloud, credential: Arc<dyn TokenCredential>, limits: &Limits) -> Self {
+        let transport = transport::ReadOnlyTransport::new(azure_core::new_http_client(), limits.request_timeout);
+        let options = ClientOptions::new(TransportOptions::new(Arc::new(transport)))
+            .retry(RetryOptions::custom(Arc::new(limits.retry.clone())));
+        let pipeline = Pipeline::new(
+            option_env!("CARGO_PKG_NAME"),
+            option_env!("CARGO_PKG_VERSION"),
+            options.clone(),
+            Vec::new(),
+            Vec::new(),
+        );
+        let storage = azure_mgmt_storage::package_2023_05::Client::new(
+            cloud.arm_endpoint.clone(),
+            credential.clone(),
+            vec![cloud.arm_scope.clone()],
+            options,
+        );
+        ArmClient {
+            base: cloud.arm_endpoint.clone(),
+            scope: cloud.arm_scope.clone(),
+            credential,
+            pipeline,
+            storage,
+            body_timeout: limits.request_timeout,
+            max_pages: limits.max_pages,
+        }
+    }
+
+    /// Gets a token once before any read, so a missing or broken login stops the run
+    /// with one clear message instead of turning every read into an error.
+    pub async fn sign_in(&self) -> Result<(), String> {
+        self.credential
+            .get_token(&[&self.scope])
+            .await
+            .map(|_| ())
+            .map_err(|e| one_line(&format!("authentication failed: {e}")))
+    }
+
+    pub async fn read(&self, read: &ArmRead) -> RawRead {
+        let result = match read {
+            ArmRead::StorageAccount(id) => {
+                let call = self.storage.storage_accounts_client().get_properties(
+                    id.resource_group().unwrap_or_default(),
+                    id.name(),
+                    id.subscription(),
+                );
+                match call.send().await {
+                    Ok(response) => self.json_body(response.into_raw_response()).await,
+                    Err(e) => Err(Failure::from_core(&e)),
+                }
+            }
+            ArmRead::BlobContainer { account, container } => {
+                let call = self.storage.blob_containers_client().get(
+                    account.resource_group().unwrap_or_default(),
+                    account.name(),
+                    container,
+                    account.subscription(),
+                );
+                match call.send().await {
+                    Ok(response) => self.json_body(response.into_raw_response()).await,
+                    Err(e) => Err(Failure::from_core(&e)),
+                }
+            }
+            _ if read.is_list() => self.get_all_pages(read).await,
+            _ => match self.url_for(read) {
+                Ok(url) => self.get_json(url).await,
+                Err(failure) => Err(failure),
+            },
+        };
+        match result {
+            Ok(body) => RawRead::ok(read, body),
+            Err(f) => RawRead::failed(read, f.status, &f.code, f.message),
+        }
+    }
+
+    fn url_for(&self, read: &ArmRead) -> Result<Url, Failure> {
+        let mut url = self.base.join(read.path().trim_start_matches('/')).map_err(|e| Failure::local(format!("bad URL: {e}")))?;
+        url.query_pairs_mut().append_pair("api-version", read.api_version());
+        Ok(url)
+    }
+
+    /// Follows `nextLink` exactly as given (it carries its own api-version and skip token),
+    /// but only on the ARM host: the bearer token is never sent anywhere else.
+    async fn get_all_pages(&self, read: &ArmRead) -> Result<Value, Failure> {
+        let mut url = self.url_for(read)?;
+        let mut items = Vec::new();
+        for _ in 0..self.max_pages {
+            let page = self.get_json(url.clone()).await?;
+            match page.get("value") {
+                Some(Value::Array(values)) => items.extend(values.iter().cloned()),
+                _ => return Err(Failure::malformed("a list page has no 'value' array")),
+            }
+            match page.get("nextLink") {
+                Some(Value::String(next)) if !next.is_empty() => {
+                    let next_url = Url::parse(next).map_err(|e| Failure::malformed(format!("nextLink is not a URL: {e}")))?;
+                    if next_url.origin() != self.base.origin() {
+                        return Err(Failure::malformed(format!(
+                            "nextLink points outside the ARM endpoint ({}); not followed",
+                            next_url.origin().ascii_serialization()
+                        )));
+                    }
+                    url = next_url;
+                }
+                _ => return Ok(serde_json::json!({ "value": items })),
+            }
+        }
+        Err(Failure::malformed(format!("the list did not end within {} pages", self.max_pages)))
+    }
+
+    async fn get_json(&self, url: Url) -> Result<Value, Failure> {
+        let token = self
+            .credential
+            .get_token(&[&self.scope])
+            .await
+            .map_err(|e| Failure::local(one_line(&format!("authentication failed: {e}"))))?;
+        let mut request = Request::new(url, Method::Get);
+        request.insert_header(azure_core::headers::AUTHORIZATION, format!("Bearer {}", token.token.secret()));
+        request.set_body(azure_core::EMPTY_BODY);
+        match self.pipeline.send(&Context::default(), &mut request).await {
+            Ok(response) => self.json_body(response).await,
+            Err(e) => Err(Failure::from_core(&e)),
+        }
+    }
+
+    async fn json_body(&self, response: azure_core::Response) -> Result<Value, Failure> {
+        let bytes = match tokio::time::timeout(self.body_timeout, response.into_body().collect()).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => return Err(Failure::transport(format!("reading the body failed: {e}"))),
+            Err(_) => return Err(Failure::transport("the body did not arrive in time".to_string())),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| Failure::malformed(format!("the body is not JSON: {e}")))
+    }
+}
+
+/// A read that produced no body, before it is recorded.
+struct Failure {
+    status: Option<u16>,
+    code: String,
+    message: String,
+}
+
+impl Failure {
+    fn from_core(error: &azure_core::Error) -> Self {
+        if let Some(http) = find_http_error(error) {
+            return Failure {
+                status: Some(u16::from(http.status())),
+                code: http.error_code().unwrap_or("HttpError").to_string(),
+                message: one_line(http.error_message().unwrap_or("no error message")),
+            };
+        }
+        match error.kind() {
+            ErrorKind::Io => Failure::transport(one_line(&error.to_string())),
+            ErrorKind::Credential => Failure::local(one_line(&format!("authentication failed: {error}"))),
+            _ => Failure { status: None, code: "Refused".into(), message: one_line(&error.to_string()) },
+        }
+    }
+    fn transport(message: String) -> Self {
+        Failure { status: None, code: "Transport".into(), message }
+    }
+    fn malformed(message: impl Into<String>) -> Self {
+        Failure { status: Some(200), code: "MalformedBody".into(), message: message.into() }
+    }
+    fn local(message: String) -> Self {
+        Failure { status: None, code: "Client".into(), message }
+    }
+}
+
+/// azure_core wraps the HTTP error in context layers (e.g. "retry policy expired").
+fn find_http_error(error: &azure_core::Error) -> Option<&azure_core::error::HttpError> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(http) = e.downcast_ref::<azure_core::error::HttpError>() {
+            return Some(http);
+        }
+        if let Some(core) = e.downcast_ref::<azure_core::Error>() {
+            if let Some(http) = core.as_http_error() {
+                return Some(http);
+            }
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// Collapses a multi-line error (the credential chain's aggregate) into one line.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,84 @@
+//! The HTTP transport every ARM request goes through: a read-only guard and a timeout.
+//!
+//! The guard is the last line that makes "the tool never changes Azure" true whatever the
+//! code above it does: any method other than GET is refused before it leaves the process,
+//! except POST to a storage account's `listKeys` and to Resource Graph's query endpoint.
+//! This module must not log requests: their headers carry the bearer token.
+
+use async_trait::async_trait;
+use azure_core::error::{Error, ErrorKind};
+use azure_core::{HttpClient, Method, Request, Response};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Whether a request may be sent at all.
+pub fn is_allowed(method: &Method, path: &str) -> bool {
+    match method {
+        Method::Get => true,
+        Method::Post => {
+            let path = path.trim_end_matches('/').to_ascii_lowercase();
+            let is_list_keys = path.starts_with("/subscriptions/")
+                && path.contains("/providers/microsoft.storage/storageaccounts/")
+                && path.ends_with("/listkeys");
+            is_list_keys || path == "/providers/microsoft.resourcegraph/resources"
+        }
+        _ => false,
+    }
+}
+
+#[derive(Debug)]
+pub struct ReadOnlyTransport {
+    inner: Arc<dyn HttpClient>,
+    request_timeout: Duration,
+}
+
+impl ReadOnlyTransport {
+    pub fn new(inner: Arc<dyn HttpClient>, request_timeout: Duration) -> Self {
+        Self { inner, request_timeout }
+    }
+}
+
+#[async_trait]
+impl HttpClient for ReadOnlyTransport {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<Response> {
+        let path = request.url().path();
+        if !is_allowed(request.method(), path) {
+            return Err(Error::message(
+                ErrorKind::Other,
+                format!("refused by the read-only guard: {} {path}", request.method()),
+            ));
+        }
+        match tokio::time::timeout(self.request_timeout, self.inner.execute_request(request)).await {
+            Ok(result) => result,
+            // An Io error is what the retry policy retries.
+            Err(_) => Err(Error::message(
+                ErrorKind::Io,
+                format!("no response within {}s", self.request_timeout.as_secs_f32()),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_reads_list_keys_and_resource_graph_pass() {
+        let sa = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a";
+        assert!(is_allowed(&Method::Get, sa));
+        assert!(is_allowed(&Method::Post, &format!("{sa}/listKeys")));
+        assert!(is_allowed(&Method::Post, &format!("{}/LISTKEYS", sa.to_uppercase())));
+        assert!(is_allowed(&Method::Post, "/providers/Microsoft.ResourceGraph/resources"));
+        for (method, path) in [
+            (Method::Put, sa.to_string()),
+            (Method::Patch, sa.to_string()),
+            (Method::Delete, sa.to_string()),
+            (Method::Post, format!("{sa}/regenerateKey")),
+            (Method::Post, "/subscriptions/s/providers/Microsoft.KubernetesConfiguration/register".to_string()),
+            (Method::Post, "/listKeys".to_string()),
+        ] {
+            assert!(!is_allowed(&method, &path), "{method} {path} must be refused");
+        }
+    }
+}

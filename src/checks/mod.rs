@@ -1,0 +1,283 @@
+//! The check catalog: every check's stable id, title, profiles, docs and verdict function,
+//! listed once in [`REGISTRY`].
+//!
+//! A check is a plain synchronous function over [`Facts`]: no I/O, no clients, no clock.
+//! It returns an [`Outcome`] with evidence and, for failures, the exact fix. Ids and
+//! statuses are the public contract of shared/checks.md.
+
+mod azure_backup;
+mod cluster;
+mod pending;
+
+use crate::facts::{Facts, Unobserved};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    Pxb,
+    AzureBackup,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Pxb => "pxb",
+            Profile::AzureBackup => "azure-backup",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Skip,
+    Error,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// One observation behind a verdict.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evidence {
+    pub resource: String,
+    pub property: String,
+    pub observed: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Value>,
+}
+
+impl Evidence {
+    pub fn new(resource: &str, property: &str, observed: impl Into<Value>, expected: impl Into<Value>) -> Self {
+        Evidence {
+            resource: resource.to_string(),
+            property: property.to_string(),
+            observed: observed.into(),
+            expected: Some(expected.into()),
+        }
+    }
+
+    /// An observation with nothing to compare against (context for the reader).
+    pub fn note(resource: &str, property: &str, observed: impl Into<Value>) -> Self {
+        Evidence { resource: resource.to_string(), property: property.to_string(), observed: observed.into(), expected: None }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub status: Status,
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+    pub remediation: Option<String>,
+}
+
+impl Outcome {
+    fn new(status: Status, message: impl Into<String>) -> Self {
+        Outcome { status, message: message.into(), evidence: Vec::new(), remediation: None }
+    }
+    pub fn pass(message: impl Into<String>) -> Self {
+        Self::new(Status::Pass, message)
+    }
+    pub fn warn(message: impl Into<String>) -> Self {
+        Self::new(Status::Warn, message)
+    }
+    pub fn fail(message: impl Into<String>) -> Self {
+        Self::new(Status::Fail, message)
+    }
+    pub fn skip(message: impl Into<String>) -> Self {
+        Self::new(Status::Skip, message)
+    }
+    /// The fact the check needs could not be observed.
+    pub fn error(unobserved: &Unobserved) -> Self {
+        Self::new(Status::Error, unobserved.describe())
+    }
+    pub fn evidence(mut self, evidence: Evidence) -> Self {
+        self.evidence.push(evidence);
+        self
+    }
+    pub fn fix(mut self, command: impl Into<String>) -> Self {
+        self.remediation = Some(command.into());
+        self
+    }
+}
+
+pub struct Check {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub profiles: &'static [Profile],
+    /// What it verifies, why, the data it reads, how to fix a failure (`explain`).
+    pub explain: &'static str,
+    pub run: fn(&Facts) -> Outcome,
+}
+
+impl Check {
+    pub fn in_profile(&self, selected: Option<Profile>) -> bool {
+        selected.is_none_or(|p| self.profiles.contains(&p))
+    }
+}
+
+const BOTH: &[Profile] = &[Profile::Pxb, Profile::AzureBackup];
+const PXB: &[Profile] = &[Profile::Pxb];
+const AZURE_BACKUP: &[Profile] = &[Profile::AzureBackup];
+
+/// Every check of the catalog, in catalog order.
+pub static REGISTRY: &[Check] = &[
+    cluster::CLUSTER_STATE,
+    cluster::KUBERNETES_VERSION,
+    cluster::CLUSTER_IDENTITY,
+    cluster::CSI_DISK_DRIVER,
+    cluster::SNAPSHOT_CONTROLLER,
+    azure_backup::PROVIDER_REGISTERED,
+    azure_backup::BACKUP_EXTENSION,
+    azure_backup::BACKUP_STORAGE_LOCATION,
+    azure_backup::STORAGE_NETWORK_ACCESS,
+    azure_backup::TRUSTED_ACCESS,
+    azure_backup::VAULT_IDENTITY,
+    pending::ROLE_VAULT_READER_ON_CLUSTER,
+    pending::ROLE_VAULT_READER_ON_SNAPSHOT_RG,
+    pending::ROLE_CLUSTER_CONTRIBUTOR_ON_SNAPSHOT_RG,
+    pending::ROLE_EXTENSION_BLOB_CONTRIBUTOR,
+    pending::ROLE_VAULT_DISK_SNAPSHOT_CONTRIBUTOR,
+    pending::ROLE_VAULT_DISK_DATA_OPERATOR,
+    pending::ROLE_VAULT_BLOB_READER,
+    pending::ROLE_VAULT_STAGING,
+    pending::CALLER_ROLES,
+    pending::AZURE_POLICY_EXCLUSION,
+    pending::NSG_BACKUP_SERVICE_TAGS,
+    pending::EGRESS_FQDNS,
+    pending::VELERO_ABSENT,
+    pending::VOLUME_TYPES,
+    pending::BACKUP_CONTAINER_EMPTY,
+    pending::PXB_STORAGE_ACCOUNT,
+    pending::PXB_STORAGE_ACCOUNT_KEY,
+    pending::PXB_INSTALL_PERMISSIONS,
+    pending::PXB_APP_CLUSTER_PERMISSIONS,
+    pending::PXB_RESTORE_PERMISSIONS,
+    pending::PXB_ROLE_PROPAGATION,
+    pending::PXB_PORTS,
+    pending::PXB_NSG_PORTS,
+    pending::PXB_PROXY_NO_PROXY,
+    pending::PXB_PROXY_SERVICE_LISTS,
+];
+
+pub fn find(id: &str) -> Option<&'static Check> {
+    REGISTRY.iter().find(|c| c.id.eq_ignore_ascii_case(id))
+}
+
+/// A check's verdict, with the check it belongs to.
+pub struct Verdict {
+    pub check: &'static Check,
+    pub outcome: Outcome,
+}
+
+pub fn run_all(facts: &Facts, profile: Option<Profile>) -> Vec<Verdict> {
+    REGISTRY
+        .iter()
+        .filter(|c| c.in_profile(profile))
+        .map(|check| Verdict { check, outcome: (check.run)(facts) })
+        .collect()
+}
+
+/// `az … -g RG -n NAME` arguments for the checked cluster.
+fn cluster_args(facts: &Facts) -> String {
+    let id = &facts.target.cluster;
+    format!("-g {} -n {}", id.resource_group().unwrap_or_default(), id.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_documented() {
+        let mut seen = HashSet::new();
+        for check in REGISTRY {
+            assert!(seen.insert(check.id), "duplicate id {}", check.id);
+            assert!(!check.title.is_empty() && !check.explain.is_empty(), "{} lacks docs", check.id);
+            assert!(!check.profiles.is_empty(), "{} has no profile", check.id);
+        }
+        assert_eq!(REGISTRY.len(), 36);
+    }
+
+    #[test]
+    fn profiles_select_their_checks() {
+        let pxb: Vec<_> = REGISTRY.iter().filter(|c| c.in_profile(Some(Profile::Pxb))).map(|c| c.id).collect();
+        assert!(pxb.contains(&"cluster-state") && pxb.contains(&"pxb-ports"));
+        assert!(!pxb.contains(&"trusted-access"));
+        assert_eq!(REGISTRY.iter().filter(|c| c.in_profile(None)).count(), REGISTRY.len());
+    }
+}
+
+/// Builders of test facts, shared by the check modules' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::facts::Facts;
+    use crate::reads::{ArmRead, RawRead, RawReads};
+    use crate::target::{Target, TargetRecord};
+    use serde_json::{json, Value};
+
+    pub const CLUSTER: &str =
+        "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1";
+    pub const VAULT: &str = "/subscriptions/sub1/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/vault1";
+
+    pub fn healthy_cluster() -> Value {
+        json!({
+            "id": CLUSTER, "name": "aks1", "location": "eastus",
+            "identity": {"type": "SystemAssigned", "principalId": "11111111-1111-1111-1111-111111111111"},
+            "properties": {
+                "provisioningState": "Succeeded", "powerState": {"code": "Running"},
+                "kubernetesVersion": "1.30", "currentKubernetesVersion": "1.30.4",
+                "nodeResourceGroup": "MC_rg1_aks1_eastus",
+                "servicePrincipalProfile": {"clientId": "msi"},
+                "storageProfile": {"diskCSIDriver": {"enabled": true}, "snapshotController": {"enabled": true}}
+            }
+        })
+    }
+
+    /// Facts over the given raw bodies; `edit` may change the target first.
+    pub struct Scenario {
+        pub target: TargetRecord,
+        pub raws: RawReads,
+    }
+
+    impl Scenario {
+        pub fn new() -> Self {
+            let mut s = Scenario { target: TargetRecord { cluster: CLUSTER.into(), ..Default::default() }, raws: RawReads::default() };
+            s.set(&ArmRead::Cluster(s.target_ids().cluster), healthy_cluster());
+            s
+        }
+        pub fn target_ids(&self) -> Target {
+            Target::from_record(&self.target).unwrap()
+        }
+        pub fn set(&mut self, read: &ArmRead, body: Value) {
+            self.raws.insert(RawRead::ok(read, body));
+        }
+        pub fn fail(&mut self, read: &ArmRead, status: u16, code: &str) {
+            self.raws.insert(RawRead::failed(read, Some(status), code, "test failure"));
+        }
+        pub fn edit_cluster(&mut self, edit: impl FnOnce(&mut Value)) {
+            let read = ArmRead::Cluster(self.target_ids().cluster);
+            let mut body = self.raws.get(&read).unwrap().body.clone().unwrap();
+            edit(&mut body);
+            self.set(&read, body);
+        }
+        pub fn facts(&self) -> Facts {
+            Facts::derive(self.target_ids(), &self.raws).unwrap()
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Which Azure cloud to talk to: the ARM base URL, the token audience and the AAD authority.
+//!
+//! Endpoints come from the ARM metadata of each cloud (see shared/reference/arm-api.md §12).
+//! This module validates endpoints before any request is made: `http://` is accepted only
+//! for loopback addresses (local fakes in tests), everything else must be `https://`.
+
+use url::{Host, Url};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CloudName {
+    #[value(name = "AzureCloud")]
+    AzureCloud,
+    #[value(name = "AzureChinaCloud")]
+    AzureChinaCloud,
+    #[value(name = "AzureUSGovernment")]
+    AzureUsGovernment,
+}
+
+/// Resolved endpoints for one run.
+#[derive(Clone, Debug)]
+pub struct Cloud {
+    pub arm_endpoint: Url,
+    /// The OAuth scope for ARM: the cloud's audience plus `/.default`.
+    pub arm_scope: String,
+    pub authority_host: Url,
+}
+
+impl Cloud {
+    /// `arm_override` is `--arm-endpoint`; `authority_override` is `AZURE_AUTHORITY_HOST`.
+    pub fn resolve(
+        name: CloudName,
+        arm_override: Option<&str>,
+        authority_override: Option<&str>,
+    ) -> Result<Self, String> {
+        let (arm, audience, authority) = match name {
+            CloudName::AzureCloud => (
+                "https://management.azure.com/",
+                "https://management.azure.com",
+                "https://login.microsoftonline.com/",
+            ),
+            CloudName::AzureChinaCloud => (
+                "https://management.chinacloudapi.cn/",
+                "https://management.chinacloudapi.cn",
+                "https://login.chinacloudapi.cn/",
+            ),
+            CloudName::AzureUsGovernment => (
+                "https://management.usgovcloudapi.net/",
+                "https://management.usgovcloudapi.net",
+                "https://login.microsoftonline.us/",
+            ),
+        };
+        let arm_endpoint = validate_endpoint("--arm-endpoint", arm_override.unwrap_or(arm))?;
+        let authority_host =
+            validate_endpoint("AZURE_AUTHORITY_HOST", authority_override.unwrap_or(authority))?;
+        Ok(Cloud {
+            arm_endpoint,
+            arm_scope: format!("{audience}/.default"),
+            authority_host,
+        })
+    }
+}
+
+/// Parses an endpoint URL, refusing plain HTTP except to loopback addresses.
+pub fn validate_endpoint(what: &str, value: &str) -> Result<Url, String> {
+    let mut url = Url::parse(value.trim()).map_err(|e| format!("{what} '{value}' is not a URL: {e}"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(format!(
+                "{what} '{value}' uses http://, which is allowed only for loopback addresses (127.0.0.0/8, [::1], localhost)"
+            ))
+        }
+        other => return Err(format!("{what} '{value}' has unsupported scheme '{other}'")),
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sovereign_clouds_have_their_own_endpoints() {
+        let china = Cloud::resolve(CloudName::AzureChinaCloud, None, None).unwrap();
+        assert_eq!(china.arm_endpoint.as_str(), "https://management.chinacloudapi.cn/");
+        assert_eq!(china.arm_scope, "https://management.chinacloudapi.cn/.default");
+        let gov = Cloud::resolve(CloudName::AzureUsGovernment, None, None).unwrap();
+        assert_eq!(gov.authority_host.as_str(), "https://login.microsoftonline.us/");
+    }
+
+    #[test]
+    fn http_only_for_loopback() {
+        for ok in ["http://127.0.0.1:8080", "http://127.1.2.3/", "http://[::1]:1", "http://localhost:9"] {
+            assert!(validate_endpoint("x", ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://10.0.0.1", "http://example.com", "ftp://127.0.0.1", "not a url"] {
+            assert!(validate_endpoint("x", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn override_keeps_the_cloud_audience() {
+        let c = Cloud::resolve(CloudName::AzureCloud, Some("http://127.0.0.1:5"), None).unwrap();
+        assert_eq!(c.arm_endpoint.as_str(), "http://127.0.0.1:5/");
+        assert_eq!(c.arm_scope, "https://management.azure.com/.default");
+    }
+}

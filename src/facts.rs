@@ -1,0 +1,548 @@
+//! Facts: what the raw ARM answers say, in the terms the checks reason about.
+//!
+//! Bodies are parsed tolerantly into small models of just the fields the checks use:
+//! every field optional, unknown fields and unknown enum values kept as plain strings.
+//! A read that failed, is missing from a bundle, or has a body of the wrong shape becomes
+//! an [`Unobserved`] fact, which checks report as `error`, never as `pass`.
+//! This module does no I/O.
+
+use crate::ids::{same_id, ResourceId};
+use crate::reads::{ArmRead, RawReads};
+use crate::target::{Target, STORAGE_ACCOUNT_TYPE};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Why a fact could not be observed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unobserved {
+    pub call: String,
+    pub status: Option<u16>,
+    pub code: String,
+    pub message: String,
+    /// The operation a 403 says is missing (from ARM's message when it names one).
+    pub permission: String,
+}
+
+impl Unobserved {
+    pub fn is_not_found(&self) -> bool {
+        self.status == Some(404)
+    }
+
+    /// One line for a check's message: the call, what happened, and what to grant.
+    pub fn describe(&self) -> String {
+        let status = self.status.map(|s| format!("HTTP {s} ")).unwrap_or_default();
+        let mut text = format!("could not read {}: {status}{}: {}", self.call, self.code, self.message);
+        if self.status == Some(403) {
+            text.push_str(&format!(" (the identity running the tool needs '{}')", self.permission));
+        }
+        text
+    }
+}
+
+pub type Observed<T> = Result<T, Unobserved>;
+
+/// Reads one fact, turning absence, failure or a body of the wrong shape into [`Unobserved`].
+fn observe<T: DeserializeOwned>(raws: &RawReads, read: &ArmRead) -> Observed<T> {
+    let unobserved = |status, code: &str, message: String| Unobserved {
+        call: read.describe(),
+        status,
+        code: code.to_string(),
+        message,
+        permission: read.permission().to_string(),
+    };
+    let Some(raw) = raws.get(read) else {
+        return Err(unobserved(None, "NotCollected", "this read is not in the collected data".into()));
+    };
+    if let Some(error) = &raw.error {
+        let mut u = unobserved(raw.status, &error.code, error.message.clone());
+        if let Some(action) = action_named_in(&error.message) {
+            u.permission = action;
+        }
+        return Err(u);
+    }
+    let body = raw.body.clone().unwrap_or(Value::Null);
+    serde_json::from_value(body).map_err(|e| unobserved(raw.status, "MalformedBody", format!("unexpected body shape: {e}")))
+}
+
+/// ARM's 403 message names the action: "...does not have authorization to perform action 'X' over scope...".
+fn action_named_in(message: &str) -> Option<String> {
+    let rest = message.split("perform action '").nth(1)?;
+    rest.split('\'').next().filter(|a| !a.is_empty()).map(str::to_string)
+}
+
+fn eq_ci(a: Option<&str>, b: &str) -> bool {
+    a.is_some_and(|a| a.eq_ignore_ascii_case(b))
+}
+
+// ---- Tolerant models: only what the checks use. -------------------------------------
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Cluster {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub location: Option<String>,
+    pub identity: Option<ClusterIdentity>,
+    pub properties: ClusterProperties,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ClusterIdentity {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub principal_id: Option<String>,
+    pub user_assigned_identities: Option<Map<String, Value>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ClusterProperties {
+    pub provisioning_state: Option<String>,
+    pub power_state: Option<PowerState>,
+    pub kubernetes_version: Option<String>,
+    pub current_kubernetes_version: Option<String>,
+    pub node_resource_group: Option<String>,
+    pub service_principal_profile: Option<ServicePrincipalProfile>,
+    pub storage_profile: Option<StorageProfile>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PowerState {
+    pub code: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServicePrincipalProfile {
+    pub client_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StorageProfile {
+    #[serde(rename = "diskCSIDriver")]
+    pub disk_csi_driver: Option<Toggle>,
+    pub snapshot_controller: Option<Toggle>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Toggle {
+    pub enabled: Option<bool>,
+}
+
+impl Cluster {
+    /// `SystemAssigned` / `UserAssigned` (also `SystemAssigned, UserAssigned`); `None` is not one.
+    pub fn managed_identity_type(&self) -> Option<&str> {
+        let kind = self.identity.as_ref()?.kind.as_deref()?;
+        let lower = kind.to_ascii_lowercase();
+        (lower.contains("systemassigned") || lower.contains("userassigned")).then_some(kind)
+    }
+
+    pub fn service_principal_client_id(&self) -> Option<&str> {
+        self.properties.service_principal_profile.as_ref()?.client_id.as_deref()
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Provider {
+    pub namespace: Option<String>,
+    pub registration_state: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+struct List<T> {
+    value: Vec<T>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Extension {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub properties: ExtensionProperties,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ExtensionProperties {
+    pub extension_type: Option<String>,
+    pub provisioning_state: Option<String>,
+    pub scope: Option<ExtensionScope>,
+    pub configuration_settings: Option<BTreeMap<String, Value>>,
+    pub statuses: Option<Vec<ExtensionStatus>>,
+    pub aks_assigned_identity: Option<AksAssignedIdentity>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ExtensionScope {
+    pub cluster: Option<ClusterScope>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ClusterScope {
+    pub release_namespace: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ExtensionStatus {
+    pub code: Option<String>,
+    pub level: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AksAssignedIdentity {
+    pub principal_id: Option<String>,
+}
+
+pub const BACKUP_EXTENSION_TYPE: &str = "microsoft.dataprotection.kubernetes";
+pub const BACKUP_NAMESPACE: &str = "dataprotection-microsoft";
+const SETTING_CONTAINER: &str = "configuration.backupStorageLocation.bucket";
+const SETTING_ACCOUNT: &str = "configuration.backupStorageLocation.config.storageAccount";
+const SETTING_ACCOUNT_GROUP: &str = "configuration.backupStorageLocation.config.resourceGroup";
+const SETTING_ACCOUNT_SUBSCRIPTION: &str = "configuration.backupStorageLocation.config.subscriptionId";
+
+impl Extension {
+    pub fn is_backup_extension(&self) -> bool {
+        eq_ci(self.properties.extension_type.as_deref(), BACKUP_EXTENSION_TYPE)
+    }
+
+    pub fn release_namespace(&self) -> Option<&str> {
+        self.properties.scope.as_ref()?.cluster.as_ref()?.release_namespace.as_deref()
+    }
+
+    fn setting(&self, key: &str) -> Option<&str> {
+        let settings = self.properties.configuration_settings.as_ref()?;
+        let value = settings.iter().find(|(k, _)| k.eq_ignore_ascii_case(key))?.1;
+        value.as_str().map(str::trim).filter(|s| !s.is_empty())
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TrustedAccessBinding {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub properties: TrustedAccessProperties,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TrustedAccessProperties {
+    pub source_resource_id: Option<String>,
+    pub roles: Vec<String>,
+    pub provisioning_state: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Vault {
+    pub id: Option<String>,
+    pub location: Option<String>,
+    pub identity: Option<ClusterIdentity>,
+}
+
+impl Vault {
+    pub fn principal_id(&self) -> Option<&str> {
+        let identity = self.identity.as_ref()?;
+        if eq_ci(identity.kind.as_deref(), "None") {
+            return None;
+        }
+        identity.principal_id.as_deref().filter(|p| !p.is_empty())
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StorageAccount {
+    pub id: Option<String>,
+    pub location: Option<String>,
+    pub kind: Option<String>,
+    pub properties: StorageAccountProperties,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StorageAccountProperties {
+    pub provisioning_state: Option<String>,
+    pub allow_shared_key_access: Option<bool>,
+    pub public_network_access: Option<String>,
+    pub network_acls: Option<NetworkAcls>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NetworkAcls {
+    pub bypass: Option<String>,
+    pub default_action: Option<String>,
+    pub resource_access_rules: Vec<ResourceAccessRule>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ResourceAccessRule {
+    pub tenant_id: Option<String>,
+    pub resource_id: Option<String>,
+}
+
+/// A blob container; the checks only need to know it exists.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BlobContainer {
+    pub id: Option<String>,
+}
+
+// ---- Where Azure Backup keeps its data. ---------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocationSource {
+    /// The installed backup extension's configuration settings.
+    Extension,
+    /// `--storage-account` / `--blob-container`: the planned location.
+    Flags,
+}
+
+/// The storage account and container the Azure Backup checks evaluate (checks.md §6):
+/// the extension's settings win; the flags are the plan when there is no extension.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocationPlan {
+    pub source: LocationSource,
+    pub account: ResourceId,
+    pub container: Option<String>,
+    /// Set when flags were given but differ from the extension's settings.
+    pub differs_from_flags: Option<String>,
+}
+
+/// Decides the backup location from the extension list (when it could be read) and the flags.
+/// Used by the collector to know what to read, and by the facts to know what was read.
+pub fn plan_backup_location(target: &Target, extensions: Option<&[Extension]>) -> Option<LocationPlan> {
+    let from_extension = extensions
+        .and_then(|list| list.iter().find(|e| e.is_backup_extension()))
+        .and_then(|ext| {
+            let account = ext.setting(SETTING_ACCOUNT)?;
+            let group = ext.setting(SETTING_ACCOUNT_GROUP)?;
+            let subscription = ext.setting(SETTING_ACCOUNT_SUBSCRIPTION).unwrap_or(target.cluster.subscription());
+            let id = ResourceId::parse_typed(
+                &format!("/subscriptions/{subscription}/resourceGroups/{group}/providers/{STORAGE_ACCOUNT_TYPE}/{account}"),
+                STORAGE_ACCOUNT_TYPE,
+            )
+            .ok()?;
+            Some((id, ext.setting(SETTING_CONTAINER).map(str::to_string)))
+        });
+    match from_extension {
+        Some((account, container)) => {
+            let account_differs = target.storage_account.as_ref().is_some_and(|flag| *flag != account);
+            let container_differs = match (&target.blob_container, &container) {
+                (Some(flag), Some(ext)) => !flag.eq_ignore_ascii_case(ext),
+                _ => false,
+            };
+            let differs_from_flags = (account_differs || container_differs).then(|| {
+                format!(
+                    "the installed extension uses {}{}; the extension's settings are used, not the flags",
+                    account.name(),
+                    container.as_deref().map(|c| format!("/{c}")).unwrap_or_default()
+                )
+            });
+            Some(LocationPlan { source: LocationSource::Extension, account, container, differs_from_flags })
+        }
+        None => target.storage_account.clone().map(|account| LocationPlan {
+            source: LocationSource::Flags,
+            account,
+            container: target.blob_container.clone(),
+            differs_from_flags: None,
+        }),
+    }
+}
+
+pub struct BackupLocation {
+    pub plan: LocationPlan,
+    pub account: Observed<StorageAccount>,
+    pub container: Option<Observed<BlobContainer>>,
+}
+
+// ---- All facts of one run. -----------------------------------------------------------
+
+pub struct Facts {
+    pub target: Target,
+    pub cluster: Cluster,
+    pub provider: Observed<Provider>,
+    pub extensions: Observed<Vec<Extension>>,
+    pub trusted_access: Observed<Vec<TrustedAccessBinding>>,
+    pub vault: Option<Observed<Vault>>,
+    pub backup_location: Option<BackupLocation>,
+}
+
+pub const KUBERNETES_CONFIGURATION: &str = "Microsoft.KubernetesConfiguration";
+
+/// The reads that depend only on the target (the collector's first round).
+pub fn first_round(target: &Target) -> Vec<ArmRead> {
+    let cluster = &target.cluster;
+    let mut reads = vec![
+        ArmRead::Cluster(cluster.clone()),
+        ArmRead::Provider { subscription: cluster.subscription().to_string(), namespace: KUBERNETES_CONFIGURATION.into() },
+        ArmRead::Extensions(cluster.clone()),
+        ArmRead::TrustedAccessBindings(cluster.clone()),
+    ];
+    reads.extend(target.vault.clone().map(ArmRead::Vault));
+    if let Some(plan) = plan_backup_location(target, None) {
+        reads.extend(location_reads(&plan));
+    }
+    reads
+}
+
+/// The reads that depend on what the first round returned (the extension's settings).
+pub fn second_round(target: &Target, raws: &RawReads) -> Vec<ArmRead> {
+    let extensions = observe::<List<Extension>>(raws, &ArmRead::Extensions(target.cluster.clone())).ok();
+    plan_backup_location(target, extensions.as_ref().map(|l| l.value.as_slice()))
+        .map(|plan| location_reads(&plan))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|read| !raws.contains(read))
+        .collect()
+}
+
+fn location_reads(plan: &LocationPlan) -> Vec<ArmRead> {
+    let mut reads = vec![ArmRead::StorageAccount(plan.account.clone())];
+    if let Some(container) = &plan.container {
+        reads.push(ArmRead::BlobContainer { account: plan.account.clone(), container: container.clone() });
+    }
+    reads
+}
+
+impl Facts {
+    /// Derives the facts. The cluster itself must be readable: without it nothing can be
+    /// judged, so its failure is returned as the run's error.
+    pub fn derive(target: Target, raws: &RawReads) -> Result<Facts, Unobserved> {
+        let cluster: Cluster = observe(raws, &ArmRead::Cluster(target.cluster.clone()))?;
+        let provider = observe(
+            raws,
+            &ArmRead::Provider {
+                subscription: target.cluster.subscription().to_string(),
+                namespace: KUBERNETES_CONFIGURATION.into(),
+            },
+        );
+        let extensions = observe::<List<Extension>>(raws, &ArmRead::Extensions(target.cluster.clone())).map(|l| l.value);
+        let trusted_access =
+            observe::<List<TrustedAccessBinding>>(raws, &ArmRead::TrustedAccessBindings(target.cluster.clone()))
+                .map(|l| l.value);
+        let vault = target.vault.clone().map(|id| observe(raws, &ArmRead::Vault(id)));
+        let backup_location = plan_backup_location(&target, extensions.as_deref().ok()).map(|plan| BackupLocation {
+            account: observe(raws, &ArmRead::StorageAccount(plan.account.clone())),
+            container: plan.container.clone().map(|container| {
+                observe(raws, &ArmRead::BlobContainer { account: plan.account.clone(), container })
+            }),
+            plan,
+        });
+        Ok(Facts { target, cluster, provider, extensions, trusted_access, vault, backup_location })
+    }
+
+    /// The installed backup extension, if the list could be read.
+    pub fn backup_extension(&self) -> Observed<Option<&Extension>> {
+        match &self.extensions {
+            Ok(list) => Ok(list.iter().find(|e| e.is_backup_extension())),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    pub fn cluster_location(&self) -> Option<&str> {
+        self.cluster.location.as_deref()
+    }
+}
+
+/// Azure region names compare case-insensitively and ignoring spaces (`East US` = `eastus`).
+pub fn same_region(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+    norm(a) == norm(b)
+}
+
+pub fn same_resource(a: Option<&str>, b: &ResourceId) -> bool {
+    a.is_some_and(|a| same_id(a, b.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reads::RawRead;
+    use crate::target::TargetRecord;
+    use serde_json::json;
+
+    pub fn target() -> Target {
+        Target::from_record(&TargetRecord {
+            cluster: "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1".into(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn extension(settings: Value) -> Extension {
+        serde_json::from_value(json!({
+            "properties": {"extensionType": "Microsoft.DataProtection.Kubernetes", "configurationSettings": settings}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn extension_settings_win_over_flags() {
+        let mut t = target();
+        t.storage_account = Some(ResourceId::parse("/subscriptions/sub1/resourceGroups/other/providers/Microsoft.Storage/storageAccounts/flagacct").unwrap());
+        let ext = extension(json!({
+            "configuration.backupStorageLocation.bucket": "backups",
+            "configuration.backupStorageLocation.config.storageAccount": "extacct",
+            "configuration.backupStorageLocation.config.resourceGroup": "rg-st",
+            "configuration.backupStorageLocation.config.subscriptionId": "sub2"
+        }));
+        let plan = plan_backup_location(&t, Some(&[ext])).unwrap();
+        assert_eq!(plan.source, LocationSource::Extension);
+        assert_eq!(plan.account.subscription(), "sub2");
+        assert_eq!(plan.account.name(), "extacct");
+        assert_eq!(plan.container.as_deref(), Some("backups"));
+        assert!(plan.differs_from_flags.unwrap().contains("extacct/backups"));
+    }
+
+    #[test]
+    fn flags_are_the_plan_without_an_extension() {
+        let mut t = target();
+        assert_eq!(plan_backup_location(&t, Some(&[])), None);
+        t.storage_account = Some(ResourceId::parse("/subscriptions/sub1/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a").unwrap());
+        t.blob_container = Some("c1".into());
+        let plan = plan_backup_location(&t, Some(&[])).unwrap();
+        assert_eq!((plan.source, plan.container.as_deref()), (LocationSource::Flags, Some("c1")));
+    }
+
+    #[test]
+    fn failures_and_bad_shapes_are_unobserved() {
+        let t = target();
+        let mut raws = RawReads::default();
+        let cluster_read = ArmRead::Cluster(t.cluster.clone());
+        raws.insert(RawRead::ok(&cluster_read, json!({"properties": {}})));
+        let ext_read = ArmRead::Extensions(t.cluster.clone());
+        raws.insert(RawRead::failed(&ext_read, Some(403), "AuthorizationFailed",
+            "The client 'x' with object id 'x' does not have authorization to perform action 'Microsoft.KubernetesConfiguration/extensions/read' over scope '/s' or the scope is invalid."));
+        let ta_read = ArmRead::TrustedAccessBindings(t.cluster.clone());
+        raws.insert(RawRead::ok(&ta_read, json!({"value": "not a list"})));
+        let facts = Facts::derive(t, &raws).unwrap();
+        let ext_err = facts.extensions.unwrap_err();
+        assert_eq!(ext_err.permission, "Microsoft.KubernetesConfiguration/extensions/read");
+        assert!(ext_err.describe().contains("HTTP 403"));
+        assert_eq!(facts.trusted_access.unwrap_err().code, "MalformedBody");
+        assert_eq!(facts.provider.unwrap_err().code, "NotCollected");
+    }
+
+    #[test]
+    fn regions_compare_loosely() {
+        assert!(same_region("EastUS", "eastus"));
+        assert!(same_region("East US", "eastus"));
+        assert!(!same_region("eastus2", "eastus"));
+    }
+}

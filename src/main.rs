@@ -1,0 +1,8 @@
+mod arm;
+mod checks;
+mod cloud;
+mod facts;
+mod ids;
+mod reads;
+mod target;
+fn main() {}

@@ -1,0 +1,162 @@
+//! What the tool reads from ARM, and the raw answers it got.
+//!
+//! An [`ArmRead`] names one logical read (a resource GET, or a whole paged list) with its
+//! path, api-version and the permission it needs. A [`RawRead`] is what came back: the
+//! status and JSON body, or the failure. The collector produces raw reads, bundles store
+//! them, facts are derived from them. Nothing here does I/O or interprets a body.
+
+use crate::ids::ResourceId;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub const API_CONTAINER_SERVICE: &str = "2025-10-01";
+pub const API_KUBERNETES_CONFIGURATION: &str = "2024-11-01";
+pub const API_RESOURCES: &str = "2025-04-01";
+pub const API_DATA_PROTECTION: &str = "2025-07-01";
+/// The storage reads go through `azure_mgmt_storage`, whose package pins this version.
+pub const API_STORAGE: &str = "2023-05-01";
+
+/// One logical ARM read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArmRead {
+    Cluster(ResourceId),
+    Provider { subscription: String, namespace: String },
+    Extensions(ResourceId),
+    TrustedAccessBindings(ResourceId),
+    Vault(ResourceId),
+    StorageAccount(ResourceId),
+    BlobContainer { account: ResourceId, container: String },
+}
+
+impl ArmRead {
+    pub fn path(&self) -> String {
+        match self {
+            ArmRead::Cluster(id) | ArmRead::Vault(id) | ArmRead::StorageAccount(id) => id.to_string(),
+            ArmRead::Provider { subscription, namespace } => {
+                format!("/subscriptions/{subscription}/providers/{namespace}")
+            }
+            ArmRead::Extensions(cluster) => {
+                format!("{cluster}/providers/Microsoft.KubernetesConfiguration/extensions")
+            }
+            ArmRead::TrustedAccessBindings(cluster) => format!("{cluster}/trustedAccessRoleBindings"),
+            ArmRead::BlobContainer { account, container } => {
+                format!("{account}/blobServices/default/containers/{container}")
+            }
+        }
+    }
+
+    pub fn api_version(&self) -> &'static str {
+        match self {
+            ArmRead::Cluster(_) | ArmRead::TrustedAccessBindings(_) => API_CONTAINER_SERVICE,
+            ArmRead::Provider { .. } => API_RESOURCES,
+            ArmRead::Extensions(_) => API_KUBERNETES_CONFIGURATION,
+            ArmRead::Vault(_) => API_DATA_PROTECTION,
+            ArmRead::StorageAccount(_) | ArmRead::BlobContainer { .. } => API_STORAGE,
+        }
+    }
+
+    /// Lists are followed through every `nextLink` and stored as one merged `value` array.
+    pub fn is_list(&self) -> bool {
+        matches!(self, ArmRead::Extensions(_) | ArmRead::TrustedAccessBindings(_))
+    }
+
+    /// The Azure operation the caller needs for this read; named when ARM answers 403.
+    pub fn permission(&self) -> &'static str {
+        match self {
+            ArmRead::Cluster(_) => "Microsoft.ContainerService/managedClusters/read",
+            ArmRead::Provider { .. } => "Microsoft.Resources/subscriptions/providers/read",
+            ArmRead::Extensions(_) => "Microsoft.KubernetesConfiguration/extensions/read",
+            ArmRead::TrustedAccessBindings(_) => {
+                "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/read"
+            }
+            ArmRead::Vault(_) => "Microsoft.DataProtection/backupVaults/read",
+            ArmRead::StorageAccount(_) => "Microsoft.Storage/storageAccounts/read",
+            ArmRead::BlobContainer { .. } => "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+        }
+    }
+
+    /// The identity of a read: ARM paths are case-insensitive, so two spellings are one read.
+    pub fn key(&self) -> String {
+        self.path().to_ascii_lowercase()
+    }
+
+    /// `GET /path?api-version=…`, as shown in messages.
+    pub fn describe(&self) -> String {
+        format!("GET {}?api-version={}", self.path(), self.api_version())
+    }
+}
+
+/// Why a read produced no usable body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadError {
+    /// ARM's `error.code`, or one of ours: `Transport`, `MalformedBody`, `Refused`.
+    pub code: String,
+    pub message: String,
+}
+
+/// The answer to one [`ArmRead`], exactly as a bundle stores it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RawRead {
+    pub method: String,
+    pub path: String,
+    pub api_version: String,
+    /// The final HTTP status; absent when no HTTP answer arrived (timeout, connection error).
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ReadError>,
+}
+
+impl RawRead {
+    pub fn ok(read: &ArmRead, body: Value) -> Self {
+        Self::new(read, Some(200), Some(body), None)
+    }
+
+    pub fn failed(read: &ArmRead, status: Option<u16>, code: &str, message: impl Into<String>) -> Self {
+        let error = ReadError { code: code.to_string(), message: message.into() };
+        Self::new(read, status, None, Some(error))
+    }
+
+    fn new(read: &ArmRead, status: Option<u16>, body: Option<Value>, error: Option<ReadError>) -> Self {
+        RawRead {
+            method: "GET".to_string(),
+            path: read.path(),
+            api_version: read.api_version().to_string(),
+            status,
+            body,
+            error,
+        }
+    }
+
+    pub fn key(&self) -> String {
+        self.path.to_ascii_lowercase()
+    }
+
+    pub fn is_success(&self) -> bool {
+        self.error.is_none() && self.body.is_some()
+    }
+}
+
+/// Every raw read of one run, keyed by [`ArmRead::key`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RawReads(BTreeMap<String, RawRead>);
+
+impl RawReads {
+    pub fn insert(&mut self, raw: RawRead) {
+        self.0.insert(raw.key(), raw);
+    }
+    pub fn get(&self, read: &ArmRead) -> Option<&RawRead> {
+        self.0.get(&read.key())
+    }
+    pub fn contains(&self, read: &ArmRead) -> bool {
+        self.0.contains_key(&read.key())
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &RawRead> {
+        self.0.values()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
