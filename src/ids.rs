@@ -118,11 +118,6 @@ impl ResourceId {
             .or(self.resource_group.as_ref())
             .unwrap_or(&self.subscription)
     }
-
-    /// The lower-cased ID: the identity of a resource for lookups and de-duplication.
-    pub fn key(&self) -> String {
-        self.raw.to_ascii_lowercase()
-    }
 }
 
 impl PartialEq for ResourceId {

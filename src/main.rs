@@ -1,8 +1,155 @@
+//! pxb-preflight: read-only preflight checks for Portworx Backup and Azure Backup for AKS.
+//!
+//! `main` validates the command line, gathers (from ARM or a bundle), judges, renders and
+//! exits with the contract's code. Anything that stops a run early is one line on stderr
+//! and exit code 2.
+
 mod arm;
+mod bundle;
 mod checks;
+mod cli;
 mod cloud;
+mod collect;
 mod facts;
 mod ids;
 mod reads;
+mod report;
 mod target;
-fn main() {}
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Parser;
+use cli::{CheckArgs, Cli, CollectArgs, Command, ConnectionArgs, OutputFormat};
+use facts::Facts;
+use reads::RawReads;
+use report::Report;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use target::{Target, TargetRecord};
+
+const EXIT_COULD_NOT_RUN: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("pxb-preflight: error: {}", arm::one_line(&format!("{error:#}")));
+            ExitCode::from(EXIT_COULD_NOT_RUN)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Collect(args) => collect(args),
+        Command::Checks => {
+            print!("{}", catalog());
+            Ok(0)
+        }
+        Command::Explain { id } => {
+            let check = checks::find(&id)
+                .ok_or_else(|| anyhow!("unknown check id '{id}'; `pxb-preflight checks` lists them"))?;
+            let profiles: Vec<_> = check.profiles.iter().map(|p| p.name()).collect();
+            println!("{} ({})\nProfiles: {}\n\n{}", check.title, check.id, profiles.join(", "), check.explain);
+            Ok(0)
+        }
+    }
+}
+
+fn catalog() -> String {
+    checks::REGISTRY
+        .iter()
+        .map(|c| {
+            let profiles: Vec<_> = c.profiles.iter().map(|p| p.name()).collect();
+            format!("{:<42} {:<18} {}\n", c.id, profiles.join(","), c.title)
+        })
+        .collect()
+}
+
+fn check(args: CheckArgs) -> Result<u8> {
+    let (record, raws) = match &args.bundle {
+        Some(dir) => {
+            if !args.target.is_empty() {
+                bail!("--bundle replays the target it was collected for; drop the target flags (--cluster, --vault, ...)");
+            }
+            let (manifest, raws) = bundle::read(dir)?;
+            (manifest.target, raws)
+        }
+        None => {
+            let record = args.target.record().map_err(|e| anyhow!(e))?;
+            let raws = gather_live(&record, &args.connection)?;
+            (record, raws)
+        }
+    };
+    let target = Target::from_record(&record).map_err(|e| anyhow!(e))?;
+    let facts = derive_facts(target, &raws)?;
+    let report = Report {
+        target: record,
+        verdicts: checks::run_all(&facts, args.profile.selected()),
+        fail_on_warn: args.fail_on.is_some(),
+    };
+    match args.output {
+        OutputFormat::Json => print!("{}", report::json::render(&report)),
+        OutputFormat::Table => {
+            let stdout = std::io::stdout();
+            let style = report::table::Style {
+                color: stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+                width: if stdout.is_terminal() { terminal_width() } else { 100 },
+            };
+            print!("{}", report::table::render(&report, &style));
+        }
+    }
+    Ok(report.exit_code())
+}
+
+fn collect(args: CollectArgs) -> Result<u8> {
+    let record = args.target.record().map_err(|e| anyhow!(e))?;
+    let raws = gather_live(&record, &args.connection)?;
+    derive_facts(Target::from_record(&record).map_err(|e| anyhow!(e))?, &raws)?;
+    let collected_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .context("cannot format the collection time")?;
+    let manifest = bundle::Manifest::new(record, collected_at, &raws);
+    bundle::write(&args.out, &manifest, &raws)?;
+    eprintln!(
+        "pxb-preflight: wrote {} ({} reads, {} failed); check it with: pxb-preflight check --bundle {}",
+        args.out.display(),
+        raws.len(),
+        manifest.failed_reads.len(),
+        args.out.display()
+    );
+    Ok(0)
+}
+
+/// Validates everything local first, then signs in once and collects.
+fn gather_live(record: &TargetRecord, connection: &ConnectionArgs) -> Result<RawReads> {
+    let target = Target::from_record(record).map_err(|e| anyhow!(e))?;
+    let authority = std::env::var("AZURE_AUTHORITY_HOST").ok().filter(|v| !v.is_empty());
+    let cloud = cloud::Cloud::resolve(connection.cloud, connection.arm_endpoint.as_deref(), authority.as_deref())
+        .map_err(|e| anyhow!(e))?;
+    let limits = arm::Limits { request_timeout: std::time::Duration::from_secs(connection.request_timeout), ..Default::default() };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let credential = arm::ArmClient::default_credential(&cloud).map_err(|e| anyhow!(e))?;
+        let client = arm::ArmClient::new(&cloud, credential, &limits);
+        client.sign_in().await.map_err(|e| anyhow!(e))?;
+        Ok(collect::collect(&client, &target).await)
+    })
+}
+
+/// The cluster is the one read a run cannot do without (exit 2).
+fn derive_facts(target: Target, raws: &RawReads) -> Result<Facts> {
+    let cluster = target.cluster.to_string();
+    Facts::derive(target, raws).map_err(|e| {
+        if e.is_not_found() {
+            anyhow!("cluster {cluster} was not found (check the ID and the subscription)")
+        } else {
+            anyhow!("cluster {cluster} is not readable: {}", e.describe())
+        }
+    })
+}
+
+fn terminal_width() -> u16 {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+}

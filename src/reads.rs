@@ -133,10 +133,6 @@ impl RawRead {
     pub fn key(&self) -> String {
         self.path.to_ascii_lowercase()
     }
-
-    pub fn is_success(&self) -> bool {
-        self.error.is_none() && self.body.is_some()
-    }
 }
 
 /// Every raw read of one run, keyed by [`ArmRead::key`].

@@ -1,0 +1,171 @@
+//! Command-line definitions (clap). Flags and subcommands here are the public interface of
+//! shared/checks.md §1–2; this module only declares and shapes them, it does no work.
+
+use crate::checks::Profile;
+use crate::cloud::CloudName;
+use crate::target::{TargetRecord, CLUSTER_TYPE};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "pxb-preflight",
+    version,
+    about = "Is this AKS cluster ready for Portworx Backup and Azure Backup for AKS? Read-only preflight checks over Azure Resource Manager.",
+    after_help = "Exit codes: 0 ready, 1 not ready, 2 could not run, 3 incomplete (some checks could not be evaluated)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Read the cluster's facts from ARM (or a bundle), run the checks, print the report.
+    Check(CheckArgs),
+    /// Read the same facts and write a redacted support bundle for `check --bundle`.
+    Collect(CollectArgs),
+    /// List the check catalog: id, profiles, title.
+    Checks,
+    /// Explain one check: what it verifies, why, what it reads, how to fix it.
+    Explain {
+        /// A check id, as listed by `pxb-preflight checks`.
+        id: String,
+    },
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Evaluate a support bundle offline instead of calling ARM (target flags come from it).
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// Which product's prerequisites to check.
+    #[arg(long, value_enum, default_value_t = ProfileArg::All)]
+    pub profile: ProfileArg,
+    /// Report format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Treat warnings as failures (exit 1).
+    #[arg(long = "fail-on", value_enum)]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Args)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Directory to write the bundle to (must not exist or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Default)]
+pub struct TargetArgs {
+    /// The AKS cluster's resource ID.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["subscription", "resource_group", "name"])]
+    pub cluster: Option<String>,
+    /// The cluster's subscription (with -g and -n instead of --cluster).
+    #[arg(long, value_name = "SUB")]
+    pub subscription: Option<String>,
+    /// The cluster's resource group.
+    #[arg(short = 'g', long = "resource-group", value_name = "RG")]
+    pub resource_group: Option<String>,
+    /// The cluster's name.
+    #[arg(short = 'n', long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Backup vault resource ID (Azure Backup).
+    #[arg(long, value_name = "ID")]
+    pub vault: Option<String>,
+    /// Snapshot resource group: an ID, or a name in the cluster's subscription (Azure Backup).
+    #[arg(long, value_name = "ID|NAME")]
+    pub snapshot_resource_group: Option<String>,
+    /// Storage account resource ID: PXB's backup location, or Azure Backup's planned one.
+    #[arg(long, value_name = "ID")]
+    pub storage_account: Option<String>,
+    /// Blob container name (discovered from the backup extension when installed).
+    #[arg(long, value_name = "NAME")]
+    pub blob_container: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ConnectionArgs {
+    /// Which Azure cloud.
+    #[arg(long, value_enum, default_value = "AzureCloud")]
+    pub cloud: CloudName,
+    /// Override the ARM base URL (Azure Stack, tests); http:// only for loopback.
+    #[arg(long, value_name = "URL")]
+    pub arm_endpoint: Option<String>,
+    /// Seconds one HTTP attempt may take before it is retried.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub request_timeout: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    All,
+    Pxb,
+    AzureBackup,
+}
+
+impl ProfileArg {
+    pub fn selected(self) -> Option<Profile> {
+        match self {
+            ProfileArg::All => None,
+            ProfileArg::Pxb => Some(Profile::Pxb),
+            ProfileArg::AzureBackup => Some(Profile::AzureBackup),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Warn,
+}
+
+impl TargetArgs {
+    pub fn is_empty(&self) -> bool {
+        self.cluster.is_none()
+            && self.subscription.is_none()
+            && self.resource_group.is_none()
+            && self.name.is_none()
+            && self.vault.is_none()
+            && self.snapshot_resource_group.is_none()
+            && self.storage_account.is_none()
+            && self.blob_container.is_none()
+    }
+
+    /// The target as given; its IDs are validated by `Target::from_record`.
+    pub fn record(&self) -> Result<TargetRecord, String> {
+        let cluster = match (&self.cluster, &self.subscription, &self.resource_group, &self.name) {
+            (Some(id), ..) => id.clone(),
+            (None, Some(sub), Some(group), Some(name)) => {
+                for (flag, value) in [("--subscription", sub), ("-g", group), ("-n", name)] {
+                    if value.trim().is_empty() || value.contains('/') {
+                        return Err(format!("{flag} '{value}' must be a plain name, not empty and without '/'"));
+                    }
+                }
+                format!("/subscriptions/{sub}/resourceGroups/{group}/providers/{CLUSTER_TYPE}/{name}")
+            }
+            _ => return Err("no cluster given: pass --cluster ID, or --subscription SUB -g RG -n NAME".to_string()),
+        };
+        Ok(TargetRecord {
+            cluster,
+            vault: self.vault.clone(),
+            snapshot_resource_group: self.snapshot_resource_group.clone(),
+            storage_account: self.storage_account.clone(),
+            blob_container: self.blob_container.clone(),
+        })
+    }
+}

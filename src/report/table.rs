@@ -1,0 +1,61 @@
+//! The human report: a table of id, status and message, then the fixes as plain lines
+//! that can be pasted into a shell (no borders around commands), then the summary.
+//! Colour only on a terminal and never when `NO_COLOR` is set.
+
+use super::Report;
+use crate::checks::Status;
+use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+
+pub struct Style {
+    pub color: bool,
+    pub width: u16,
+}
+
+pub fn render(report: &Report, style: &Style) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(style.width)
+        .set_header(["Check", "Status", "Message"]);
+    if !style.color {
+        table.force_no_tty();
+    } else {
+        table.enforce_styling();
+    }
+    for v in &report.verdicts {
+        let mut status = Cell::new(v.outcome.status.name().to_uppercase());
+        if style.color {
+            status = status.fg(color(v.outcome.status));
+        }
+        table.add_row(vec![Cell::new(v.check.id), status, Cell::new(&v.outcome.message)]);
+    }
+    let mut out = format!("pxb-preflight {}: {}\n{table}\n", env!("CARGO_PKG_VERSION"), report.target.cluster);
+    let fixes: Vec<_> = report.verdicts.iter().filter_map(|v| v.outcome.remediation.as_ref().map(|r| (v.check.id, r))).collect();
+    if !fixes.is_empty() {
+        out.push_str("\nHow to fix:\n");
+        for (id, fix) in fixes {
+            out.push_str(&format!("  {id}:\n    {fix}\n"));
+        }
+    }
+    let s = report.summary();
+    let verdict = match report.exit_code() {
+        0 => "READY",
+        1 => "NOT READY",
+        _ => "INCOMPLETE (some checks could not be evaluated)",
+    };
+    out.push_str(&format!(
+        "\n{} pass, {} warn, {} fail, {} skip, {} error: {verdict}\n",
+        s.pass, s.warn, s.fail, s.skip, s.error
+    ));
+    out
+}
+
+fn color(status: Status) -> Color {
+    match status {
+        Status::Pass => Color::Green,
+        Status::Warn => Color::Yellow,
+        Status::Fail | Status::Error => Color::Red,
+        Status::Skip => Color::DarkGrey,
+    }
+}
