@@ -44,7 +44,11 @@ impl Manifest {
         let failed_reads = raws
             .iter()
             .filter_map(|r| {
-                r.error.as_ref().map(|e| FailedRead { path: r.path.clone(), status: r.status, code: e.code.clone() })
+                r.error.as_ref().map(|e| FailedRead {
+                    path: r.path.clone(),
+                    status: r.status,
+                    code: e.code.clone(),
+                })
             })
             .collect();
         Manifest {
@@ -59,30 +63,49 @@ impl Manifest {
 }
 
 pub fn write(dir: &Path, manifest: &Manifest, raws: &RawReads) -> Result<()> {
-    if dir.exists() && fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{} exists and is not an empty directory; choose a new --out", dir.display());
+    if dir.exists()
+        && fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        bail!(
+            "{} exists and is not an empty directory; choose a new --out",
+            dir.display()
+        );
     }
     let reads_dir = dir.join("reads");
-    fs::create_dir_all(&reads_dir).with_context(|| format!("cannot create {}", reads_dir.display()))?;
+    fs::create_dir_all(&reads_dir)
+        .with_context(|| format!("cannot create {}", reads_dir.display()))?;
     for (index, raw) in raws.iter().enumerate() {
         let mut raw = raw.clone();
         if let Some(body) = raw.body.as_mut() {
             redact(body);
         }
         let file = reads_dir.join(format!("{:03}-{}.json", index + 1, file_stem(&raw.path)));
-        fs::write(&file, to_pretty(&raw)?).with_context(|| format!("cannot write {}", file.display()))?;
+        fs::write(&file, to_pretty(&raw)?)
+            .with_context(|| format!("cannot write {}", file.display()))?;
     }
     let manifest_path = dir.join("manifest.json");
-    fs::write(&manifest_path, to_pretty(manifest)?).with_context(|| format!("cannot write {}", manifest_path.display()))
+    fs::write(&manifest_path, to_pretty(manifest)?)
+        .with_context(|| format!("cannot write {}", manifest_path.display()))
 }
 
 pub fn read(dir: &Path) -> Result<(Manifest, RawReads)> {
     let manifest_path = dir.join("manifest.json");
-    let text = fs::read_to_string(&manifest_path)
-        .with_context(|| format!("{} is not a bundle: cannot read {}", dir.display(), manifest_path.display()))?;
-    let header: Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", manifest_path.display()))?;
+    let text = fs::read_to_string(&manifest_path).with_context(|| {
+        format!(
+            "{} is not a bundle: cannot read {}",
+            dir.display(),
+            manifest_path.display()
+        )
+    })?;
+    let header: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", manifest_path.display()))?;
     if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        bail!("{} is not a pxb-preflight bundle manifest", manifest_path.display());
+        bail!(
+            "{} is not a pxb-preflight bundle manifest",
+            manifest_path.display()
+        );
     }
     match header.get("format_version").and_then(Value::as_u64) {
         Some(v) if v == u64::from(FORMAT_VERSION) => {}
@@ -91,7 +114,8 @@ pub fn read(dir: &Path) -> Result<(Manifest, RawReads)> {
         ),
         other => bail!("the bundle has an unsupported format version {other:?}"),
     }
-    let manifest: Manifest = serde_json::from_value(header).with_context(|| format!("{} is malformed", manifest_path.display()))?;
+    let manifest: Manifest = serde_json::from_value(header)
+        .with_context(|| format!("{} is malformed", manifest_path.display()))?;
     let reads_dir = dir.join("reads");
     let mut files: Vec<_> = fs::read_dir(&reads_dir)
         .with_context(|| format!("cannot read {}", reads_dir.display()))?
@@ -103,8 +127,10 @@ pub fn read(dir: &Path) -> Result<(Manifest, RawReads)> {
     files.sort();
     let mut raws = RawReads::default();
     for file in files {
-        let text = fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        let raw: RawRead = serde_json::from_str(&text).with_context(|| format!("{} is not a valid read record", file.display()))?;
+        let text =
+            fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        let raw: RawRead = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid read record", file.display()))?;
         raws.insert(raw);
     }
     Ok((manifest, raws))
@@ -117,9 +143,22 @@ fn to_pretty<T: Serialize>(value: &T) -> Result<String> {
 /// `…/managedClusters/aks1/trustedAccessRoleBindings` → `trustedaccessrolebindings-aks1`-like names.
 fn file_stem(path: &str) -> String {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let tail = segments.iter().rev().take(2).rev().cloned().collect::<Vec<_>>().join("-");
+    let tail = segments
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("-");
     tail.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .take(80)
         .collect()
 }
@@ -128,8 +167,19 @@ fn file_stem(path: &str) -> String {
 fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     const EXACT: &[&str] = &[
-        "configurationprotectedsettings", "keys", "key1", "key2", "primarykey", "secondarykey", "accesstoken",
-        "access_token", "refreshtoken", "connectionstring", "sastoken", "accountkey", "storageaccountkey",
+        "configurationprotectedsettings",
+        "keys",
+        "key1",
+        "key2",
+        "primarykey",
+        "secondarykey",
+        "accesstoken",
+        "access_token",
+        "refreshtoken",
+        "connectionstring",
+        "sastoken",
+        "accountkey",
+        "storageaccountkey",
     ];
     EXACT.contains(&k.as_str()) || k.contains("secret") || k.contains("password")
 }
@@ -172,7 +222,10 @@ mod tests {
         for secret in ["s3cr3t", "\"b\"", "\"pw\"", "\"k\""] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
-        assert_eq!(body["properties"]["servicePrincipalProfile"]["clientId"], "app");
+        assert_eq!(
+            body["properties"]["servicePrincipalProfile"]["clientId"],
+            "app"
+        );
         assert_eq!(body["properties"]["list"][0]["keyName"], "key1");
         assert!(body["properties"]["nullSecret"].is_null());
     }
@@ -180,7 +233,11 @@ mod tests {
     #[test]
     fn newer_format_is_refused_clearly() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("manifest.json"), json!({"format": FORMAT, "format_version": 99}).to_string()).unwrap();
+        fs::write(
+            dir.path().join("manifest.json"),
+            json!({"format": FORMAT, "format_version": 99}).to_string(),
+        )
+        .unwrap();
         let err = read(dir.path()).unwrap_err().to_string();
         assert!(err.contains("newer than this pxb-preflight"), "{err}");
     }

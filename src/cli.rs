@@ -148,17 +148,31 @@ impl TargetArgs {
 
     /// The target as given; its IDs are validated by `Target::from_record`.
     pub fn record(&self) -> Result<TargetRecord, String> {
-        let cluster = match (&self.cluster, &self.subscription, &self.resource_group, &self.name) {
+        let cluster = match (
+            &self.cluster,
+            &self.subscription,
+            &self.resource_group,
+            &self.name,
+        ) {
             (Some(id), ..) => id.clone(),
             (None, Some(sub), Some(group), Some(name)) => {
                 for (flag, value) in [("--subscription", sub), ("-g", group), ("-n", name)] {
                     if value.trim().is_empty() || value.contains('/') {
-                        return Err(format!("{flag} '{value}' must be a plain name, not empty and without '/'"));
+                        return Err(format!(
+                            "{flag} '{value}' must be a plain name, not empty and without '/'"
+                        ));
                     }
                 }
-                format!("/subscriptions/{sub}/resourceGroups/{group}/providers/{CLUSTER_TYPE}/{name}")
+                format!(
+                    "/subscriptions/{sub}/resourceGroups/{group}/providers/{CLUSTER_TYPE}/{name}"
+                )
             }
-            _ => return Err("no cluster given: pass --cluster ID, or --subscription SUB -g RG -n NAME".to_string()),
+            _ => {
+                return Err(
+                    "no cluster given: pass --cluster ID, or --subscription SUB -g RG -n NAME"
+                        .to_string(),
+                )
+            }
         };
         Ok(TargetRecord {
             cluster,

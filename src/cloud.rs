@@ -50,8 +50,10 @@ impl Cloud {
             ),
         };
         let arm_endpoint = validate_endpoint("--arm-endpoint", arm_override.unwrap_or(arm))?;
-        let authority_host =
-            validate_endpoint("AZURE_AUTHORITY_HOST", authority_override.unwrap_or(authority))?;
+        let authority_host = validate_endpoint(
+            "AZURE_AUTHORITY_HOST",
+            authority_override.unwrap_or(authority),
+        )?;
         Ok(Cloud {
             arm_endpoint,
             arm_scope: format!("{audience}/.default"),
@@ -62,7 +64,8 @@ impl Cloud {
 
 /// Parses an endpoint URL, refusing plain HTTP except to loopback addresses.
 pub fn validate_endpoint(what: &str, value: &str) -> Result<Url, String> {
-    let mut url = Url::parse(value.trim()).map_err(|e| format!("{what} '{value}' is not a URL: {e}"))?;
+    let mut url =
+        Url::parse(value.trim()).map_err(|e| format!("{what} '{value}' is not a URL: {e}"))?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
@@ -96,18 +99,37 @@ mod tests {
     #[test]
     fn sovereign_clouds_have_their_own_endpoints() {
         let china = Cloud::resolve(CloudName::AzureChinaCloud, None, None).unwrap();
-        assert_eq!(china.arm_endpoint.as_str(), "https://management.chinacloudapi.cn/");
-        assert_eq!(china.arm_scope, "https://management.chinacloudapi.cn/.default");
+        assert_eq!(
+            china.arm_endpoint.as_str(),
+            "https://management.chinacloudapi.cn/"
+        );
+        assert_eq!(
+            china.arm_scope,
+            "https://management.chinacloudapi.cn/.default"
+        );
         let gov = Cloud::resolve(CloudName::AzureUsGovernment, None, None).unwrap();
-        assert_eq!(gov.authority_host.as_str(), "https://login.microsoftonline.us/");
+        assert_eq!(
+            gov.authority_host.as_str(),
+            "https://login.microsoftonline.us/"
+        );
     }
 
     #[test]
     fn http_only_for_loopback() {
-        for ok in ["http://127.0.0.1:8080", "http://127.1.2.3/", "http://[::1]:1", "http://localhost:9"] {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3/",
+            "http://[::1]:1",
+            "http://localhost:9",
+        ] {
             assert!(validate_endpoint("x", ok).is_ok(), "{ok}");
         }
-        for bad in ["http://10.0.0.1", "http://example.com", "ftp://127.0.0.1", "not a url"] {
+        for bad in [
+            "http://10.0.0.1",
+            "http://example.com",
+            "ftp://127.0.0.1",
+            "not a url",
+        ] {
             assert!(validate_endpoint("x", bad).is_err(), "{bad}");
         }
     }

@@ -32,10 +32,19 @@ impl Unobserved {
 
     /// One line for a check's message: the call, what happened, and what to grant.
     pub fn describe(&self) -> String {
-        let status = self.status.map(|s| format!("HTTP {s} ")).unwrap_or_default();
-        let mut text = format!("could not read {}: {status}{}: {}", self.call, self.code, self.message);
+        let status = self
+            .status
+            .map(|s| format!("HTTP {s} "))
+            .unwrap_or_default();
+        let mut text = format!(
+            "could not read {}: {status}{}: {}",
+            self.call, self.code, self.message
+        );
         if self.status == Some(403) {
-            text.push_str(&format!(" (the identity running the tool needs '{}')", self.permission));
+            text.push_str(&format!(
+                " (the identity running the tool needs '{}')",
+                self.permission
+            ));
         }
         text
     }
@@ -53,7 +62,11 @@ fn observe<T: DeserializeOwned>(raws: &RawReads, read: &ArmRead) -> Observed<T> 
         permission: read.permission().to_string(),
     };
     let Some(raw) = raws.get(read) else {
-        return Err(unobserved(None, "NotCollected", "this read is not in the collected data".into()));
+        return Err(unobserved(
+            None,
+            "NotCollected",
+            "this read is not in the collected data".into(),
+        ));
     };
     if let Some(error) = &raw.error {
         let mut u = unobserved(raw.status, &error.code, error.message.clone());
@@ -63,13 +76,22 @@ fn observe<T: DeserializeOwned>(raws: &RawReads, read: &ArmRead) -> Observed<T> 
         return Err(u);
     }
     let body = raw.body.clone().unwrap_or(Value::Null);
-    serde_json::from_value(body).map_err(|e| unobserved(raw.status, "MalformedBody", format!("unexpected body shape: {e}")))
+    serde_json::from_value(body).map_err(|e| {
+        unobserved(
+            raw.status,
+            "MalformedBody",
+            format!("unexpected body shape: {e}"),
+        )
+    })
 }
 
 /// ARM's 403 message names the action: "...does not have authorization to perform action 'X' over scope...".
 fn action_named_in(message: &str) -> Option<String> {
     let rest = message.split("perform action '").nth(1)?;
-    rest.split('\'').next().filter(|a| !a.is_empty()).map(str::to_string)
+    rest.split('\'')
+        .next()
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
 }
 
 fn eq_ci(a: Option<&str>, b: &str) -> bool {
@@ -144,7 +166,11 @@ impl Cluster {
     }
 
     pub fn service_principal_client_id(&self) -> Option<&str> {
-        self.properties.service_principal_profile.as_ref()?.client_id.as_deref()
+        self.properties
+            .service_principal_profile
+            .as_ref()?
+            .client_id
+            .as_deref()
     }
 }
 
@@ -211,20 +237,33 @@ pub const BACKUP_NAMESPACE: &str = "dataprotection-microsoft";
 const SETTING_CONTAINER: &str = "configuration.backupStorageLocation.bucket";
 const SETTING_ACCOUNT: &str = "configuration.backupStorageLocation.config.storageAccount";
 const SETTING_ACCOUNT_GROUP: &str = "configuration.backupStorageLocation.config.resourceGroup";
-const SETTING_ACCOUNT_SUBSCRIPTION: &str = "configuration.backupStorageLocation.config.subscriptionId";
+const SETTING_ACCOUNT_SUBSCRIPTION: &str =
+    "configuration.backupStorageLocation.config.subscriptionId";
 
 impl Extension {
     pub fn is_backup_extension(&self) -> bool {
-        eq_ci(self.properties.extension_type.as_deref(), BACKUP_EXTENSION_TYPE)
+        eq_ci(
+            self.properties.extension_type.as_deref(),
+            BACKUP_EXTENSION_TYPE,
+        )
     }
 
     pub fn release_namespace(&self) -> Option<&str> {
-        self.properties.scope.as_ref()?.cluster.as_ref()?.release_namespace.as_deref()
+        self.properties
+            .scope
+            .as_ref()?
+            .cluster
+            .as_ref()?
+            .release_namespace
+            .as_deref()
     }
 
     fn setting(&self, key: &str) -> Option<&str> {
         let settings = self.properties.configuration_settings.as_ref()?;
-        let value = settings.iter().find(|(k, _)| k.eq_ignore_ascii_case(key))?.1;
+        let value = settings
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))?
+            .1;
         value.as_str().map(str::trim).filter(|s| !s.is_empty())
     }
 }
@@ -326,7 +365,10 @@ pub struct LocationPlan {
 
 /// Decides the backup location from the extension list (when it could be read) and the flags.
 /// Used by the collector to know what to read, and by the facts to know what was read.
-pub fn plan_backup_location(target: &Target, extensions: Option<&[Extension]>) -> Option<LocationPlan> {
+pub fn plan_backup_location(
+    target: &Target,
+    extensions: Option<&[Extension]>,
+) -> Option<LocationPlan> {
     let from_extension = extensions
         .and_then(|list| list.iter().find(|e| e.is_backup_extension()))
         .and_then(|ext| {
@@ -342,7 +384,10 @@ pub fn plan_backup_location(target: &Target, extensions: Option<&[Extension]>) -
         });
     match from_extension {
         Some((account, container)) => {
-            let account_differs = target.storage_account.as_ref().is_some_and(|flag| *flag != account);
+            let account_differs = target
+                .storage_account
+                .as_ref()
+                .is_some_and(|flag| *flag != account);
             let container_differs = match (&target.blob_container, &container) {
                 (Some(flag), Some(ext)) => !flag.eq_ignore_ascii_case(ext),
                 _ => false,
@@ -354,7 +399,12 @@ pub fn plan_backup_location(target: &Target, extensions: Option<&[Extension]>) -
                     container.as_deref().map(|c| format!("/{c}")).unwrap_or_default()
                 )
             });
-            Some(LocationPlan { source: LocationSource::Extension, account, container, differs_from_flags })
+            Some(LocationPlan {
+                source: LocationSource::Extension,
+                account,
+                container,
+                differs_from_flags,
+            })
         }
         None => target.storage_account.clone().map(|account| LocationPlan {
             source: LocationSource::Flags,
@@ -390,7 +440,10 @@ pub fn first_round(target: &Target) -> Vec<ArmRead> {
     let cluster = &target.cluster;
     let mut reads = vec![
         ArmRead::Cluster(cluster.clone()),
-        ArmRead::Provider { subscription: cluster.subscription().to_string(), namespace: KUBERNETES_CONFIGURATION.into() },
+        ArmRead::Provider {
+            subscription: cluster.subscription().to_string(),
+            namespace: KUBERNETES_CONFIGURATION.into(),
+        },
         ArmRead::Extensions(cluster.clone()),
         ArmRead::TrustedAccessBindings(cluster.clone()),
     ];
@@ -403,7 +456,8 @@ pub fn first_round(target: &Target) -> Vec<ArmRead> {
 
 /// The reads that depend on what the first round returned (the extension's settings).
 pub fn second_round(target: &Target, raws: &RawReads) -> Vec<ArmRead> {
-    let extensions = observe::<List<Extension>>(raws, &ArmRead::Extensions(target.cluster.clone())).ok();
+    let extensions =
+        observe::<List<Extension>>(raws, &ArmRead::Extensions(target.cluster.clone())).ok();
     plan_backup_location(target, extensions.as_ref().map(|l| l.value.as_slice()))
         .map(|plan| location_reads(&plan))
         .unwrap_or_default()
@@ -415,7 +469,10 @@ pub fn second_round(target: &Target, raws: &RawReads) -> Vec<ArmRead> {
 fn location_reads(plan: &LocationPlan) -> Vec<ArmRead> {
     let mut reads = vec![ArmRead::StorageAccount(plan.account.clone())];
     if let Some(container) = &plan.container {
-        reads.push(ArmRead::BlobContainer { account: plan.account.clone(), container: container.clone() });
+        reads.push(ArmRead::BlobContainer {
+            account: plan.account.clone(),
+            container: container.clone(),
+        });
     }
     reads
 }
@@ -432,19 +489,41 @@ impl Facts {
                 namespace: KUBERNETES_CONFIGURATION.into(),
             },
         );
-        let extensions = observe::<List<Extension>>(raws, &ArmRead::Extensions(target.cluster.clone())).map(|l| l.value);
-        let trusted_access =
-            observe::<List<TrustedAccessBinding>>(raws, &ArmRead::TrustedAccessBindings(target.cluster.clone()))
+        let extensions =
+            observe::<List<Extension>>(raws, &ArmRead::Extensions(target.cluster.clone()))
                 .map(|l| l.value);
-        let vault = target.vault.clone().map(|id| observe(raws, &ArmRead::Vault(id)));
-        let backup_location = plan_backup_location(&target, extensions.as_deref().ok()).map(|plan| BackupLocation {
-            account: observe(raws, &ArmRead::StorageAccount(plan.account.clone())),
-            container: plan.container.clone().map(|container| {
-                observe(raws, &ArmRead::BlobContainer { account: plan.account.clone(), container })
-            }),
-            plan,
-        });
-        Ok(Facts { target, cluster, provider, extensions, trusted_access, vault, backup_location })
+        let trusted_access = observe::<List<TrustedAccessBinding>>(
+            raws,
+            &ArmRead::TrustedAccessBindings(target.cluster.clone()),
+        )
+        .map(|l| l.value);
+        let vault = target
+            .vault
+            .clone()
+            .map(|id| observe(raws, &ArmRead::Vault(id)));
+        let backup_location =
+            plan_backup_location(&target, extensions.as_deref().ok()).map(|plan| BackupLocation {
+                account: observe(raws, &ArmRead::StorageAccount(plan.account.clone())),
+                container: plan.container.clone().map(|container| {
+                    observe(
+                        raws,
+                        &ArmRead::BlobContainer {
+                            account: plan.account.clone(),
+                            container,
+                        },
+                    )
+                }),
+                plan,
+            });
+        Ok(Facts {
+            target,
+            cluster,
+            provider,
+            extensions,
+            trusted_access,
+            vault,
+            backup_location,
+        })
     }
 
     /// The installed backup extension, if the list could be read.
@@ -462,7 +541,12 @@ impl Facts {
 
 /// Azure region names compare case-insensitively and ignoring spaces (`East US` = `eastus`).
 pub fn same_region(a: &str, b: &str) -> bool {
-    let norm = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
     norm(a) == norm(b)
 }
 
@@ -517,7 +601,10 @@ mod tests {
         t.storage_account = Some(ResourceId::parse("/subscriptions/sub1/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a").unwrap());
         t.blob_container = Some("c1".into());
         let plan = plan_backup_location(&t, Some(&[])).unwrap();
-        assert_eq!((plan.source, plan.container.as_deref()), (LocationSource::Flags, Some("c1")));
+        assert_eq!(
+            (plan.source, plan.container.as_deref()),
+            (LocationSource::Flags, Some("c1"))
+        );
     }
 
     #[test]
@@ -533,7 +620,10 @@ mod tests {
         raws.insert(RawRead::ok(&ta_read, json!({"value": "not a list"})));
         let facts = Facts::derive(t, &raws).unwrap();
         let ext_err = facts.extensions.unwrap_err();
-        assert_eq!(ext_err.permission, "Microsoft.KubernetesConfiguration/extensions/read");
+        assert_eq!(
+            ext_err.permission,
+            "Microsoft.KubernetesConfiguration/extensions/read"
+        );
         assert!(ext_err.describe().contains("HTTP 403"));
         assert_eq!(facts.trusted_access.unwrap_err().code, "MalformedBody");
         assert_eq!(facts.provider.unwrap_err().code, "NotCollected");

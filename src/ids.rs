@@ -42,7 +42,10 @@ impl ResourceId {
             names: Vec::new(),
         };
         let mut rest = &segments[2..];
-        if rest.first().is_some_and(|s| s.eq_ignore_ascii_case("resourceGroups")) {
+        if rest
+            .first()
+            .is_some_and(|s| s.eq_ignore_ascii_case("resourceGroups"))
+        {
             let Some(rg) = rest.get(1) else {
                 return Err(bad("resourceGroups has no name"));
             };
@@ -96,7 +99,9 @@ impl ResourceId {
     }
 
     pub fn resource_group_id(subscription: &str, group: &str) -> Result<Self, String> {
-        Self::parse(&format!("/subscriptions/{subscription}/resourceGroups/{group}"))
+        Self::parse(&format!(
+            "/subscriptions/{subscription}/resourceGroups/{group}"
+        ))
     }
 
     pub fn as_str(&self) -> &str {
@@ -151,7 +156,10 @@ mod tests {
         let id = ResourceId::parse(CLUSTER).unwrap();
         assert_eq!(id.subscription(), "sub1");
         assert_eq!(id.resource_group(), Some("rg1"));
-        assert_eq!(id.resource_type(), Some("Microsoft.ContainerService/managedClusters"));
+        assert_eq!(
+            id.resource_type(),
+            Some("Microsoft.ContainerService/managedClusters")
+        );
         assert_eq!(id.name(), "aks1");
     }
 
@@ -171,10 +179,18 @@ mod tests {
 
     #[test]
     fn typed_parsing_ignores_case_and_rejects_other_types() {
-        let upper = CLUSTER.replace("managedClusters", "ManagedClusters").replace("resourceGroups", "resourcegroups");
-        assert!(ResourceId::parse_typed(&upper, "Microsoft.ContainerService/managedClusters").is_ok());
-        let err = ResourceId::parse_typed(CLUSTER, "Microsoft.Storage/storageAccounts").unwrap_err();
-        assert!(err.contains("expected 'Microsoft.Storage/storageAccounts'"), "{err}");
+        let upper = CLUSTER
+            .replace("managedClusters", "ManagedClusters")
+            .replace("resourceGroups", "resourcegroups");
+        assert!(
+            ResourceId::parse_typed(&upper, "Microsoft.ContainerService/managedClusters").is_ok()
+        );
+        let err =
+            ResourceId::parse_typed(CLUSTER, "Microsoft.Storage/storageAccounts").unwrap_err();
+        assert!(
+            err.contains("expected 'Microsoft.Storage/storageAccounts'"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -196,7 +212,9 @@ mod tests {
     #[test]
     fn resource_group_accepts_id_or_bare_name() {
         let by_name = ResourceId::parse_resource_group("snap-rg", "sub1").unwrap();
-        let by_id = ResourceId::parse_resource_group("/subscriptions/SUB1/resourcegroups/SNAP-RG", "x").unwrap();
+        let by_id =
+            ResourceId::parse_resource_group("/subscriptions/SUB1/resourcegroups/SNAP-RG", "x")
+                .unwrap();
         assert_eq!(by_name, by_id);
         assert!(ResourceId::parse_resource_group(CLUSTER, "sub1").is_err());
     }

@@ -33,7 +33,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("pxb-preflight: error: {}", arm::one_line(&format!("{error:#}")));
+            eprintln!(
+                "pxb-preflight: error: {}",
+                arm::one_line(&format!("{error:#}"))
+            );
             ExitCode::from(EXIT_COULD_NOT_RUN)
         }
     }
@@ -48,10 +51,17 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Explain { id } => {
-            let check = checks::find(&id)
-                .ok_or_else(|| anyhow!("unknown check id '{id}'; `pxb-preflight checks` lists them"))?;
+            let check = checks::find(&id).ok_or_else(|| {
+                anyhow!("unknown check id '{id}'; `pxb-preflight checks` lists them")
+            })?;
             let profiles: Vec<_> = check.profiles.iter().map(|p| p.name()).collect();
-            println!("{} ({})\nProfiles: {}\n\n{}", check.title, check.id, profiles.join(", "), check.explain);
+            println!(
+                "{} ({})\nProfiles: {}\n\n{}",
+                check.title,
+                check.id,
+                profiles.join(", "),
+                check.explain
+            );
             Ok(0)
         }
     }
@@ -94,8 +104,13 @@ fn check(args: CheckArgs) -> Result<u8> {
         OutputFormat::Table => {
             let stdout = std::io::stdout();
             let style = report::table::Style {
-                color: stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-                width: if stdout.is_terminal() { terminal_width() } else { 100 },
+                color: stdout.is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+                width: if stdout.is_terminal() {
+                    terminal_width()
+                } else {
+                    100
+                },
             };
             print!("{}", report::table::render(&report, &style));
         }
@@ -125,10 +140,19 @@ fn collect(args: CollectArgs) -> Result<u8> {
 /// Validates everything local first, then signs in once and collects.
 fn gather_live(record: &TargetRecord, connection: &ConnectionArgs) -> Result<RawReads> {
     let target = Target::from_record(record).map_err(|e| anyhow!(e))?;
-    let authority = std::env::var("AZURE_AUTHORITY_HOST").ok().filter(|v| !v.is_empty());
-    let cloud = cloud::Cloud::resolve(connection.cloud, connection.arm_endpoint.as_deref(), authority.as_deref())
-        .map_err(|e| anyhow!(e))?;
-    let limits = arm::Limits { request_timeout: std::time::Duration::from_secs(connection.request_timeout), ..Default::default() };
+    let authority = std::env::var("AZURE_AUTHORITY_HOST")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let cloud = cloud::Cloud::resolve(
+        connection.cloud,
+        connection.arm_endpoint.as_deref(),
+        authority.as_deref(),
+    )
+    .map_err(|e| anyhow!(e))?;
+    let limits = arm::Limits {
+        request_timeout: std::time::Duration::from_secs(connection.request_timeout),
+        ..Default::default()
+    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let credential = arm::ArmClient::default_credential(&cloud).map_err(|e| anyhow!(e))?;
@@ -151,5 +175,8 @@ fn derive_facts(target: Target, raws: &RawReads) -> Result<Facts> {
 }
 
 fn terminal_width() -> u16 {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
 }

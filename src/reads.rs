@@ -21,25 +21,38 @@ pub const API_STORAGE: &str = "2023-05-01";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ArmRead {
     Cluster(ResourceId),
-    Provider { subscription: String, namespace: String },
+    Provider {
+        subscription: String,
+        namespace: String,
+    },
     Extensions(ResourceId),
     TrustedAccessBindings(ResourceId),
     Vault(ResourceId),
     StorageAccount(ResourceId),
-    BlobContainer { account: ResourceId, container: String },
+    BlobContainer {
+        account: ResourceId,
+        container: String,
+    },
 }
 
 impl ArmRead {
     pub fn path(&self) -> String {
         match self {
-            ArmRead::Cluster(id) | ArmRead::Vault(id) | ArmRead::StorageAccount(id) => id.to_string(),
-            ArmRead::Provider { subscription, namespace } => {
+            ArmRead::Cluster(id) | ArmRead::Vault(id) | ArmRead::StorageAccount(id) => {
+                id.to_string()
+            }
+            ArmRead::Provider {
+                subscription,
+                namespace,
+            } => {
                 format!("/subscriptions/{subscription}/providers/{namespace}")
             }
             ArmRead::Extensions(cluster) => {
                 format!("{cluster}/providers/Microsoft.KubernetesConfiguration/extensions")
             }
-            ArmRead::TrustedAccessBindings(cluster) => format!("{cluster}/trustedAccessRoleBindings"),
+            ArmRead::TrustedAccessBindings(cluster) => {
+                format!("{cluster}/trustedAccessRoleBindings")
+            }
             ArmRead::BlobContainer { account, container } => {
                 format!("{account}/blobServices/default/containers/{container}")
             }
@@ -58,7 +71,10 @@ impl ArmRead {
 
     /// Lists are followed through every `nextLink` and stored as one merged `value` array.
     pub fn is_list(&self) -> bool {
-        matches!(self, ArmRead::Extensions(_) | ArmRead::TrustedAccessBindings(_))
+        matches!(
+            self,
+            ArmRead::Extensions(_) | ArmRead::TrustedAccessBindings(_)
+        )
     }
 
     /// The Azure operation the caller needs for this read; named when ARM answers 403.
@@ -72,7 +88,9 @@ impl ArmRead {
             }
             ArmRead::Vault(_) => "Microsoft.DataProtection/backupVaults/read",
             ArmRead::StorageAccount(_) => "Microsoft.Storage/storageAccounts/read",
-            ArmRead::BlobContainer { .. } => "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+            ArmRead::BlobContainer { .. } => {
+                "Microsoft.Storage/storageAccounts/blobServices/containers/read"
+            }
         }
     }
 
@@ -114,12 +132,25 @@ impl RawRead {
         Self::new(read, Some(200), Some(body), None)
     }
 
-    pub fn failed(read: &ArmRead, status: Option<u16>, code: &str, message: impl Into<String>) -> Self {
-        let error = ReadError { code: code.to_string(), message: message.into() };
+    pub fn failed(
+        read: &ArmRead,
+        status: Option<u16>,
+        code: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        let error = ReadError {
+            code: code.to_string(),
+            message: message.into(),
+        };
         Self::new(read, status, None, Some(error))
     }
 
-    fn new(read: &ArmRead, status: Option<u16>, body: Option<Value>, error: Option<ReadError>) -> Self {
+    fn new(
+        read: &ArmRead,
+        status: Option<u16>,
+        body: Option<Value>,
+        error: Option<ReadError>,
+    ) -> Self {
         RawRead {
             method: "GET".to_string(),
             path: read.path(),

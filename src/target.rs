@@ -38,7 +38,11 @@ pub struct TargetRecord {
 impl Target {
     pub fn from_record(record: &TargetRecord) -> Result<Self, String> {
         let cluster = ResourceId::parse_typed(&record.cluster, CLUSTER_TYPE)?;
-        let vault = record.vault.as_deref().map(|v| ResourceId::parse_typed(v, VAULT_TYPE)).transpose()?;
+        let vault = record
+            .vault
+            .as_deref()
+            .map(|v| ResourceId::parse_typed(v, VAULT_TYPE))
+            .transpose()?;
         let snapshot_resource_group = record
             .snapshot_resource_group
             .as_deref()
@@ -49,17 +53,29 @@ impl Target {
             .as_deref()
             .map(|a| ResourceId::parse_typed(a, STORAGE_ACCOUNT_TYPE))
             .transpose()?;
-        let blob_container = record.blob_container.as_deref().map(str::trim).map(str::to_string);
+        let blob_container = record
+            .blob_container
+            .as_deref()
+            .map(str::trim)
+            .map(str::to_string);
         if let Some(name) = &blob_container {
             validate_container_name(name)?;
         }
-        Ok(Target { cluster, vault, snapshot_resource_group, storage_account, blob_container })
+        Ok(Target {
+            cluster,
+            vault,
+            snapshot_resource_group,
+            storage_account,
+            blob_container,
+        })
     }
 }
 
 /// Blob container names: 3–63 characters of lower-case letters, digits and single hyphens.
 fn validate_container_name(name: &str) -> Result<(), String> {
-    let valid_chars = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     let valid = (3..=63).contains(&name.len())
         && valid_chars
         && !name.starts_with('-')
@@ -87,16 +103,29 @@ mod tests {
 
     #[test]
     fn bare_snapshot_group_is_in_the_cluster_subscription() {
-        let t = Target::from_record(&TargetRecord { snapshot_resource_group: Some("snaps".into()), ..record() }).unwrap();
-        assert_eq!(t.snapshot_resource_group.unwrap().as_str(), "/subscriptions/s/resourceGroups/snaps");
+        let t = Target::from_record(&TargetRecord {
+            snapshot_resource_group: Some("snaps".into()),
+            ..record()
+        })
+        .unwrap();
+        assert_eq!(
+            t.snapshot_resource_group.unwrap().as_str(),
+            "/subscriptions/s/resourceGroups/snaps"
+        );
     }
 
     #[test]
     fn wrong_types_and_names_are_rejected() {
-        let vault_is_cluster = TargetRecord { vault: Some(record().cluster), ..record() };
+        let vault_is_cluster = TargetRecord {
+            vault: Some(record().cluster),
+            ..record()
+        };
         assert!(Target::from_record(&vault_is_cluster).is_err());
         for bad in ["A", "ab", "has_underscore", "-lead", "double--hyphen"] {
-            let r = TargetRecord { blob_container: Some(bad.into()), ..record() };
+            let r = TargetRecord {
+                blob_container: Some(bad.into()),
+                ..record()
+            };
             assert!(Target::from_record(&r).is_err(), "{bad}");
         }
     }
@@ -105,6 +134,9 @@ mod tests {
     fn record_fields_are_parsed() {
         let r = TargetRecord { vault: Some("/subscriptions/s/resourceGroups/g/providers/Microsoft.DataProtection/backupVaults/v".into()), blob_container: Some("backups".into()), ..record() };
         let t = Target::from_record(&r).unwrap();
-        assert_eq!((t.vault.unwrap().name(), t.blob_container.as_deref()), ("v", Some("backups")));
+        assert_eq!(
+            (t.vault.unwrap().name(), t.blob_container.as_deref()),
+            ("v", Some("backups"))
+        );
     }
 }

@@ -14,8 +14,12 @@ use crate::cloud::Cloud;
 use crate::reads::{ArmRead, RawRead};
 use azure_core::auth::TokenCredential;
 use azure_core::error::ErrorKind;
-use azure_core::{ClientOptions, Context, Method, Pipeline, Request, RetryOptions, TransportOptions, Url};
-use azure_identity::{DefaultAzureCredentialBuilder, TokenCredentialOptions};
+use azure_core::{
+    ClientOptions, Context, Method, Pipeline, Request, RetryOptions, TransportOptions, Url,
+};
+use azure_identity::{
+    DefaultAzureCredentialBuilder, SpecificAzureCredential, TokenCredentialOptions,
+};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +37,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { request_timeout: Duration::from_secs(30), retry: BoundedRetry::default(), max_pages: 200 }
+        Limits {
+            request_timeout: Duration::from_secs(30),
+            retry: BoundedRetry::default(),
+            max_pages: 200,
+        }
     }
 }
 
@@ -53,15 +61,26 @@ impl ArmClient {
     pub fn default_credential(cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, String> {
         let mut options = TokenCredentialOptions::default();
         options.set_authority_host(cloud.authority_host.to_string());
+        let unavailable =
+            |e: azure_core::Error| one_line(&format!("no Azure credential available: {e}"));
+        // The SDK's own switch: AZURE_CREDENTIAL_KIND pins one credential (environment,
+        // workloadidentity, azurecli, virtualmachine, appservice) instead of the chain.
+        if std::env::var("AZURE_CREDENTIAL_KIND").is_ok_and(|kind| !kind.is_empty()) {
+            let credential = SpecificAzureCredential::create(options).map_err(unavailable)?;
+            return Ok(Arc::new(credential));
+        }
         let credential = DefaultAzureCredentialBuilder::new()
             .with_options(options)
             .build()
-            .map_err(|e| one_line(&format!("no Azure credential available: {e}")))?;
+            .map_err(unavailable)?;
         Ok(Arc::new(credential))
     }
 
     pub fn new(cloud: &Cloud, credential: Arc<dyn TokenCredential>, limits: &Limits) -> Self {
-        let transport = transport::ReadOnlyTransport::new(azure_core::new_http_client(), limits.request_timeout);
+        let transport = transport::ReadOnlyTransport::new(
+            azure_core::new_http_client(),
+            limits.request_timeout,
+        );
         let options = ClientOptions::new(TransportOptions::new(Arc::new(transport)))
             .retry(RetryOptions::custom(Arc::new(limits.retry.clone())));
         let pipeline = Pipeline::new(
@@ -136,8 +155,12 @@ impl ArmClient {
     }
 
     fn url_for(&self, read: &ArmRead) -> Result<Url, Failure> {
-        let mut url = self.base.join(read.path().trim_start_matches('/')).map_err(|e| Failure::local(format!("bad URL: {e}")))?;
-        url.query_pairs_mut().append_pair("api-version", read.api_version());
+        let mut url = self
+            .base
+            .join(read.path().trim_start_matches('/'))
+            .map_err(|e| Failure::local(format!("bad URL: {e}")))?;
+        url.query_pairs_mut()
+            .append_pair("api-version", read.api_version());
         Ok(url)
     }
 
@@ -154,7 +177,8 @@ impl ArmClient {
             }
             match page.get("nextLink") {
                 Some(Value::String(next)) if !next.is_empty() => {
-                    let next_url = Url::parse(next).map_err(|e| Failure::malformed(format!("nextLink is not a URL: {e}")))?;
+                    let next_url = Url::parse(next)
+                        .map_err(|e| Failure::malformed(format!("nextLink is not a URL: {e}")))?;
                     if next_url.origin() != self.base.origin() {
                         return Err(Failure::malformed(format!(
                             "nextLink points outside the ARM endpoint ({}); not followed",
@@ -166,7 +190,10 @@ impl ArmClient {
                 _ => return Ok(serde_json::json!({ "value": items })),
             }
         }
-        Err(Failure::malformed(format!("the list did not end within {} pages", self.max_pages)))
+        Err(Failure::malformed(format!(
+            "the list did not end within {} pages",
+            self.max_pages
+        )))
     }
 
     async fn get_json(&self, url: Url) -> Result<Value, Failure> {
@@ -176,7 +203,10 @@ impl ArmClient {
             .await
             .map_err(|e| Failure::local(one_line(&format!("authentication failed: {e}"))))?;
         let mut request = Request::new(url, Method::Get);
-        request.insert_header(azure_core::headers::AUTHORIZATION, format!("Bearer {}", token.token.secret()));
+        request.insert_header(
+            azure_core::headers::AUTHORIZATION,
+            format!("Bearer {}", token.token.secret()),
+        );
         request.set_body(azure_core::EMPTY_BODY);
         match self.pipeline.send(&Context::default(), &mut request).await {
             Ok(response) => self.json_body(response).await,
@@ -185,12 +215,19 @@ impl ArmClient {
     }
 
     async fn json_body(&self, response: azure_core::Response) -> Result<Value, Failure> {
-        let bytes = match tokio::time::timeout(self.body_timeout, response.into_body().collect()).await {
+        let bytes = match tokio::time::timeout(self.body_timeout, response.into_body().collect())
+            .await
+        {
             Ok(Ok(bytes)) => bytes,
             Ok(Err(e)) => return Err(Failure::transport(format!("reading the body failed: {e}"))),
-            Err(_) => return Err(Failure::transport("the body did not arrive in time".to_string())),
+            Err(_) => {
+                return Err(Failure::transport(
+                    "the body did not arrive in time".to_string(),
+                ))
+            }
         };
-        serde_json::from_slice(&bytes).map_err(|e| Failure::malformed(format!("the body is not JSON: {e}")))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::malformed(format!("the body is not JSON: {e}")))
     }
 }
 
@@ -212,18 +249,36 @@ impl Failure {
         }
         match error.kind() {
             ErrorKind::Io => Failure::transport(one_line(&error.to_string())),
-            ErrorKind::Credential => Failure::local(one_line(&format!("authentication failed: {error}"))),
-            _ => Failure { status: None, code: "Refused".into(), message: one_line(&error.to_string()) },
+            ErrorKind::Credential => {
+                Failure::local(one_line(&format!("authentication failed: {error}")))
+            }
+            _ => Failure {
+                status: None,
+                code: "Refused".into(),
+                message: one_line(&error.to_string()),
+            },
         }
     }
     fn transport(message: String) -> Self {
-        Failure { status: None, code: "Transport".into(), message }
+        Failure {
+            status: None,
+            code: "Transport".into(),
+            message,
+        }
     }
     fn malformed(message: impl Into<String>) -> Self {
-        Failure { status: Some(200), code: "MalformedBody".into(), message: message.into() }
+        Failure {
+            status: Some(200),
+            code: "MalformedBody".into(),
+            message: message.into(),
+        }
     }
     fn local(message: String) -> Self {
-        Failure { status: None, code: "Client".into(), message }
+        Failure {
+            status: None,
+            code: "Client".into(),
+            message,
+        }
     }
 }
 

@@ -18,7 +18,11 @@ pub struct BoundedRetry {
 
 impl Default for BoundedRetry {
     fn default() -> Self {
-        Self { max_retries: 5, initial_delay: Duration::from_millis(500), max_total: Duration::from_secs(60) }
+        Self {
+            max_retries: 5,
+            initial_delay: Duration::from_millis(500),
+            max_total: Duration::from_secs(60),
+        }
     }
 }
 
@@ -44,7 +48,11 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_expires() {
-        let p = BoundedRetry { max_retries: 3, initial_delay: Duration::from_millis(100), max_total: Duration::from_secs(10) };
+        let p = BoundedRetry {
+            max_retries: 3,
+            initial_delay: Duration::from_millis(100),
+            max_total: Duration::from_secs(10),
+        };
         assert_eq!(p.sleep_duration(0), Duration::from_millis(100));
         assert_eq!(p.sleep_duration(2), Duration::from_millis(400));
         assert!(!p.is_expired(Duration::from_secs(1), 2));

@@ -34,7 +34,10 @@ pub struct ReadOnlyTransport {
 
 impl ReadOnlyTransport {
     pub fn new(inner: Arc<dyn HttpClient>, request_timeout: Duration) -> Self {
-        Self { inner, request_timeout }
+        Self {
+            inner,
+            request_timeout,
+        }
     }
 }
 
@@ -45,10 +48,14 @@ impl HttpClient for ReadOnlyTransport {
         if !is_allowed(request.method(), path) {
             return Err(Error::message(
                 ErrorKind::Other,
-                format!("refused by the read-only guard: {} {path}", request.method()),
+                format!(
+                    "refused by the read-only guard: {} {path}",
+                    request.method()
+                ),
             ));
         }
-        match tokio::time::timeout(self.request_timeout, self.inner.execute_request(request)).await {
+        match tokio::time::timeout(self.request_timeout, self.inner.execute_request(request)).await
+        {
             Ok(result) => result,
             // An Io error is what the retry policy retries.
             Err(_) => Err(Error::message(
@@ -68,17 +75,54 @@ mod tests {
         let sa = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a";
         assert!(is_allowed(&Method::Get, sa));
         assert!(is_allowed(&Method::Post, &format!("{sa}/listKeys")));
-        assert!(is_allowed(&Method::Post, &format!("{}/LISTKEYS", sa.to_uppercase())));
-        assert!(is_allowed(&Method::Post, "/providers/Microsoft.ResourceGraph/resources"));
+        assert!(is_allowed(
+            &Method::Post,
+            &format!("{}/LISTKEYS", sa.to_uppercase())
+        ));
+        assert!(is_allowed(
+            &Method::Post,
+            "/providers/Microsoft.ResourceGraph/resources"
+        ));
         for (method, path) in [
             (Method::Put, sa.to_string()),
             (Method::Patch, sa.to_string()),
             (Method::Delete, sa.to_string()),
             (Method::Post, format!("{sa}/regenerateKey")),
-            (Method::Post, "/subscriptions/s/providers/Microsoft.KubernetesConfiguration/register".to_string()),
+            (
+                Method::Post,
+                "/subscriptions/s/providers/Microsoft.KubernetesConfiguration/register".to_string(),
+            ),
             (Method::Post, "/listKeys".to_string()),
         ] {
-            assert!(!is_allowed(&method, &path), "{method} {path} must be refused");
+            assert!(
+                !is_allowed(&method, &path),
+                "{method} {path} must be refused"
+            );
         }
+    }
+
+    #[tokio::test]
+    async fn refused_requests_never_leave_the_process() {
+        let server = wiremock::MockServer::start().await;
+        let transport =
+            ReadOnlyTransport::new(azure_core::new_http_client(), Duration::from_secs(5));
+        let url = azure_core::Url::parse(&format!(
+            "{}/subscriptions/s/resourceGroups/g",
+            server.uri()
+        ))
+        .unwrap();
+        for method in [Method::Put, Method::Delete, Method::Patch, Method::Post] {
+            let error = transport
+                .execute_request(&Request::new(url.clone(), method))
+                .await
+                .unwrap_err();
+            assert!(error.to_string().contains("read-only guard"), "{error}");
+        }
+        assert!(server.received_requests().await.unwrap().is_empty());
+        transport
+            .execute_request(&Request::new(url, Method::Get))
+            .await
+            .unwrap();
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
     }
 }

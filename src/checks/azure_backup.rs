@@ -5,8 +5,8 @@
 
 use super::{Check, Evidence, Outcome, AZURE_BACKUP};
 use crate::facts::{
-    same_region, same_resource, BackupLocation, Facts, LocationSource, StorageAccount, Vault, BACKUP_EXTENSION_TYPE,
-    BACKUP_NAMESPACE, KUBERNETES_CONFIGURATION,
+    same_region, same_resource, BackupLocation, Facts, LocationSource, StorageAccount, Vault,
+    BACKUP_EXTENSION_TYPE, BACKUP_NAMESPACE, KUBERNETES_CONFIGURATION,
 };
 use crate::ids::ResourceId;
 use serde_json::Value;
@@ -30,18 +30,24 @@ fn provider_registered(facts: &Facts) -> Outcome {
         Ok(p) => p,
         Err(e) => return Outcome::error(e),
     };
-    let resource = format!("/subscriptions/{}/providers/{KUBERNETES_CONFIGURATION}", facts.target.cluster.subscription());
+    let resource = format!(
+        "/subscriptions/{}/providers/{KUBERNETES_CONFIGURATION}",
+        facts.target.cluster.subscription()
+    );
     let state = provider.registration_state.as_deref().unwrap_or("(absent)");
     let evidence = Evidence::new(&resource, "registrationState", state, "Registered");
     if state.eq_ignore_ascii_case("Registered") {
         return Outcome::pass("Microsoft.KubernetesConfiguration is Registered").evidence(evidence);
     }
-    Outcome::fail(format!("Microsoft.KubernetesConfiguration is {state} on subscription {}", facts.target.cluster.subscription()))
-        .evidence(evidence)
-        .fix(format!(
-            "az provider register --namespace {KUBERNETES_CONFIGURATION} --subscription {}",
-            facts.target.cluster.subscription()
-        ))
+    Outcome::fail(format!(
+        "Microsoft.KubernetesConfiguration is {state} on subscription {}",
+        facts.target.cluster.subscription()
+    ))
+    .evidence(evidence)
+    .fix(format!(
+        "az provider register --namespace {KUBERNETES_CONFIGURATION} --subscription {}",
+        facts.target.cluster.subscription()
+    ))
 }
 
 const BACKUP_EXTENSION_DOC: &str = "\
@@ -69,17 +75,26 @@ fn backup_extension(facts: &Facts) -> Outcome {
         Err(e) => return Outcome::error(&e),
     };
     let Some(extension) = extension else {
-        return Outcome::fail(format!("no extension of type {BACKUP_EXTENSION_TYPE} is installed on the cluster"))
-            .evidence(Evidence::new(
-                facts.target.cluster.as_str(),
-                "extensions[].properties.extensionType",
-                Value::Null,
-                BACKUP_EXTENSION_TYPE,
-            ))
-            .fix(install_extension_command(facts));
+        return Outcome::fail(format!(
+            "no extension of type {BACKUP_EXTENSION_TYPE} is installed on the cluster"
+        ))
+        .evidence(Evidence::new(
+            facts.target.cluster.as_str(),
+            "extensions[].properties.extensionType",
+            Value::Null,
+            BACKUP_EXTENSION_TYPE,
+        ))
+        .fix(install_extension_command(facts));
     };
-    let id = extension.id.as_deref().unwrap_or(facts.target.cluster.as_str());
-    let state = extension.properties.provisioning_state.as_deref().unwrap_or("(absent)");
+    let id = extension
+        .id
+        .as_deref()
+        .unwrap_or(facts.target.cluster.as_str());
+    let state = extension
+        .properties
+        .provisioning_state
+        .as_deref()
+        .unwrap_or("(absent)");
     let namespace = extension.release_namespace();
     let mut problems = Vec::new();
     if !state.eq_ignore_ascii_case("Succeeded") {
@@ -88,16 +103,33 @@ fn backup_extension(facts: &Facts) -> Outcome {
             .statuses
             .iter()
             .flatten()
-            .filter_map(|s| s.message.as_deref().map(|m| format!("{}: {m}", s.level.as_deref().or(s.code.as_deref()).unwrap_or("status"))))
+            .filter_map(|s| {
+                s.message.as_deref().map(|m| {
+                    format!(
+                        "{}: {m}",
+                        s.level.as_deref().or(s.code.as_deref()).unwrap_or("status")
+                    )
+                })
+            })
             .collect();
-        let detail = if statuses.is_empty() { String::new() } else { format!(" ({})", statuses.join("; ")) };
+        let detail = if statuses.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", statuses.join("; "))
+        };
         problems.push(format!("provisioningState is {state}{detail}"));
     }
     if !namespace.is_some_and(|n| n.eq_ignore_ascii_case(BACKUP_NAMESPACE)) {
-        problems.push(format!("release namespace is {}, expected {BACKUP_NAMESPACE}", namespace.unwrap_or("(absent)")));
+        problems.push(format!(
+            "release namespace is {}, expected {BACKUP_NAMESPACE}",
+            namespace.unwrap_or("(absent)")
+        ));
     }
     let outcome = if problems.is_empty() {
-        Outcome::pass(format!("extension {} is Succeeded in {BACKUP_NAMESPACE}", extension.name.as_deref().unwrap_or("?")))
+        Outcome::pass(format!(
+            "extension {} is Succeeded in {BACKUP_NAMESPACE}",
+            extension.name.as_deref().unwrap_or("?")
+        ))
     } else {
         let name = extension.name.as_deref().unwrap_or("azure-aks-backup");
         let cluster = &facts.target.cluster;
@@ -107,7 +139,12 @@ fn backup_extension(facts: &Facts) -> Outcome {
         ))
     };
     outcome
-        .evidence(Evidence::new(id, "properties.provisioningState", state, "Succeeded"))
+        .evidence(Evidence::new(
+            id,
+            "properties.provisioningState",
+            state,
+            "Succeeded",
+        ))
         .evidence(Evidence::new(
             id,
             "properties.scope.cluster.releaseNamespace",
@@ -119,10 +156,22 @@ fn backup_extension(facts: &Facts) -> Outcome {
 fn install_extension_command(facts: &Facts) -> String {
     let cluster = &facts.target.cluster;
     let (account, group, subscription) = match &facts.target.storage_account {
-        Some(a) => (a.name().to_string(), a.resource_group().unwrap_or_default().to_string(), a.subscription().to_string()),
-        None => ("<storage-account>".into(), "<storage-account-resource-group>".into(), cluster.subscription().to_string()),
+        Some(a) => (
+            a.name().to_string(),
+            a.resource_group().unwrap_or_default().to_string(),
+            a.subscription().to_string(),
+        ),
+        None => (
+            "<storage-account>".into(),
+            "<storage-account-resource-group>".into(),
+            cluster.subscription().to_string(),
+        ),
     };
-    let container = facts.target.blob_container.as_deref().unwrap_or("<blob-container>");
+    let container = facts
+        .target
+        .blob_container
+        .as_deref()
+        .unwrap_or("<blob-container>");
     format!(
         "az k8s-extension create --name azure-aks-backup --extension-type {BACKUP_EXTENSION_TYPE} --scope cluster \
 --cluster-type managedClusters --cluster-name {} --resource-group {} --release-train stable \
@@ -164,7 +213,12 @@ fn location(facts: &Facts) -> Result<(&BackupLocation, &StorageAccount), Outcome
             location.plan.account,
             source_name(location.plan.source)
         ))
-        .evidence(Evidence::new(location.plan.account.as_str(), "(resource)", "not found", "exists"))),
+        .evidence(Evidence::new(
+            location.plan.account.as_str(),
+            "(resource)",
+            "not found",
+            "exists",
+        ))),
         Err(e) => Err(Outcome::error(e)),
     }
 }
@@ -183,7 +237,11 @@ fn backup_storage_location(facts: &Facts) -> Outcome {
     };
     let account_id = location.plan.account.as_str();
     let cluster = &facts.target.cluster;
-    let mut evidence = vec![Evidence::note(account_id, "(source)", source_name(location.plan.source))];
+    let mut evidence = vec![Evidence::note(
+        account_id,
+        "(source)",
+        source_name(location.plan.source),
+    )];
     if let Some(note) = &location.plan.differs_from_flags {
         evidence.push(Evidence::note(account_id, "(flags)", note.as_str()));
     }
@@ -191,14 +249,29 @@ fn backup_storage_location(facts: &Facts) -> Outcome {
 
     let account_region = account.location.as_deref().unwrap_or("(absent)");
     let cluster_region = facts.cluster_location().unwrap_or("(absent)");
-    evidence.push(Evidence::new(account_id, "location", account_region, cluster_region));
+    evidence.push(Evidence::new(
+        account_id,
+        "location",
+        account_region,
+        cluster_region,
+    ));
     if !same_region(account_region, cluster_region) {
-        problems.push(format!("the account is in {account_region}, the cluster in {cluster_region}"));
+        problems.push(format!(
+            "the account is in {account_region}, the cluster in {cluster_region}"
+        ));
     }
     let account_subscription = location.plan.account.subscription();
-    evidence.push(Evidence::new(account_id, "subscriptionId", account_subscription, cluster.subscription()));
+    evidence.push(Evidence::new(
+        account_id,
+        "subscriptionId",
+        account_subscription,
+        cluster.subscription(),
+    ));
     if !account_subscription.eq_ignore_ascii_case(cluster.subscription()) {
-        problems.push(format!("the account is in subscription {account_subscription}, the cluster in {}", cluster.subscription()));
+        problems.push(format!(
+            "the account is in subscription {account_subscription}, the cluster in {}",
+            cluster.subscription()
+        ));
     }
     let kind = account.kind.as_deref().unwrap_or("(absent)");
     evidence.push(Evidence::new(account_id, "kind", kind, "StorageV2"));
@@ -206,9 +279,19 @@ fn backup_storage_location(facts: &Facts) -> Outcome {
         problems.push(format!("the account kind is {kind}, not StorageV2"));
     }
     match (&location.plan.container, &location.container) {
-        (Some(name), Some(Ok(_))) => evidence.push(Evidence::new(account_id, "blobServices/default/containers", name.as_str(), "exists")),
+        (Some(name), Some(Ok(_))) => evidence.push(Evidence::new(
+            account_id,
+            "blobServices/default/containers",
+            name.as_str(),
+            "exists",
+        )),
         (Some(name), Some(Err(e))) if e.is_not_found() => {
-            evidence.push(Evidence::new(account_id, "blobServices/default/containers", Value::Null, name.as_str()));
+            evidence.push(Evidence::new(
+                account_id,
+                "blobServices/default/containers",
+                Value::Null,
+                name.as_str(),
+            ));
             problems.push(format!("blob container {name} does not exist"));
         }
         (_, Some(Err(e))) => return Outcome::error(e),
@@ -255,7 +338,9 @@ fn storage_network_access(facts: &Facts) -> Outcome {
     let (location, account) = match location(facts) {
         Ok(l) => l,
         Err(outcome) if outcome.status == super::Status::Fail => {
-            return Outcome::skip("the storage account does not exist (see backup-storage-location)")
+            return Outcome::skip(
+                "the storage account does not exist (see backup-storage-location)",
+            )
         }
         Err(outcome) => return outcome,
     };
@@ -263,10 +348,22 @@ fn storage_network_access(facts: &Facts) -> Outcome {
     let acls = account.properties.network_acls.clone().unwrap_or_default();
     let default_action = acls.default_action.as_deref().unwrap_or("Allow");
     let bypass = acls.bypass.as_deref().unwrap_or("");
-    let trusted_services = bypass.split(',').any(|b| b.trim().eq_ignore_ascii_case("AzureServices"));
+    let trusted_services = bypass
+        .split(',')
+        .any(|b| b.trim().eq_ignore_ascii_case("AzureServices"));
     let evidence = [
-        Evidence::new(account_id, "properties.networkAcls.defaultAction", default_action, "Allow"),
-        Evidence::new(account_id, "properties.networkAcls.bypass", bypass, "contains AzureServices"),
+        Evidence::new(
+            account_id,
+            "properties.networkAcls.defaultAction",
+            default_action,
+            "Allow",
+        ),
+        Evidence::new(
+            account_id,
+            "properties.networkAcls.bypass",
+            bypass,
+            "contains AzureServices",
+        ),
     ];
     let with_evidence = |o: Outcome| evidence.iter().cloned().fold(o, Outcome::evidence);
     let public = account.properties.public_network_access.as_deref();
@@ -280,7 +377,9 @@ fn storage_network_access(facts: &Facts) -> Outcome {
         return with_evidence(Outcome::pass("the account's firewall allows all networks"));
     }
     if trusted_services {
-        return with_evidence(Outcome::pass("the firewall lets trusted Azure services (AzureServices) through"));
+        return with_evidence(Outcome::pass(
+            "the firewall lets trusted Azure services (AzureServices) through",
+        ));
     }
     let Some(vault) = &facts.target.vault else {
         return with_evidence(Outcome::fail(
@@ -288,8 +387,15 @@ fn storage_network_access(facts: &Facts) -> Outcome {
         ))
         .fix(bypass_command(&location.plan.account, bypass));
     };
-    if let Some(rule) = acls.resource_access_rules.iter().find(|r| same_resource(r.resource_id.as_deref(), vault)) {
-        return with_evidence(Outcome::pass("a resource instance rule names the Backup vault")).evidence(Evidence::new(
+    if let Some(rule) = acls
+        .resource_access_rules
+        .iter()
+        .find(|r| same_resource(r.resource_id.as_deref(), vault))
+    {
+        return with_evidence(Outcome::pass(
+            "a resource instance rule names the Backup vault",
+        ))
+        .evidence(Evidence::new(
             account_id,
             "properties.networkAcls.resourceAccessRules[].resourceId",
             rule.resource_id.clone().unwrap_or_default(),
@@ -307,7 +413,11 @@ fn storage_network_access(facts: &Facts) -> Outcome {
 }
 
 fn bypass_command(account: &ResourceId, current: &str) -> String {
-    let mut values: Vec<&str> = current.split(',').map(str::trim).filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("None")).collect();
+    let mut values: Vec<&str> = current
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("None"))
+        .collect();
     values.push("AzureServices");
     format!(
         "az storage account update -g {} -n {} --bypass {}",
@@ -342,32 +452,64 @@ fn trusted_access(facts: &Facts) -> Outcome {
         Err(e) => return Outcome::error(e),
     };
     let cluster = &facts.target.cluster;
-    let for_vault: Vec<_> = bindings.iter().filter(|b| same_resource(b.properties.source_resource_id.as_deref(), vault)).collect();
+    let for_vault: Vec<_> = bindings
+        .iter()
+        .filter(|b| same_resource(b.properties.source_resource_id.as_deref(), vault))
+        .collect();
     let fix = format!(
         "az aks trustedaccess rolebinding create -g {} --cluster-name {} -n backup-{} --source-resource-id {vault} --roles {BACKUP_OPERATOR_ROLE}",
         cluster.resource_group().unwrap_or_default(),
         cluster.name(),
         vault.name()
     );
-    let with_role = for_vault.iter().find(|b| b.properties.roles.iter().any(|r| r.eq_ignore_ascii_case(BACKUP_OPERATOR_ROLE)));
+    let with_role = for_vault.iter().find(|b| {
+        b.properties
+            .roles
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(BACKUP_OPERATOR_ROLE))
+    });
     let Some(binding) = with_role else {
         let message = if for_vault.is_empty() {
-            format!("no trusted access role binding has the vault {} as its source", vault.name())
+            format!(
+                "no trusted access role binding has the vault {} as its source",
+                vault.name()
+            )
         } else {
             format!("the vault's binding lacks the role {BACKUP_OPERATOR_ROLE}")
         };
         return Outcome::fail(message)
-            .evidence(Evidence::new(cluster.as_str(), "trustedAccessRoleBindings[].properties.sourceResourceId", Value::Null, vault.as_str()))
+            .evidence(Evidence::new(
+                cluster.as_str(),
+                "trustedAccessRoleBindings[].properties.sourceResourceId",
+                Value::Null,
+                vault.as_str(),
+            ))
             .fix(fix);
     };
     let binding_id = binding.id.as_deref().unwrap_or(cluster.as_str());
-    let state = binding.properties.provisioning_state.as_deref().unwrap_or("(absent)");
-    let evidence = Evidence::new(binding_id, "properties.provisioningState", state, "Succeeded");
+    let state = binding
+        .properties
+        .provisioning_state
+        .as_deref()
+        .unwrap_or("(absent)");
+    let evidence = Evidence::new(
+        binding_id,
+        "properties.provisioningState",
+        state,
+        "Succeeded",
+    );
     if state.eq_ignore_ascii_case("Succeeded") {
-        Outcome::pass(format!("binding {} grants {BACKUP_OPERATOR_ROLE} to the vault", binding.name.as_deref().unwrap_or("?")))
-            .evidence(evidence)
+        Outcome::pass(format!(
+            "binding {} grants {BACKUP_OPERATOR_ROLE} to the vault",
+            binding.name.as_deref().unwrap_or("?")
+        ))
+        .evidence(evidence)
     } else {
-        Outcome::fail(format!("the vault's trusted access binding is {state}, not Succeeded")).evidence(evidence).fix(fix)
+        Outcome::fail(format!(
+            "the vault's trusted access binding is {state}, not Succeeded"
+        ))
+        .evidence(evidence)
+        .fix(fix)
     }
 }
 
@@ -405,7 +547,11 @@ fn vault_identity(facts: &Facts) -> Outcome {
     };
     let mut problems = Vec::new();
     let principal = vault.principal_id();
-    let identity_type = vault.identity.as_ref().and_then(|i| i.kind.as_deref()).unwrap_or("(none)");
+    let identity_type = vault
+        .identity
+        .as_ref()
+        .and_then(|i| i.kind.as_deref())
+        .unwrap_or("(none)");
     let mut outcome_evidence = vec![Evidence::new(
         vault_id.as_str(),
         "identity.principalId",
@@ -413,13 +559,22 @@ fn vault_identity(facts: &Facts) -> Outcome {
         "a managed identity",
     )];
     if principal.is_none() {
-        problems.push(format!("the vault has no managed identity (identity.type {identity_type})"));
+        problems.push(format!(
+            "the vault has no managed identity (identity.type {identity_type})"
+        ));
     }
     let vault_region = vault.location.as_deref().unwrap_or("(absent)");
     let cluster_region = facts.cluster_location().unwrap_or("(absent)");
-    outcome_evidence.push(Evidence::new(vault_id.as_str(), "location", vault_region, cluster_region));
+    outcome_evidence.push(Evidence::new(
+        vault_id.as_str(),
+        "location",
+        vault_region,
+        cluster_region,
+    ));
     if !same_region(vault_region, cluster_region) {
-        problems.push(format!("the vault is in {vault_region}, the cluster in {cluster_region}"));
+        problems.push(format!(
+            "the vault is in {vault_region}, the cluster in {cluster_region}"
+        ));
     }
     let outcome = if problems.is_empty() {
         Outcome::pass(format!("identity {identity_type} in {vault_region}"))
@@ -434,7 +589,9 @@ fn vault_identity(facts: &Facts) -> Outcome {
             "az dataprotection backup-vault create -g <resource-group> --vault-name <new-vault> -l {cluster_region} --type SystemAssigned --storage-settings datastore-type=VaultStore type=LocallyRedundant"
         ))
     };
-    outcome_evidence.into_iter().fold(outcome, Outcome::evidence)
+    outcome_evidence
+        .into_iter()
+        .fold(outcome, Outcome::evidence)
 }
 
 #[cfg(test)]
@@ -479,10 +636,22 @@ mod tests {
         let mut s = Scenario::new();
         s.target.vault = Some(VAULT.into());
         let cluster = s.target_ids().cluster;
-        s.set(&ArmRead::Extensions(cluster), backup_extension_body("Succeeded", "dataprotection-microsoft"));
+        s.set(
+            &ArmRead::Extensions(cluster),
+            backup_extension_body("Succeeded", "dataprotection-microsoft"),
+        );
         let account = crate::ids::ResourceId::parse(ACCOUNT).unwrap();
-        s.set(&ArmRead::StorageAccount(account.clone()), account_body(|_| {}));
-        s.set(&ArmRead::BlobContainer { account, container: "aksbackups".into() }, json!({"id": "x"}));
+        s.set(
+            &ArmRead::StorageAccount(account.clone()),
+            account_body(|_| {}),
+        );
+        s.set(
+            &ArmRead::BlobContainer {
+                account,
+                container: "aksbackups".into(),
+            },
+            json!({"id": "x"}),
+        );
         s
     }
 
@@ -493,7 +662,10 @@ mod tests {
     #[test]
     fn provider_states() {
         let mut s = Scenario::new();
-        let read = ArmRead::Provider { subscription: "sub1".into(), namespace: KUBERNETES_CONFIGURATION.into() };
+        let read = ArmRead::Provider {
+            subscription: "sub1".into(),
+            namespace: KUBERNETES_CONFIGURATION.into(),
+        };
         s.set(&read, json!({"namespace": "Microsoft.KubernetesConfiguration", "registrationState": "Registered"}));
         assert_eq!(provider_registered(&s.facts()).status, Status::Pass);
         s.set(&read, json!({"registrationState": "NotRegistered"}));
@@ -509,13 +681,25 @@ mod tests {
         let s = installed();
         assert_eq!(backup_extension(&s.facts()).status, Status::Pass);
         let mut failed = installed();
-        failed.set(&ArmRead::Extensions(failed.target_ids().cluster), backup_extension_body("Failed", "dataprotection-microsoft"));
+        failed.set(
+            &ArmRead::Extensions(failed.target_ids().cluster),
+            backup_extension_body("Failed", "dataprotection-microsoft"),
+        );
         let o = backup_extension(&failed.facts());
         assert_eq!(o.status, Status::Fail);
-        assert!(o.message.contains("helm install timed out"), "{}", o.message);
+        assert!(
+            o.message.contains("helm install timed out"),
+            "{}",
+            o.message
+        );
         let mut wrong_ns = installed();
-        wrong_ns.set(&ArmRead::Extensions(wrong_ns.target_ids().cluster), backup_extension_body("Succeeded", "velero"));
-        assert!(backup_extension(&wrong_ns.facts()).message.contains("release namespace is velero"));
+        wrong_ns.set(
+            &ArmRead::Extensions(wrong_ns.target_ids().cluster),
+            backup_extension_body("Succeeded", "velero"),
+        );
+        assert!(backup_extension(&wrong_ns.facts())
+            .message
+            .contains("release namespace is velero"));
     }
 
     #[test]
@@ -523,18 +707,28 @@ mod tests {
         let mut s = Scenario::new();
         s.target.storage_account = Some(ACCOUNT.into());
         s.target.blob_container = Some("aksbackups".into());
-        s.set(&ArmRead::Extensions(s.target_ids().cluster), json!({"value": [], "nextLink": null}));
+        s.set(
+            &ArmRead::Extensions(s.target_ids().cluster),
+            json!({"value": [], "nextLink": null}),
+        );
         let o = backup_extension(&s.facts());
         assert_eq!(o.status, Status::Fail);
         let fix = o.remediation.unwrap();
-        assert!(fix.contains("--cluster-name aks1 --resource-group rg1"), "{fix}");
+        assert!(
+            fix.contains("--cluster-name aks1 --resource-group rg1"),
+            "{fix}"
+        );
         assert!(fix.contains("blobContainer=aksbackups storageAccount=backupsacct storageAccountResourceGroup=rg-st"), "{fix}");
     }
 
     #[test]
     fn unregistered_provider_fails_the_extension_check() {
         let mut s = Scenario::new();
-        s.fail(&ArmRead::Extensions(s.target_ids().cluster), 409, "MissingSubscriptionRegistration");
+        s.fail(
+            &ArmRead::Extensions(s.target_ids().cluster),
+            409,
+            "MissingSubscriptionRegistration",
+        );
         let o = backup_extension(&s.facts());
         assert_eq!(o.status, Status::Fail);
         assert!(o.message.contains("provider-registered"));
@@ -542,36 +736,74 @@ mod tests {
 
     #[test]
     fn storage_location_judges_region_kind_and_container() {
-        assert_eq!(backup_storage_location(&installed().facts()).status, Status::Pass);
+        assert_eq!(
+            backup_storage_location(&installed().facts()).status,
+            Status::Pass
+        );
         let mut elsewhere = installed();
-        elsewhere.set(&account_read(), account_body(|b| { b["location"] = json!("westeurope"); b["kind"] = json!("BlobStorage"); }));
+        elsewhere.set(
+            &account_read(),
+            account_body(|b| {
+                b["location"] = json!("westeurope");
+                b["kind"] = json!("BlobStorage");
+            }),
+        );
         let o = backup_storage_location(&elsewhere.facts());
         assert_eq!(o.status, Status::Fail);
-        assert!(o.message.contains("westeurope") && o.message.contains("not StorageV2"), "{}", o.message);
+        assert!(
+            o.message.contains("westeurope") && o.message.contains("not StorageV2"),
+            "{}",
+            o.message
+        );
         let mut no_container = installed();
         let account = crate::ids::ResourceId::parse(ACCOUNT).unwrap();
-        no_container.fail(&ArmRead::BlobContainer { account, container: "aksbackups".into() }, 404, "ContainerNotFound");
-        assert!(backup_storage_location(&no_container.facts()).message.contains("container aksbackups does not exist"));
+        no_container.fail(
+            &ArmRead::BlobContainer {
+                account,
+                container: "aksbackups".into(),
+            },
+            404,
+            "ContainerNotFound",
+        );
+        assert!(backup_storage_location(&no_container.facts())
+            .message
+            .contains("container aksbackups does not exist"));
         let mut no_account = installed();
         no_account.fail(&account_read(), 404, "ResourceNotFound");
-        assert_eq!(backup_storage_location(&no_account.facts()).status, Status::Fail);
-        assert_eq!(storage_network_access(&no_account.facts()).status, Status::Skip);
+        assert_eq!(
+            backup_storage_location(&no_account.facts()).status,
+            Status::Fail
+        );
+        assert_eq!(
+            storage_network_access(&no_account.facts()).status,
+            Status::Skip
+        );
         let mut forbidden = installed();
         forbidden.fail(&account_read(), 403, "AuthorizationFailed");
-        assert_eq!(backup_storage_location(&forbidden.facts()).status, Status::Error);
+        assert_eq!(
+            backup_storage_location(&forbidden.facts()).status,
+            Status::Error
+        );
     }
 
     #[test]
     fn storage_location_skips_without_inputs_and_reports_flag_conflicts() {
         let mut s = Scenario::new();
-        s.set(&ArmRead::Extensions(s.target_ids().cluster), json!({"value": []}));
+        s.set(
+            &ArmRead::Extensions(s.target_ids().cluster),
+            json!({"value": []}),
+        );
         let o = backup_storage_location(&s.facts());
         assert_eq!(o.status, Status::Skip);
         assert!(o.message.contains("--storage-account"));
         let mut conflict = installed();
         conflict.target.storage_account = Some("/subscriptions/sub1/resourceGroups/x/providers/Microsoft.Storage/storageAccounts/other".into());
         let o = backup_storage_location(&conflict.facts());
-        assert!(o.evidence.iter().any(|e| e.property == "(flags)"), "{:?}", o.evidence);
+        assert!(
+            o.evidence.iter().any(|e| e.property == "(flags)"),
+            "{:?}",
+            o.evidence
+        );
     }
 
     #[test]
@@ -581,13 +813,29 @@ mod tests {
             s.set(&account_read(), account_body(|b| b["properties"]["networkAcls"] = json!({"defaultAction": "Deny", "bypass": bypass, "resourceAccessRules": rules})));
             storage_network_access(&s.facts())
         };
-        assert_eq!(storage_network_access(&installed().facts()).status, Status::Pass);
-        assert_eq!(deny("Logging, AzureServices", json!([])).status, Status::Pass);
+        assert_eq!(
+            storage_network_access(&installed().facts()).status,
+            Status::Pass
+        );
+        assert_eq!(
+            deny("Logging, AzureServices", json!([])).status,
+            Status::Pass
+        );
         let vault_upper = VAULT.to_uppercase();
-        assert_eq!(deny("None", json!([{"tenantId": "t", "resourceId": vault_upper}])).status, Status::Pass);
+        assert_eq!(
+            deny(
+                "None",
+                json!([{"tenantId": "t", "resourceId": vault_upper}])
+            )
+            .status,
+            Status::Pass
+        );
         let blocked = deny("Logging, Metrics", json!([]));
         assert_eq!(blocked.status, Status::Fail);
-        assert!(blocked.remediation.unwrap().contains(&format!("--resource-id {VAULT}")));
+        assert!(blocked
+            .remediation
+            .unwrap()
+            .contains(&format!("--resource-id {VAULT}")));
     }
 
     #[test]
@@ -595,15 +843,39 @@ mod tests {
         let binding = |source: &str, role: &str, state: &str| json!({"value": [{"id": "b1", "name": "b1", "properties": {"sourceResourceId": source, "roles": [role], "provisioningState": state}}]});
         let mut s = installed();
         let read = ArmRead::TrustedAccessBindings(s.target_ids().cluster);
-        s.set(&read, binding(&VAULT.replace("backupVaults", "BackupVaults"), "Microsoft.DataProtection/backupVaults/backup-operator", "Succeeded"));
+        s.set(
+            &read,
+            binding(
+                &VAULT.replace("backupVaults", "BackupVaults"),
+                "Microsoft.DataProtection/backupVaults/backup-operator",
+                "Succeeded",
+            ),
+        );
         assert_eq!(trusted_access(&s.facts()).status, Status::Pass);
-        s.set(&read, binding(VAULT, "Microsoft.MachineLearningServices/workspaces/mlworkspace", "Succeeded"));
+        s.set(
+            &read,
+            binding(
+                VAULT,
+                "Microsoft.MachineLearningServices/workspaces/mlworkspace",
+                "Succeeded",
+            ),
+        );
         assert_eq!(trusted_access(&s.facts()).status, Status::Fail);
-        s.set(&read, binding(VAULT, "Microsoft.DataProtection/backupVaults/backup-operator", "Updating"));
+        s.set(
+            &read,
+            binding(
+                VAULT,
+                "Microsoft.DataProtection/backupVaults/backup-operator",
+                "Updating",
+            ),
+        );
         assert!(trusted_access(&s.facts()).message.contains("Updating"));
         s.set(&read, json!({"value": []}));
         let o = trusted_access(&s.facts());
-        assert!(o.remediation.unwrap().starts_with("az aks trustedaccess rolebinding create -g rg1 --cluster-name aks1"));
+        assert!(o
+            .remediation
+            .unwrap()
+            .starts_with("az aks trustedaccess rolebinding create -g rg1 --cluster-name aks1"));
         s.target.vault = None;
         assert_eq!(trusted_access(&s.facts()).status, Status::Skip);
     }
@@ -614,8 +886,14 @@ mod tests {
         let mut s = installed();
         s.set(&vault_read, json!({"id": VAULT, "location": "eastus", "identity": {"type": "SystemAssigned", "principalId": "p1"}}));
         assert_eq!(vault_identity(&s.facts()).status, Status::Pass);
-        s.set(&vault_read, json!({"id": VAULT, "location": "eastus", "identity": {"type": "None"}}));
-        assert!(vault_identity(&s.facts()).remediation.unwrap().contains("--type SystemAssigned"));
+        s.set(
+            &vault_read,
+            json!({"id": VAULT, "location": "eastus", "identity": {"type": "None"}}),
+        );
+        assert!(vault_identity(&s.facts())
+            .remediation
+            .unwrap()
+            .contains("--type SystemAssigned"));
         s.set(&vault_read, json!({"id": VAULT, "location": "westus", "identity": {"type": "SystemAssigned", "principalId": "p1"}}));
         assert!(vault_identity(&s.facts()).message.contains("westus"));
         s.fail(&vault_read, 404, "ResourceNotFound");

@@ -24,9 +24,18 @@ fn cluster_state(facts: &Facts) -> Outcome {
     let id = facts.target.cluster.as_str();
     let props = &facts.cluster.properties;
     let provisioning = props.provisioning_state.as_deref().unwrap_or("(absent)");
-    let power = props.power_state.as_ref().and_then(|p| p.code.as_deref()).unwrap_or("(absent)");
+    let power = props
+        .power_state
+        .as_ref()
+        .and_then(|p| p.code.as_deref())
+        .unwrap_or("(absent)");
     let evidence = [
-        Evidence::new(id, "properties.provisioningState", provisioning, "Succeeded"),
+        Evidence::new(
+            id,
+            "properties.provisioningState",
+            provisioning,
+            "Succeeded",
+        ),
         Evidence::new(id, "properties.powerState.code", power, "Running"),
     ];
     let provisioned = provisioning.eq_ignore_ascii_case("Succeeded");
@@ -117,13 +126,23 @@ fn cluster_identity(facts: &Facts) -> Outcome {
     let cluster = &facts.cluster;
     let kind = cluster.identity.as_ref().and_then(|i| i.kind.clone());
     let client_id = cluster.service_principal_client_id();
-    let type_evidence = Evidence::new(id, "identity.type", kind.clone().map_or(Value::Null, Value::from), "SystemAssigned or UserAssigned");
+    let type_evidence = Evidence::new(
+        id,
+        "identity.type",
+        kind.clone().map_or(Value::Null, Value::from),
+        "SystemAssigned or UserAssigned",
+    );
     if let Some(kind) = cluster.managed_identity_type() {
         return Outcome::pass(format!("managed identity ({kind})")).evidence(type_evidence);
     }
     if client_id.is_some_and(|c| c.eq_ignore_ascii_case("msi")) {
         return Outcome::pass("managed identity (servicePrincipalProfile.clientId is msi)")
-            .evidence(Evidence::new(id, "properties.servicePrincipalProfile.clientId", "msi", "msi"));
+            .evidence(Evidence::new(
+                id,
+                "properties.servicePrincipalProfile.clientId",
+                "msi",
+                "msi",
+            ));
     }
     Outcome::fail(format!(
         "the cluster uses a service principal ({}), which Azure Backup does not support",
@@ -136,7 +155,10 @@ fn cluster_identity(facts: &Facts) -> Outcome {
         client_id.map_or(Value::Null, Value::from),
         "msi",
     ))
-    .fix(format!("az aks update {} --enable-managed-identity", cluster_args(facts)))
+    .fix(format!(
+        "az aks update {} --enable-managed-identity",
+        cluster_args(facts)
+    ))
 }
 
 const CSI_DISK_DRIVER_DOC: &str = "\
@@ -154,8 +176,19 @@ pub const CSI_DISK_DRIVER: Check = Check {
 };
 
 fn csi_disk_driver(facts: &Facts) -> Outcome {
-    let toggle = facts.cluster.properties.storage_profile.as_ref().and_then(|s| s.disk_csi_driver.as_ref());
-    toggle_check(facts, toggle, "diskCSIDriver", "the Azure Disk CSI driver", "--enable-disk-driver")
+    let toggle = facts
+        .cluster
+        .properties
+        .storage_profile
+        .as_ref()
+        .and_then(|s| s.disk_csi_driver.as_ref());
+    toggle_check(
+        facts,
+        toggle,
+        "diskCSIDriver",
+        "the Azure Disk CSI driver",
+        "--enable-disk-driver",
+    )
 }
 
 const SNAPSHOT_CONTROLLER_DOC: &str = "\
@@ -173,22 +206,48 @@ pub const SNAPSHOT_CONTROLLER: Check = Check {
 };
 
 fn snapshot_controller(facts: &Facts) -> Outcome {
-    let toggle = facts.cluster.properties.storage_profile.as_ref().and_then(|s| s.snapshot_controller.as_ref());
-    toggle_check(facts, toggle, "snapshotController", "the CSI snapshot controller", "--enable-snapshot-controller")
+    let toggle = facts
+        .cluster
+        .properties
+        .storage_profile
+        .as_ref()
+        .and_then(|s| s.snapshot_controller.as_ref());
+    toggle_check(
+        facts,
+        toggle,
+        "snapshotController",
+        "the CSI snapshot controller",
+        "--enable-snapshot-controller",
+    )
 }
 
 /// Shared verdict of the two `storageProfile.<feature>.enabled` checks.
-fn toggle_check(facts: &Facts, toggle: Option<&Toggle>, field: &str, what: &str, flag: &str) -> Outcome {
+fn toggle_check(
+    facts: &Facts,
+    toggle: Option<&Toggle>,
+    field: &str,
+    what: &str,
+    flag: &str,
+) -> Outcome {
     let property = format!("properties.storageProfile.{field}.enabled");
     let enabled = toggle.and_then(|t| t.enabled);
-    let evidence = Evidence::new(facts.target.cluster.as_str(), &property, enabled.map_or(Value::Null, Value::from), true);
+    let evidence = Evidence::new(
+        facts.target.cluster.as_str(),
+        &property,
+        enabled.map_or(Value::Null, Value::from),
+        true,
+    );
     let fix = format!("az aks update {} {flag}", cluster_args(facts));
     match enabled {
-        Some(true) => Outcome::pass(format!("{property} is true")).evidence(evidence),
-        Some(false) => Outcome::fail(format!("{property} is false: {what} is disabled")).evidence(evidence).fix(fix),
-        None => Outcome::warn(format!("{property} is not reported; cannot confirm {what} is enabled"))
+        Some(true) => Outcome::pass(format!("{what} is enabled")).evidence(evidence),
+        Some(false) => Outcome::fail(format!("{what} is disabled ({field}.enabled is false)"))
             .evidence(evidence)
             .fix(fix),
+        None => Outcome::warn(format!(
+            "{property} is not reported; cannot confirm {what} is enabled"
+        ))
+        .evidence(evidence)
+        .fix(fix),
     }
 }
 
@@ -207,19 +266,35 @@ mod tests {
 
     #[test]
     fn healthy_cluster_passes_every_cluster_check() {
-        for check in [CLUSTER_STATE, KUBERNETES_VERSION, CLUSTER_IDENTITY, CSI_DISK_DRIVER, SNAPSHOT_CONTROLLER] {
+        for check in [
+            CLUSTER_STATE,
+            KUBERNETES_VERSION,
+            CLUSTER_IDENTITY,
+            CSI_DISK_DRIVER,
+            SNAPSHOT_CONTROLLER,
+        ] {
             assert_eq!(run(&check, |_| {}).status, Status::Pass, "{}", check.id);
         }
     }
 
     #[test]
     fn stopped_and_failed_clusters_fail_with_the_right_fix() {
-        let stopped = run(&CLUSTER_STATE, |c| c["properties"]["powerState"]["code"] = json!("Stopped"));
+        let stopped = run(&CLUSTER_STATE, |c| {
+            c["properties"]["powerState"]["code"] = json!("Stopped")
+        });
         assert_eq!(stopped.status, Status::Fail);
-        assert_eq!(stopped.remediation.as_deref(), Some("az aks start -g rg1 -n aks1"));
-        let failed = run(&CLUSTER_STATE, |c| c["properties"]["provisioningState"] = json!("Failed"));
+        assert_eq!(
+            stopped.remediation.as_deref(),
+            Some("az aks start -g rg1 -n aks1")
+        );
+        let failed = run(&CLUSTER_STATE, |c| {
+            c["properties"]["provisioningState"] = json!("Failed")
+        });
         assert_eq!(failed.status, Status::Fail);
-        assert!(failed.remediation.unwrap().starts_with("az aks update -g rg1 -n aks1"));
+        assert!(failed
+            .remediation
+            .unwrap()
+            .starts_with("az aks update -g rg1 -n aks1"));
     }
 
     #[test]
@@ -229,20 +304,31 @@ mod tests {
         assert!(parse_version("1.21").unwrap() < MINIMUM_VERSION);
         assert!(parse_version("v1.100.0-hotfix").unwrap() > MINIMUM_VERSION);
         assert_eq!(parse_version("one.two"), None);
-        let old = run(&KUBERNETES_VERSION, |c| c["properties"]["currentKubernetesVersion"] = json!("1.9.6"));
+        let old = run(&KUBERNETES_VERSION, |c| {
+            c["properties"]["currentKubernetesVersion"] = json!("1.9.6")
+        });
         assert_eq!(old.status, Status::Fail);
-        assert!(old.remediation.unwrap().contains("az aks upgrade -g rg1 -n aks1"));
+        assert!(old
+            .remediation
+            .unwrap()
+            .contains("az aks upgrade -g rg1 -n aks1"));
     }
 
     #[test]
     fn service_principal_cluster_fails() {
         let sp = run(&CLUSTER_IDENTITY, |c| {
             c.as_object_mut().unwrap().remove("identity");
-            c["properties"]["servicePrincipalProfile"]["clientId"] = json!("9f1c1b0e-0000-0000-0000-000000000000");
+            c["properties"]["servicePrincipalProfile"]["clientId"] =
+                json!("9f1c1b0e-0000-0000-0000-000000000000");
         });
         assert_eq!(sp.status, Status::Fail);
-        assert_eq!(sp.remediation.as_deref(), Some("az aks update -g rg1 -n aks1 --enable-managed-identity"));
-        let user_assigned = run(&CLUSTER_IDENTITY, |c| c["identity"] = json!({"type": "UserAssigned"}));
+        assert_eq!(
+            sp.remediation.as_deref(),
+            Some("az aks update -g rg1 -n aks1 --enable-managed-identity")
+        );
+        let user_assigned = run(&CLUSTER_IDENTITY, |c| {
+            c["identity"] = json!({"type": "UserAssigned"})
+        });
         assert_eq!(user_assigned.status, Status::Pass);
         let none = run(&CLUSTER_IDENTITY, |c| {
             c["identity"] = json!({"type": "None"});
@@ -253,11 +339,28 @@ mod tests {
 
     #[test]
     fn disabled_storage_features_fail_and_absent_ones_warn() {
-        let csi = run(&CSI_DISK_DRIVER, |c| c["properties"]["storageProfile"]["diskCSIDriver"]["enabled"] = json!(false));
-        assert_eq!((csi.status, csi.remediation.as_deref()), (Status::Fail, Some("az aks update -g rg1 -n aks1 --enable-disk-driver")));
-        let snap = run(&SNAPSHOT_CONTROLLER, |c| c["properties"]["storageProfile"]["snapshotController"]["enabled"] = json!(false));
+        let csi = run(&CSI_DISK_DRIVER, |c| {
+            c["properties"]["storageProfile"]["diskCSIDriver"]["enabled"] = json!(false)
+        });
+        assert_eq!(
+            (csi.status, csi.remediation.as_deref()),
+            (
+                Status::Fail,
+                Some("az aks update -g rg1 -n aks1 --enable-disk-driver")
+            )
+        );
+        let snap = run(&SNAPSHOT_CONTROLLER, |c| {
+            c["properties"]["storageProfile"]["snapshotController"]["enabled"] = json!(false)
+        });
         assert_eq!(snap.status, Status::Fail);
-        let absent = run(&SNAPSHOT_CONTROLLER, |c| c["properties"].as_object_mut().unwrap().remove("storageProfile").map(|_| ()).unwrap());
+        let absent = run(&SNAPSHOT_CONTROLLER, |c| {
+            c["properties"]
+                .as_object_mut()
+                .unwrap()
+                .remove("storageProfile")
+                .map(|_| ())
+                .unwrap()
+        });
         assert_eq!(absent.status, Status::Warn);
     }
 }

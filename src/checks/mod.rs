@@ -62,7 +62,12 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    pub fn new(resource: &str, property: &str, observed: impl Into<Value>, expected: impl Into<Value>) -> Self {
+    pub fn new(
+        resource: &str,
+        property: &str,
+        observed: impl Into<Value>,
+        expected: impl Into<Value>,
+    ) -> Self {
         Evidence {
             resource: resource.to_string(),
             property: property.to_string(),
@@ -73,7 +78,12 @@ impl Evidence {
 
     /// An observation with nothing to compare against (context for the reader).
     pub fn note(resource: &str, property: &str, observed: impl Into<Value>) -> Self {
-        Evidence { resource: resource.to_string(), property: property.to_string(), observed: observed.into(), expected: None }
+        Evidence {
+            resource: resource.to_string(),
+            property: property.to_string(),
+            observed: observed.into(),
+            expected: None,
+        }
     }
 }
 
@@ -87,7 +97,12 @@ pub struct Outcome {
 
 impl Outcome {
     fn new(status: Status, message: impl Into<String>) -> Self {
-        Outcome { status, message: message.into(), evidence: Vec::new(), remediation: None }
+        Outcome {
+            status,
+            message: message.into(),
+            evidence: Vec::new(),
+            remediation: None,
+        }
     }
     pub fn pass(message: impl Into<String>) -> Self {
         Self::new(Status::Pass, message)
@@ -188,14 +203,21 @@ pub fn run_all(facts: &Facts, profile: Option<Profile>) -> Vec<Verdict> {
     REGISTRY
         .iter()
         .filter(|c| c.in_profile(profile))
-        .map(|check| Verdict { check, outcome: (check.run)(facts) })
+        .map(|check| Verdict {
+            check,
+            outcome: (check.run)(facts),
+        })
         .collect()
 }
 
 /// `az … -g RG -n NAME` arguments for the checked cluster.
 fn cluster_args(facts: &Facts) -> String {
     let id = &facts.target.cluster;
-    format!("-g {} -n {}", id.resource_group().unwrap_or_default(), id.name())
+    format!(
+        "-g {} -n {}",
+        id.resource_group().unwrap_or_default(),
+        id.name()
+    )
 }
 
 #[cfg(test)]
@@ -208,7 +230,11 @@ mod tests {
         let mut seen = HashSet::new();
         for check in REGISTRY {
             assert!(seen.insert(check.id), "duplicate id {}", check.id);
-            assert!(!check.title.is_empty() && !check.explain.is_empty(), "{} lacks docs", check.id);
+            assert!(
+                !check.title.is_empty() && !check.explain.is_empty(),
+                "{} lacks docs",
+                check.id
+            );
             assert!(!check.profiles.is_empty(), "{} has no profile", check.id);
         }
         assert_eq!(REGISTRY.len(), 36);
@@ -216,10 +242,17 @@ mod tests {
 
     #[test]
     fn profiles_select_their_checks() {
-        let pxb: Vec<_> = REGISTRY.iter().filter(|c| c.in_profile(Some(Profile::Pxb))).map(|c| c.id).collect();
+        let pxb: Vec<_> = REGISTRY
+            .iter()
+            .filter(|c| c.in_profile(Some(Profile::Pxb)))
+            .map(|c| c.id)
+            .collect();
         assert!(pxb.contains(&"cluster-state") && pxb.contains(&"pxb-ports"));
         assert!(!pxb.contains(&"trusted-access"));
-        assert_eq!(REGISTRY.iter().filter(|c| c.in_profile(None)).count(), REGISTRY.len());
+        assert_eq!(
+            REGISTRY.iter().filter(|c| c.in_profile(None)).count(),
+            REGISTRY.len()
+        );
     }
 }
 
@@ -257,7 +290,13 @@ pub(crate) mod testing {
 
     impl Scenario {
         pub fn new() -> Self {
-            let mut s = Scenario { target: TargetRecord { cluster: CLUSTER.into(), ..Default::default() }, raws: RawReads::default() };
+            let mut s = Scenario {
+                target: TargetRecord {
+                    cluster: CLUSTER.into(),
+                    ..Default::default()
+                },
+                raws: RawReads::default(),
+            };
             s.set(&ArmRead::Cluster(s.target_ids().cluster), healthy_cluster());
             s
         }
@@ -268,7 +307,8 @@ pub(crate) mod testing {
             self.raws.insert(RawRead::ok(read, body));
         }
         pub fn fail(&mut self, read: &ArmRead, status: u16, code: &str) {
-            self.raws.insert(RawRead::failed(read, Some(status), code, "test failure"));
+            self.raws
+                .insert(RawRead::failed(read, Some(status), code, "test failure"));
         }
         pub fn edit_cluster(&mut self, edit: impl FnOnce(&mut Value)) {
             let read = ArmRead::Cluster(self.target_ids().cluster);

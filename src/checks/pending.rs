@@ -17,7 +17,10 @@ macro_rules! pending {
             id: $id,
             title: $title,
             profiles: $profiles,
-            explain: concat!($explain, "\nStatus: not yet implemented; this check reports skip."),
+            explain: concat!(
+                $explain,
+                "\nStatus: not yet implemented; this check reports skip."
+            ),
             run: not_yet_implemented,
         };
     };
@@ -26,9 +29,13 @@ macro_rules! pending {
 pending!(ROLE_VAULT_READER_ON_CLUSTER, "role-vault-reader-on-cluster", AZURE_BACKUP,
     "Backup vault has Reader on the cluster",
     "Verifies that the vault's managed identity has the Reader role (or every Reader operation) on the cluster.");
-pending!(ROLE_VAULT_READER_ON_SNAPSHOT_RG, "role-vault-reader-on-snapshot-rg", AZURE_BACKUP,
+pending!(
+    ROLE_VAULT_READER_ON_SNAPSHOT_RG,
+    "role-vault-reader-on-snapshot-rg",
+    AZURE_BACKUP,
     "Backup vault has Reader on the snapshot resource group",
-    "Verifies that the vault's managed identity has Reader on the snapshot resource group.");
+    "Verifies that the vault's managed identity has Reader on the snapshot resource group."
+);
 pending!(ROLE_CLUSTER_CONTRIBUTOR_ON_SNAPSHOT_RG, "role-cluster-contributor-on-snapshot-rg", AZURE_BACKUP,
     "Cluster identity has Contributor on the snapshot resource group",
     "Verifies that the cluster's control-plane identity (not the kubelet identity) has Contributor on the snapshot resource group.");
@@ -59,15 +66,27 @@ pending!(NSG_BACKUP_SERVICE_TAGS, "nsg-backup-service-tags", AZURE_BACKUP,
 pending!(EGRESS_FQDNS, "egress-fqdns", AZURE_BACKUP,
     "Cluster egress reaches the backup FQDNs",
     "Verifies the outbound type; warns for userDefinedRouting or private clusters, listing the FQDNs the firewall must allow.");
-pending!(VELERO_ABSENT, "velero-absent", AZURE_BACKUP,
+pending!(
+    VELERO_ABSENT,
+    "velero-absent",
+    AZURE_BACKUP,
     "No other Velero installation in the cluster",
-    "With --kubeconfig: no Velero installation outside dataprotection-microsoft.");
-pending!(VOLUME_TYPES, "volume-types", AZURE_BACKUP,
+    "With --kubeconfig: no Velero installation outside dataprotection-microsoft."
+);
+pending!(
+    VOLUME_TYPES,
+    "volume-types",
+    AZURE_BACKUP,
     "Persistent volumes are CSI Azure Disk volumes",
-    "With --kubeconfig: every PV to protect is a CSI Azure Disk volume.");
-pending!(BACKUP_CONTAINER_EMPTY, "backup-container-empty", AZURE_BACKUP,
+    "With --kubeconfig: every PV to protect is a CSI Azure Disk volume."
+);
+pending!(
+    BACKUP_CONTAINER_EMPTY,
+    "backup-container-empty",
+    AZURE_BACKUP,
     "Backup blob container holds only backup data",
-    "The extension's blob container holds nothing but backup data (data-plane listing).");
+    "The extension's blob container holds nothing but backup data (data-plane listing)."
+);
 pending!(PXB_STORAGE_ACCOUNT, "pxb-storage-account", PXB,
     "PXB backup storage account is usable",
     "Verifies that the --storage-account exists, is StorageV2 or BlobStorage, Succeeded, and allows shared key access.");
@@ -89,9 +108,13 @@ pending!(PXB_ROLE_PROPAGATION, "pxb-role-propagation", PXB,
 pending!(PXB_PORTS, "pxb-ports", PXB,
     "PXB server answers on its REST and gRPC ports",
     "With --pxb-endpoint: TCP 10001 (HTTP) and 10002 (HTTP/2) accept connections and answer their protocols.");
-pending!(PXB_NSG_PORTS, "pxb-nsg-ports", PXB,
+pending!(
+    PXB_NSG_PORTS,
+    "pxb-nsg-ports",
+    PXB,
     "NSGs do not block PXB ports 10001/10002",
-    "No NSG on the node subnets or NICs denies inbound TCP 10001 or 10002 ahead of an allow.");
+    "No NSG on the node subnets or NICs denies inbound TCP 10001 or 10002 ahead of an allow."
+);
 pending!(PXB_PROXY_NO_PROXY, "pxb-proxy-no-proxy", PXB,
     "Proxy noProxy list covers every PXB service",
     "When a proxy is in use, the effective proxy.httpProxy.noProxy contains every PXB service, the cluster's noProxy entries, the service CIDR and the cluster domains.");

@@ -38,7 +38,10 @@ struct CheckV1<'a> {
 pub fn render(report: &Report) -> String {
     let value = ReportV1 {
         schema: SCHEMA,
-        tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
         target: &report.target,
         ready: report.ready(),
         summary: report.summary(),

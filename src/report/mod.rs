@@ -66,10 +66,19 @@ mod tests {
             .zip(REGISTRY)
             .map(|(status, check)| Verdict {
                 check,
-                outcome: Outcome { status: *status, message: String::new(), evidence: vec![], remediation: None },
+                outcome: Outcome {
+                    status: *status,
+                    message: String::new(),
+                    evidence: vec![],
+                    remediation: None,
+                },
             })
             .collect();
-        Report { target: TargetRecord::default(), verdicts, fail_on_warn }
+        Report {
+            target: TargetRecord::default(),
+            verdicts,
+            fail_on_warn,
+        }
     }
 
     #[test]

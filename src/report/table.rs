@@ -28,10 +28,22 @@ pub fn render(report: &Report, style: &Style) -> String {
         if style.color {
             status = status.fg(color(v.outcome.status));
         }
-        table.add_row(vec![Cell::new(v.check.id), status, Cell::new(&v.outcome.message)]);
+        table.add_row(vec![
+            Cell::new(v.check.id),
+            status,
+            Cell::new(&v.outcome.message),
+        ]);
     }
-    let mut out = format!("pxb-preflight {}: {}\n{table}\n", env!("CARGO_PKG_VERSION"), report.target.cluster);
-    let fixes: Vec<_> = report.verdicts.iter().filter_map(|v| v.outcome.remediation.as_ref().map(|r| (v.check.id, r))).collect();
+    let mut out = format!(
+        "pxb-preflight {}\nCluster: {}\n{table}\n",
+        env!("CARGO_PKG_VERSION"),
+        report.target.cluster
+    );
+    let fixes: Vec<_> = report
+        .verdicts
+        .iter()
+        .filter_map(|v| v.outcome.remediation.as_ref().map(|r| (v.check.id, r)))
+        .collect();
     if !fixes.is_empty() {
         out.push_str("\nHow to fix:\n");
         for (id, fix) in fixes {

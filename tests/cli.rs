@@ -1,0 +1,242 @@
+//! The command line without ARM: catalog, explain, bundles, and bad input (exit 2, one line).
+
+mod common;
+
+use assert_cmd::Command;
+use common::fixture;
+
+fn bin() -> Command {
+    let mut cmd = Command::cargo_bin("pxb-preflight").unwrap();
+    cmd.env_clear().env("AZURE_CREDENTIAL_KIND", "environment");
+    cmd
+}
+
+fn stderr_of(cmd: &mut Command) -> (Option<i32>, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const CLUSTER: &str =
+    "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/c";
+
+#[test]
+fn bad_input_exits_2_with_one_clear_line() {
+    let corrupt = tempfile::tempdir().unwrap();
+    std::fs::write(corrupt.path().join("manifest.json"), "{ not json").unwrap();
+    let ready = fixture("ready");
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "malformed cluster id",
+            vec!["check", "--cluster", "/subscriptions/s/resourceGroups"],
+            "malformed resource ID",
+        ),
+        (
+            "cluster of the wrong type",
+            vec![
+                "check",
+                "--cluster",
+                "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a",
+            ],
+            "expected 'Microsoft.ContainerService/managedClusters'",
+        ),
+        (
+            "unknown profile",
+            vec!["check", "--cluster", CLUSTER, "--profile", "velero"],
+            "invalid value 'velero'",
+        ),
+        ("missing target", vec!["check"], "no cluster given"),
+        (
+            "partial target",
+            vec!["check", "--subscription", "s", "-g", "g"],
+            "no cluster given",
+        ),
+        (
+            "bad vault",
+            vec!["check", "--cluster", CLUSTER, "--vault", "vault1"],
+            "malformed resource ID 'vault1'",
+        ),
+        (
+            "bad container",
+            vec![
+                "check",
+                "--cluster",
+                CLUSTER,
+                "--blob-container",
+                "Bad_Name",
+            ],
+            "not a valid blob container name",
+        ),
+        (
+            "no credentials",
+            vec!["check", "--cluster", CLUSTER],
+            "no Azure credential available",
+        ),
+        (
+            "plain http endpoint",
+            vec![
+                "check",
+                "--cluster",
+                CLUSTER,
+                "--arm-endpoint",
+                "http://example.com",
+            ],
+            "allowed only for loopback",
+        ),
+        (
+            "missing bundle",
+            vec!["check", "--bundle", "/nonexistent/bundle"],
+            "is not a bundle",
+        ),
+        (
+            "corrupt bundle",
+            vec!["check", "--bundle", corrupt.path().to_str().unwrap()],
+            "is not valid JSON",
+        ),
+        (
+            "bundle with target flags",
+            vec![
+                "check",
+                "--bundle",
+                ready.to_str().unwrap(),
+                "--cluster",
+                CLUSTER,
+            ],
+            "drop the target flags",
+        ),
+        (
+            "unknown check",
+            vec!["explain", "no-such-check"],
+            "unknown check id",
+        ),
+    ];
+    for (name, args, expected) in cases {
+        let (code, stderr) = stderr_of(bin().args(&args));
+        assert_eq!(code, Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+            "{name}: {stderr}"
+        );
+        if !name.contains("profile") {
+            assert_eq!(stderr.trim().lines().count(), 1, "{name}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn catalog_lists_every_check_once() {
+    let out = bin().arg("checks").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 36);
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("snapshot-controller") && l.contains("pxb,azure-backup")));
+}
+
+#[test]
+fn explain_says_what_why_reads_and_fix() {
+    let out = bin().args(["explain", "trusted-access"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for part in [
+        "Verifies",
+        "Why:",
+        "Reads:",
+        "Fix:",
+        "backup-operator",
+        "Profiles: azure-backup",
+    ] {
+        assert!(text.contains(part), "{part} missing: {text}");
+    }
+}
+
+#[test]
+fn bundles_give_the_documented_exit_codes() {
+    for (name, code) in [
+        ("ready", 0),
+        ("sp-cluster-csi-disabled", 1),
+        ("backup-not-configured", 1),
+    ] {
+        let out = bin()
+            .args(["check", "--bundle", fixture(name).to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{name}");
+    }
+}
+
+#[test]
+fn profile_selects_checks_and_fail_on_warn_counts_warnings() {
+    let out = bin()
+        .args([
+            "check",
+            "--bundle",
+            fixture("ready").to_str().unwrap(),
+            "--profile",
+            "pxb",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"pxb-ports") && ids.contains(&"cluster-state"));
+    assert!(!ids.contains(&"trusted-access"));
+    assert_eq!(ids.len(), 15);
+
+    // A bundle whose only finding is a warning: ready without the container name.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("ready"), dir.path());
+    let ext_file = std::fs::read_dir(dir.path().join("reads"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("extensions"))
+        .unwrap();
+    let text = std::fs::read_to_string(&ext_file).unwrap().replace(
+        "\"configuration.backupStorageLocation.bucket\"",
+        "\"unrelated.setting\"",
+    );
+    std::fs::write(&ext_file, text).unwrap();
+    let bundle = dir.path().to_str().unwrap();
+    assert_eq!(
+        bin()
+            .args(["check", "--bundle", bundle])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        bin()
+            .args(["check", "--bundle", bundle, "--fail-on", "warn"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let dest = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &dest)
+        } else {
+            std::fs::copy(&path, &dest).unwrap();
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! An in-process fake ARM (and AAD token endpoint) for running the real binary against.
+//!
+//! It serves a fixture bundle's recorded reads at their paths, routed case-insensitively
+//! as ARM does; tests override single reads (errors, throttling, pages, bad bodies) with
+//! higher-priority mocks. Nothing here talks to anything but 127.0.0.1.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use wiremock::matchers::method;
+use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+
+pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+pub const CLIENT_SECRET: &str = "planted-client-secret-Zq8~x";
+pub const ACCESS_TOKEN: &str = "planted-access-token-eyJ0eXAiOiJKV1Qi";
+pub const SUB: &str = "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7";
+pub const CLUSTER: &str = "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/rg-aks-prod/providers/Microsoft.ContainerService/managedClusters/aks-prod";
+pub const VAULT: &str = "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-aks-prod";
+pub const ACCOUNT: &str = "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/rg-backup/providers/Microsoft.Storage/storageAccounts/staksbackupprod";
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// The recorded reads of a fixture bundle: (path, status, body or error).
+pub fn fixture_reads(name: &str) -> Vec<Value> {
+    let mut files: Vec<_> = std::fs::read_dir(fixture(name).join("reads"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap())
+        .collect()
+}
+
+pub fn fixture_target(name: &str) -> Value {
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture(name).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    manifest["target"].clone()
+}
+
+/// ARM paths are case-insensitive; the fake routes them that way.
+pub struct PathIgnoringCase(pub String);
+
+impl Match for PathIgnoringCase {
+    fn matches(&self, request: &Request) -> bool {
+        request.url.path().eq_ignore_ascii_case(&self.0)
+    }
+}
+
+pub fn arm_error(code: &str, message: &str) -> Value {
+    json!({"error": {"code": code, "message": message}})
+}
+
+pub struct FakeArm {
+    pub server: MockServer,
+}
+
+impl FakeArm {
+    /// A fake with the token endpoint and every read of `fixture` mounted.
+    pub async fn serving(fixture: &str) -> Self {
+        let fake = FakeArm {
+            server: MockServer::start().await,
+        };
+        Mock::given(method("POST"))
+            .and(PathIgnoringCase(format!("/{TENANT}/oauth2/v2.0/token")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": ACCESS_TOKEN
+            })))
+            .mount(&fake.server)
+            .await;
+        for read in fixture_reads(fixture) {
+            let path = read["path"].as_str().unwrap().to_string();
+            let status = read["status"].as_u64().unwrap_or(500) as u16;
+            let body = match &read["error"] {
+                Value::Null => read["body"].clone(),
+                error => json!({"error": error}),
+            };
+            fake.mount(&path, 5, ResponseTemplate::new(status).set_body_json(body))
+                .await;
+        }
+        fake
+    }
+
+    async fn mount(&self, path: &str, priority: u8, response: ResponseTemplate) {
+        Mock::given(method("GET"))
+            .and(PathIgnoringCase(path.to_string()))
+            .respond_with(response)
+            .with_priority(priority)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Replaces one read's answer for the rest of the test.
+    pub async fn answer(&self, path: &str, status: u16, body: Value) {
+        self.mount(path, 1, ResponseTemplate::new(status).set_body_json(body))
+            .await;
+    }
+
+    pub async fn answer_raw(&self, path: &str, response: ResponseTemplate) {
+        self.mount(path, 1, response).await;
+    }
+
+    /// Answers the next `times` requests to `path` with `response`, then falls back.
+    pub async fn answer_first(&self, path: &str, times: u64, response: ResponseTemplate) {
+        Mock::given(method("GET"))
+            .and(PathIgnoringCase(path.to_string()))
+            .respond_with(response)
+            .with_priority(1)
+            .up_to_n_times(times)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The fixture's recorded body of the read at `path`, for editing.
+    pub fn body(fixture: &str, path: &str) -> Value {
+        fixture_reads(fixture)
+            .into_iter()
+            .find(|r| r["path"].as_str().unwrap().eq_ignore_ascii_case(path))
+            .map(|r| r["body"].clone())
+            .unwrap_or_else(|| panic!("no read {path} in {fixture}"))
+    }
+
+    pub async fn requests(&self) -> Vec<Request> {
+        self.server.received_requests().await.unwrap_or_default()
+    }
+
+    /// ARM requests only (not the token request).
+    pub async fn arm_requests(&self) -> Vec<Request> {
+        self.requests()
+            .await
+            .into_iter()
+            .filter(|r| !r.url.path().contains("/oauth2/"))
+            .collect()
+    }
+
+    /// The binary with a clean environment pointing at this fake.
+    pub fn command(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("pxb-preflight").unwrap();
+        cmd.env_clear()
+            .env("AZURE_TENANT_ID", TENANT)
+            .env("AZURE_CLIENT_ID", "0b7c1a2d-5555-4666-8777-d88899900011")
+            .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+            .env("AZURE_AUTHORITY_HOST", self.server.uri())
+            .env("AZURE_CREDENTIAL_KIND", "environment")
+            .args(args)
+            .args(["--arm-endpoint", &self.server.uri()]);
+        cmd
+    }
+
+    /// `check` of the fixture's target against this fake.
+    pub fn check(&self, fixture: &str, extra: &[&str]) -> assert_cmd::Command {
+        let mut args = vec!["check".to_string()];
+        args.extend(target_args(fixture));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.command(&refs)
+    }
+}
+
+/// The target flags that reproduce a fixture's manifest.
+pub fn target_args(fixture: &str) -> Vec<String> {
+    let target = fixture_target(fixture);
+    let mut args = Vec::new();
+    for (key, flag) in [
+        ("cluster", "--cluster"),
+        ("vault", "--vault"),
+        ("snapshot_resource_group", "--snapshot-resource-group"),
+        ("storage_account", "--storage-account"),
+        ("blob_container", "--blob-container"),
+    ] {
+        if let Some(value) = target[key].as_str() {
+            args.push(flag.to_string());
+            args.push(value.to_string());
+        }
+    }
+    args
+}
+
+/// Runs a command off the async runtime (the fake server lives on it).
+pub async fn run(mut cmd: assert_cmd::Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+pub fn json_of(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+pub fn status_of<'a>(report: &'a Value, id: &str) -> &'a str {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}"))["status"]
+        .as_str()
+        .unwrap()
+}
+
+pub fn check_of<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
+}

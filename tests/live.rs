@@ -1,0 +1,415 @@
+//! The real binary against the in-process fake ARM: healthy and failing clusters, ARM's
+//! failure modes (403, 404, 429 with Retry-After, pagination, malformed bodies), and
+//! the read-only promise.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use wiremock::ResponseTemplate;
+
+fn bundle_json(fixture_name: &str) -> Value {
+    let mut cmd = assert_cmd::Command::cargo_bin("pxb-preflight").unwrap();
+    cmd.args([
+        "check",
+        "--bundle",
+        fixture(fixture_name).to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    json_of(&cmd.output().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ready_cluster_live_matches_its_bundle_and_reads_each_resource_once() {
+    let fake = FakeArm::serving("ready").await;
+    let output = run(fake.check("ready", &["-o", "json"])).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let live = json_of(&output);
+    assert_eq!(live, bundle_json("ready"));
+    assert_eq!(live["ready"], true);
+    assert_eq!(live["summary"]["fail"], 0);
+    assert_eq!(status_of(&live, "trusted-access"), "pass");
+
+    let requests = fake.arm_requests().await;
+    let mut paths: Vec<String> = requests
+        .iter()
+        .map(|r| r.url.path().to_ascii_lowercase())
+        .collect();
+    let total = paths.len();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(total, paths.len(), "a resource was read twice: {paths:?}");
+    assert_eq!(total, 7, "{paths:?}");
+    assert!(requests
+        .iter()
+        .all(|r| r.url.query().unwrap_or("").contains("api-version=")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_get_requests_reach_arm() {
+    let fake = FakeArm::serving("ready").await;
+    run(fake.check("ready", &["-o", "json"])).await;
+    let collect_dir = tempfile::tempdir().unwrap();
+    let out = collect_dir.path().join("b");
+    let mut collect = fake.command(&["collect", "--out", out.to_str().unwrap()]);
+    collect.args(target_args("ready"));
+    assert_eq!(run(collect).await.status.code(), Some(0));
+    for request in fake.requests().await {
+        let token_call = request.url.path().ends_with("/oauth2/v2.0/token");
+        assert!(
+            request.method.as_str() == "GET" || (token_call && request.method.as_str() == "POST"),
+            "{} {} must not be sent",
+            request.method,
+            request.url
+        );
+    }
+}
+
+/// Each failing condition of the core checks, from the ready fixture with one read changed.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_failing_condition_fails_its_check_with_a_fix() {
+    let cluster = |edit: fn(&mut Value)| {
+        let mut body = FakeArm::body("ready", CLUSTER);
+        edit(&mut body);
+        (CLUSTER.to_string(), body)
+    };
+    let extensions_path =
+        format!("{CLUSTER}/providers/Microsoft.KubernetesConfiguration/extensions");
+    let provider_path = format!("/subscriptions/{SUB}/providers/Microsoft.KubernetesConfiguration");
+    let cases: Vec<(&str, (String, Value), &str)> = vec![
+        (
+            "stopped",
+            cluster(|c| c["properties"]["powerState"]["code"] = json!("Stopped")),
+            "cluster-state",
+        ),
+        (
+            "old",
+            cluster(|c| c["properties"]["currentKubernetesVersion"] = json!("1.20.9")),
+            "kubernetes-version",
+        ),
+        (
+            "service principal",
+            cluster(|c| {
+                c.as_object_mut().unwrap().remove("identity");
+                c["properties"]["servicePrincipalProfile"]["clientId"] =
+                    json!("5b7e2c1a-8d4f-4e3b-9a6c-0f1e2d3c4b5a");
+            }),
+            "cluster-identity",
+        ),
+        (
+            "csi off",
+            cluster(|c| {
+                c["properties"]["storageProfile"]["diskCSIDriver"]["enabled"] = json!(false)
+            }),
+            "csi-disk-driver",
+        ),
+        (
+            "snapshots off",
+            cluster(|c| {
+                c["properties"]["storageProfile"]["snapshotController"]["enabled"] = json!(false)
+            }),
+            "snapshot-controller",
+        ),
+        (
+            "provider",
+            (
+                provider_path.clone(),
+                json!({"namespace": "Microsoft.KubernetesConfiguration", "registrationState": "NotRegistered"}),
+            ),
+            "provider-registered",
+        ),
+        (
+            "extension failed",
+            {
+                let mut body = FakeArm::body("ready", &extensions_path);
+                body["value"][1]["properties"]["provisioningState"] = json!("Failed");
+                (extensions_path.clone(), body)
+            },
+            "backup-extension",
+        ),
+        (
+            "account elsewhere",
+            {
+                let mut body = FakeArm::body("ready", ACCOUNT);
+                body["location"] = json!("westeurope");
+                (ACCOUNT.to_string(), body)
+            },
+            "backup-storage-location",
+        ),
+        (
+            "firewall",
+            {
+                let mut body = FakeArm::body("ready", ACCOUNT);
+                body["properties"]["networkAcls"] =
+                    json!({"defaultAction": "Deny", "bypass": "None", "resourceAccessRules": []});
+                (ACCOUNT.to_string(), body)
+            },
+            "storage-network-access",
+        ),
+        (
+            "no binding",
+            (
+                format!("{CLUSTER}/trustedAccessRoleBindings"),
+                json!({"value": []}),
+            ),
+            "trusted-access",
+        ),
+        (
+            "vault identity",
+            {
+                let mut body = FakeArm::body("ready", VAULT);
+                body["identity"] = json!({"type": "None"});
+                (VAULT.to_string(), body)
+            },
+            "vault-identity",
+        ),
+    ];
+    for (name, (path, body), failing) in cases {
+        let fake = FakeArm::serving("ready").await;
+        fake.answer(&path, 200, body).await;
+        let output = run(fake.check("ready", &["-o", "json"])).await;
+        assert_eq!(output.status.code(), Some(1), "{name}");
+        let report = json_of(&output);
+        let check = check_of(&report, failing);
+        assert_eq!(check["status"], "fail", "{name}: {check}");
+        assert!(
+            check["remediation"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("az ")),
+            "{name}: {check}"
+        );
+        let failed: Vec<_> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "fail")
+            .map(|c| c["id"].clone())
+            .collect();
+        assert_eq!(
+            failed,
+            vec![json!(failing)],
+            "{name}: only its own check fails"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forbidden_read_is_an_error_naming_the_permission_and_exits_3() {
+    let fake = FakeArm::serving("ready").await;
+    fake.answer(VAULT, 403, arm_error("AuthorizationFailed", &format!(
+        "The client 'c1' with object id 'c1' does not have authorization to perform action 'Microsoft.DataProtection/backupVaults/read' over scope '{VAULT}' or the scope is invalid. If access was recently granted, please refresh your credentials."
+    ))).await;
+    let output = run(fake.check("ready", &["-o", "json"])).await;
+    assert_eq!(output.status.code(), Some(3));
+    let report = json_of(&output);
+    let check = check_of(&report, "vault-identity");
+    assert_eq!(check["status"], "error");
+    let message = check["message"].as_str().unwrap();
+    assert!(
+        message.contains("HTTP 403")
+            && message.contains("Microsoft.DataProtection/backupVaults/read"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("GET {VAULT}?api-version=")),
+        "{message}"
+    );
+    assert_eq!(report["ready"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_cluster_exits_2_with_one_line() {
+    let fake = FakeArm::serving("ready").await;
+    fake.answer(CLUSTER, 404, arm_error("ResourceNotFound", "The Resource 'Microsoft.ContainerService/managedClusters/aks-prod' under resource group 'rg-aks-prod' was not found.")).await;
+    let output = run(fake.check("ready", &[])).await;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("was not found"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttled_read_is_retried_after_retry_after_with_the_same_verdicts() {
+    let fake = FakeArm::serving("ready").await;
+    let throttled = ResponseTemplate::new(429)
+        .insert_header("Retry-After", "1")
+        .set_body_json(arm_error("SubscriptionRequestsThrottled", "Number of 'read' requests for subscription exceeded. Please try again after '1' seconds."));
+    fake.answer_first(CLUSTER, 1, throttled.clone()).await;
+    fake.answer_first(ACCOUNT, 2, throttled).await;
+    let started = std::time::Instant::now();
+    let output = run(fake.check("ready", &["-o", "json"])).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(json_of(&output), bundle_json("ready"));
+    let cluster_gets = fake
+        .arm_requests()
+        .await
+        .iter()
+        .filter(|r| r.url.path().eq_ignore_ascii_case(CLUSTER))
+        .count();
+    assert_eq!(cluster_gets, 2, "one throttled attempt, one retry");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "Retry-After was not honoured"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_are_followed_through_next_link() {
+    let fake = FakeArm::serving("ready").await;
+    let path = format!("{CLUSTER}/providers/Microsoft.KubernetesConfiguration/extensions");
+    let all = FakeArm::body("ready", &path);
+    // Page 2 lives at a path of its own (as ARM's skip-token links do), in other casing.
+    let page2_path = format!("{}/page2", path.to_uppercase());
+    let next = format!(
+        "{}{page2_path}?api-version=2024-11-01&$skipToken=abc%3D%3D",
+        fake.server.uri()
+    );
+    fake.answer(
+        &path,
+        200,
+        json!({"value": [all["value"][0]], "nextLink": next}),
+    )
+    .await;
+    fake.answer(
+        &page2_path,
+        200,
+        json!({"value": [all["value"][1]], "nextLink": null}),
+    )
+    .await;
+    let output = run(fake.check("ready", &["-o", "json"])).await;
+    let report = json_of(&output);
+    assert_eq!(
+        status_of(&report, "backup-extension"),
+        "pass",
+        "the extension is on page 2"
+    );
+    let page2 = fake
+        .arm_requests()
+        .await
+        .into_iter()
+        .find(|r| r.url.path().eq_ignore_ascii_case(&page2_path))
+        .expect("page 2 read");
+    assert_eq!(
+        page2.url.query(),
+        Some("api-version=2024-11-01&$skipToken=abc%3D%3D"),
+        "nextLink is followed as given"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_bodies_are_errors_not_passes() {
+    let fake = FakeArm::serving("ready").await;
+    let bindings = format!("{CLUSTER}/trustedAccessRoleBindings");
+    fake.answer_raw(
+        &bindings,
+        ResponseTemplate::new(200).set_body_string("<html>gateway</html>"),
+    )
+    .await;
+    fake.answer(VAULT, 200, json!({"identity": "SystemAssigned"}))
+        .await;
+    let output = run(fake.check("ready", &["-o", "json"])).await;
+    assert_eq!(output.status.code(), Some(3));
+    let report = json_of(&output);
+    for id in ["trusted-access", "vault-identity"] {
+        let check = check_of(&report, id);
+        assert_eq!(check["status"], "error", "{check}");
+        assert!(
+            check["message"].as_str().unwrap().contains("MalformedBody"),
+            "{check}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn collect_then_check_bundle_gives_identical_json() {
+    let fake = FakeArm::serving("backup-not-configured").await;
+    let live = run(fake.check("backup-not-configured", &["-o", "json"])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundle");
+    let mut collect = fake.command(&["collect", "--out", out.to_str().unwrap()]);
+    collect.args(target_args("backup-not-configured"));
+    let collected = run(collect).await;
+    assert_eq!(
+        collected.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&collected.stderr)
+    );
+    let mut offline = assert_cmd::Command::cargo_bin("pxb-preflight").unwrap();
+    offline
+        .env_clear()
+        .args(["check", "--bundle", out.to_str().unwrap(), "-o", "json"]);
+    let replayed = offline.output().unwrap();
+    assert_eq!(replayed.status.code(), live.status.code());
+    assert_eq!(json_of(&replayed), json_of(&live));
+    assert_eq!(
+        json_of(&live)["summary"]["fail"],
+        2,
+        "extension and trusted access are missing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planted_secrets_reach_no_output_and_no_bundle() {
+    const SP_SECRET: &str = "planted-sp-secret-4Kq";
+    const STORAGE_KEY: &str =
+        "planted-storage-key-a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9t0u1v2w3x4y5z6==";
+    let fake = FakeArm::serving("ready").await;
+    let mut cluster = FakeArm::body("ready", CLUSTER);
+    cluster["properties"]["servicePrincipalProfile"]["secret"] = json!(SP_SECRET);
+    fake.answer(CLUSTER, 200, cluster).await;
+    let extensions = format!("{CLUSTER}/providers/Microsoft.KubernetesConfiguration/extensions");
+    let mut list = FakeArm::body("ready", &extensions);
+    list["value"][1]["properties"]["configurationProtectedSettings"] =
+        json!({"storageAccountKey": STORAGE_KEY});
+    fake.answer(&extensions, 200, list).await;
+
+    let mut outputs = Vec::new();
+    for format in ["table", "json"] {
+        let o = run(fake.check("ready", &["-o", format])).await;
+        outputs.push(o.stdout);
+        outputs.push(o.stderr);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundle");
+    let mut collect = fake.command(&["collect", "--out", out.to_str().unwrap()]);
+    collect.args(target_args("ready"));
+    let collected = run(collect).await;
+    outputs.push(collected.stdout);
+    outputs.push(collected.stderr);
+    for entry in walk(&out) {
+        outputs.push(std::fs::read(entry).unwrap());
+    }
+    for bytes in &outputs {
+        let text = String::from_utf8_lossy(bytes);
+        for secret in [CLIENT_SECRET, ACCESS_TOKEN, SP_SECRET, STORAGE_KEY] {
+            assert!(!text.contains(secret), "{secret} leaked into: {text}");
+        }
+    }
+    assert!(outputs.len() > 6, "the bundle has files");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
