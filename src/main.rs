@@ -102,15 +102,10 @@ fn check(args: CheckArgs) -> Result<u8> {
     match args.output {
         OutputFormat::Json => print!("{}", report::json::render(&report)),
         OutputFormat::Table => {
-            let stdout = std::io::stdout();
+            let terminal = std::io::stdout().is_terminal();
             let style = report::table::Style {
-                color: stdout.is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-                width: if stdout.is_terminal() {
-                    terminal_width()
-                } else {
-                    100
-                },
+                color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+                width: (!terminal).then_some(100),
             };
             print!("{}", report::table::render(&report, &style));
         }
@@ -172,11 +167,4 @@ fn derive_facts(target: Target, raws: &RawReads) -> Result<Facts> {
             anyhow!("cluster {cluster} is not readable: {}", e.describe())
         }
     })
-}
-
-fn terminal_width() -> u16 {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100)
 }

@@ -8,7 +8,8 @@ use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
 
 pub struct Style {
     pub color: bool,
-    pub width: u16,
+    /// Wrap width; `None` lets comfy-table follow the terminal's width.
+    pub width: Option<u16>,
 }
 
 pub fn render(report: &Report, style: &Style) -> String {
@@ -16,8 +17,10 @@ pub fn render(report: &Report, style: &Style) -> String {
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(style.width)
         .set_header(["Check", "Status", "Message"]);
+    if let Some(width) = style.width {
+        table.set_width(width);
+    }
     if !style.color {
         table.force_no_tty();
     } else {
