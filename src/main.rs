@@ -12,6 +12,7 @@ mod cloud;
 mod collect;
 mod facts;
 mod ids;
+mod rbac;
 mod reads;
 mod report;
 mod target;
