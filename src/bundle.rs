@@ -40,6 +40,20 @@ pub struct FailedRead {
 }
 
 impl Manifest {
+    /// The collection time: the "now" at which a bundle's verdicts are judged.
+    pub fn collected_at(&self) -> Result<time::OffsetDateTime> {
+        time::OffsetDateTime::parse(
+            &self.collected_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .with_context(|| {
+            format!(
+                "the manifest's collected_at '{}' is not an RFC 3339 time",
+                self.collected_at
+            )
+        })
+    }
+
     pub fn new(target: TargetRecord, collected_at: String, raws: &RawReads) -> Self {
         let failed_reads = raws
             .iter()

@@ -3,7 +3,7 @@
 
 use crate::checks::Profile;
 use crate::cloud::CloudName;
-use crate::target::{TargetRecord, CLUSTER_TYPE};
+use crate::target::{RestoreRole, TargetRecord, CLUSTER_TYPE};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -32,6 +32,22 @@ pub enum Command {
         /// A check id, as listed by `pxb-preflight checks`.
         id: String,
     },
+    /// Print a PXB custom role as JSON for `az role definition create --role-definition`.
+    RoleDefinition {
+        /// Which PXB permission list.
+        #[arg(long = "for", value_enum)]
+        role: PxbRole,
+        /// Where the role may be assigned: a subscription, resource group or management group ID.
+        #[arg(long, value_name = "SCOPE")]
+        assignable_scope: String,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PxbRole {
+    PxbInstall,
+    PxbAppCluster,
+    PxbRestore,
 }
 
 #[derive(Args)]
@@ -91,6 +107,21 @@ pub struct TargetArgs {
     /// Blob container name (discovered from the backup extension when installed).
     #[arg(long, value_name = "NAME")]
     pub blob_container: Option<String>,
+    /// Vault-tier staging resource group: an ID, or a name in the cluster's subscription.
+    #[arg(long, value_name = "ID|NAME")]
+    pub staging_resource_group: Option<String>,
+    /// Vault-tier staging storage account resource ID.
+    #[arg(long, value_name = "ID")]
+    pub staging_storage_account: Option<String>,
+    /// Object ID of the principal whose Azure permissions PXB uses (default: the cluster's control-plane identity).
+    #[arg(long, value_name = "OBJECT_ID")]
+    pub pxb_principal: Option<String>,
+    /// The cluster whose PXB backups will be restored onto the checked cluster.
+    #[arg(long, value_name = "ID")]
+    pub restore_source_cluster: Option<String>,
+    /// The restore custom role you created (`az role definition create` JSON); checked instead of the built-in list.
+    #[arg(long, value_name = "FILE")]
+    pub restore_role_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -144,6 +175,11 @@ impl TargetArgs {
             && self.snapshot_resource_group.is_none()
             && self.storage_account.is_none()
             && self.blob_container.is_none()
+            && self.staging_resource_group.is_none()
+            && self.staging_storage_account.is_none()
+            && self.pxb_principal.is_none()
+            && self.restore_source_cluster.is_none()
+            && self.restore_role_file.is_none()
     }
 
     /// The target as given; its IDs are validated by `Target::from_record`.
@@ -174,12 +210,57 @@ impl TargetArgs {
                 )
             }
         };
+        let restore_role = self
+            .restore_role_file
+            .as_deref()
+            .map(read_restore_role)
+            .transpose()?;
         Ok(TargetRecord {
             cluster,
             vault: self.vault.clone(),
             snapshot_resource_group: self.snapshot_resource_group.clone(),
             storage_account: self.storage_account.clone(),
             blob_container: self.blob_container.clone(),
+            staging_resource_group: self.staging_resource_group.clone(),
+            staging_storage_account: self.staging_storage_account.clone(),
+            pxb_principal: self.pxb_principal.clone(),
+            restore_source_cluster: self.restore_source_cluster.clone(),
+            restore_role,
         })
     }
+}
+
+/// Reads the Actions of a role file in the shape `az role definition create` accepts
+/// (`Name`, `Actions`, ...; keys matched case-insensitively, as the Azure CLI does).
+fn read_restore_role(path: &std::path::Path) -> Result<RestoreRole, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read --restore-role-file {}: {e}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("--restore-role-file {} is not JSON: {e}", path.display()))?;
+    let field = |name: &str| {
+        value.as_object().and_then(|o| {
+            o.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+    };
+    let actions: Vec<String> = field("Actions")
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if actions.is_empty() {
+        return Err(format!(
+            "--restore-role-file {} has no Actions",
+            path.display()
+        ));
+    }
+    let name = field("Name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("restore role")
+        .to_string();
+    Ok(RestoreRole { name, actions })
 }

@@ -2,26 +2,31 @@
 //! resource once, into [`RawReads`]. It makes no judgement and drops nothing: failed
 //! reads are recorded as they came back, for the facts to turn into `error` verdicts.
 //!
-//! Two rounds: everything the target names, then what the first round points to (the
-//! storage account and container in the backup extension's settings).
+//! Rounds: the plan (`crate::plan`) says what is still needed given what was read; each
+//! round reads that concurrently, until the plan asks for nothing new.
 
 use crate::arm::ArmClient;
-use crate::facts::{first_round, second_round};
+use crate::plan::next_reads;
 use crate::reads::{ArmRead, RawReads};
 use crate::target::Target;
 use futures::future::join_all;
 
 pub async fn collect(client: &ArmClient, target: &Target) -> RawReads {
     let mut raws = RawReads::default();
-    read_concurrently(client, first_round(target), &mut raws).await;
-    let dependent = second_round(target, &raws);
-    read_concurrently(client, dependent, &mut raws).await;
+    for _ in 0..MAX_ROUNDS {
+        let reads = next_reads(target, &raws);
+        if reads.is_empty() {
+            break;
+        }
+        read_concurrently(client, reads, &mut raws).await;
+    }
     raws
 }
 
-async fn read_concurrently(client: &ArmClient, mut reads: Vec<ArmRead>, raws: &mut RawReads) {
-    reads.sort_by_key(ArmRead::key);
-    reads.dedup_by_key(|r| r.key());
+/// The plan converges in three rounds; the bound only guards against a plan that would not.
+const MAX_ROUNDS: usize = 6;
+
+async fn read_concurrently(client: &ArmClient, reads: Vec<ArmRead>, raws: &mut RawReads) {
     for raw in join_all(reads.iter().map(|read| client.read(read))).await {
         raws.insert(raw);
     }

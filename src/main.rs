@@ -12,9 +12,11 @@ mod cloud;
 mod collect;
 mod facts;
 mod ids;
+mod plan;
 mod rbac;
 mod reads;
 mod report;
+mod requirements;
 mod target;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -63,7 +65,52 @@ fn run(cli: Cli) -> Result<u8> {
                 profiles.join(", "),
                 check.explain
             );
+            print!("{}", requirements_text(check.uses));
             Ok(0)
+        }
+        Command::RoleDefinition {
+            role,
+            assignable_scope,
+        } => {
+            let scope = assignable_scope.trim();
+            let valid = rbac::scope::is_management_group(scope)
+                || ids::ResourceId::parse(scope).is_ok_and(|id| id.resource_type().is_none());
+            if !valid {
+                bail!("--assignable-scope '{scope}' must be a subscription, resource group or management group ID");
+            }
+            let pxb = requirements::pxb();
+            let list = match role {
+                cli::PxbRole::PxbInstall => &pxb.install,
+                cli::PxbRole::PxbAppCluster => &pxb.app_cluster,
+                cli::PxbRole::PxbRestore => &pxb.restore,
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list.role_definition(scope))?
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// The requirement data a check applies, for `explain`.
+fn requirements_text(uses: checks::Uses) -> String {
+    match uses {
+        checks::Uses::Nothing => String::new(),
+        checks::Uses::AzureBackupMatrix => {
+            let data = requirements::azure_backup();
+            format!("\nRequirements: {} ({})\n", data.version, data.source)
+        }
+        checks::Uses::PxbLists => {
+            let data = requirements::pxb();
+            let mut text = format!("\nRequirements: {} ({})\n", data.version, data.source);
+            for list in [&data.install, &data.app_cluster, &data.restore] {
+                text.push_str(&format!("\n{} ({}):\n", list.role_name, list.note));
+                for op in &list.operations {
+                    text.push_str(&format!("  {op}\n"));
+                }
+            }
+            text
         }
     }
 }
@@ -79,22 +126,23 @@ fn catalog() -> String {
 }
 
 fn check(args: CheckArgs) -> Result<u8> {
-    let (record, raws) = match &args.bundle {
+    let (record, raws, observed_at) = match &args.bundle {
         Some(dir) => {
             if !args.target.is_empty() {
                 bail!("--bundle replays the target it was collected for; drop the target flags (--cluster, --vault, ...)");
             }
             let (manifest, raws) = bundle::read(dir)?;
-            (manifest.target, raws)
+            let collected_at = manifest.collected_at()?;
+            (manifest.target, raws, collected_at)
         }
         None => {
             let record = args.target.record().map_err(|e| anyhow!(e))?;
             let raws = gather_live(&record, &args.connection)?;
-            (record, raws)
+            (record, raws, time::OffsetDateTime::now_utc())
         }
     };
     let target = Target::from_record(&record).map_err(|e| anyhow!(e))?;
-    let facts = derive_facts(target, &raws)?;
+    let facts = derive_facts(target, &raws, observed_at)?;
     let report = Report {
         target: record,
         verdicts: checks::run_all(&facts, args.profile.selected()),
@@ -117,8 +165,13 @@ fn check(args: CheckArgs) -> Result<u8> {
 fn collect(args: CollectArgs) -> Result<u8> {
     let record = args.target.record().map_err(|e| anyhow!(e))?;
     let raws = gather_live(&record, &args.connection)?;
-    derive_facts(Target::from_record(&record).map_err(|e| anyhow!(e))?, &raws)?;
-    let collected_at = time::OffsetDateTime::now_utc()
+    let now = time::OffsetDateTime::now_utc();
+    derive_facts(
+        Target::from_record(&record).map_err(|e| anyhow!(e))?,
+        &raws,
+        now,
+    )?;
+    let collected_at = now
         .format(&time::format_description::well_known::Rfc3339)
         .context("cannot format the collection time")?;
     let manifest = bundle::Manifest::new(record, collected_at, &raws);
@@ -159,9 +212,13 @@ fn gather_live(record: &TargetRecord, connection: &ConnectionArgs) -> Result<Raw
 }
 
 /// The cluster is the one read a run cannot do without (exit 2).
-fn derive_facts(target: Target, raws: &RawReads) -> Result<Facts> {
+fn derive_facts(
+    target: Target,
+    raws: &RawReads,
+    observed_at: time::OffsetDateTime,
+) -> Result<Facts> {
     let cluster = target.cluster.to_string();
-    Facts::derive(target, raws).map_err(|e| {
+    Facts::derive(target, raws, observed_at).map_err(|e| {
         if e.is_not_found() {
             anyhow!("cluster {cluster} was not found (check the ID and the subscription)")
         } else {

@@ -16,6 +16,8 @@ pub const API_RESOURCES: &str = "2025-04-01";
 pub const API_DATA_PROTECTION: &str = "2025-07-01";
 /// The storage reads go through `azure_mgmt_storage`, whose package pins this version.
 pub const API_STORAGE: &str = "2023-05-01";
+/// Microsoft.Authorization: role assignments, definitions, deny assignments, permissions.
+pub const API_AUTHORIZATION: &str = "2022-04-01";
 
 /// One logical ARM read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +35,22 @@ pub enum ArmRead {
         account: ResourceId,
         container: String,
     },
+    /// Every role assignment in a subscription (at, above and below it) that applies to the
+    /// principal directly or through its groups: `$filter=assignedTo('{principal}')`.
+    RoleAssignments {
+        subscription: String,
+        principal: String,
+    },
+    /// Every deny assignment at, above and below a subscription.
+    DenyAssignments {
+        subscription: String,
+    },
+    RoleDefinition {
+        subscription: String,
+        guid: String,
+    },
+    /// The caller's own effective permission blocks at a resource group or resource.
+    Permissions(ResourceId),
 }
 
 impl ArmRead {
@@ -56,6 +74,28 @@ impl ArmRead {
             ArmRead::BlobContainer { account, container } => {
                 format!("{account}/blobServices/default/containers/{container}")
             }
+            ArmRead::RoleAssignments { subscription, .. } => {
+                format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments")
+            }
+            ArmRead::DenyAssignments { subscription } => {
+                format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/denyAssignments")
+            }
+            ArmRead::RoleDefinition { subscription, guid } => {
+                format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}")
+            }
+            ArmRead::Permissions(scope) => {
+                format!("{scope}/providers/Microsoft.Authorization/permissions")
+            }
+        }
+    }
+
+    /// The `$filter` of the read, when it has one.
+    pub fn filter(&self) -> Option<String> {
+        match self {
+            ArmRead::RoleAssignments { principal, .. } => {
+                Some(format!("assignedTo('{principal}')"))
+            }
+            _ => None,
         }
     }
 
@@ -66,6 +106,10 @@ impl ArmRead {
             ArmRead::Extensions(_) => API_KUBERNETES_CONFIGURATION,
             ArmRead::Vault(_) => API_DATA_PROTECTION,
             ArmRead::StorageAccount(_) | ArmRead::BlobContainer { .. } => API_STORAGE,
+            ArmRead::RoleAssignments { .. }
+            | ArmRead::DenyAssignments { .. }
+            | ArmRead::RoleDefinition { .. }
+            | ArmRead::Permissions(_) => API_AUTHORIZATION,
         }
     }
 
@@ -73,7 +117,11 @@ impl ArmRead {
     pub fn is_list(&self) -> bool {
         matches!(
             self,
-            ArmRead::Extensions(_) | ArmRead::TrustedAccessBindings(_)
+            ArmRead::Extensions(_)
+                | ArmRead::TrustedAccessBindings(_)
+                | ArmRead::RoleAssignments { .. }
+                | ArmRead::DenyAssignments { .. }
+                | ArmRead::Permissions(_)
         )
     }
 
@@ -91,17 +139,29 @@ impl ArmRead {
             ArmRead::BlobContainer { .. } => {
                 "Microsoft.Storage/storageAccounts/blobServices/containers/read"
             }
+            ArmRead::RoleAssignments { .. } => "Microsoft.Authorization/roleAssignments/read",
+            ArmRead::DenyAssignments { .. } => "Microsoft.Authorization/denyAssignments/read",
+            ArmRead::RoleDefinition { .. } => "Microsoft.Authorization/roleDefinitions/read",
+            ArmRead::Permissions(_) => "Microsoft.Authorization/permissions/read",
         }
     }
 
     /// The identity of a read: ARM paths are case-insensitive, so two spellings are one read.
     pub fn key(&self) -> String {
-        self.path().to_ascii_lowercase()
+        read_key(&self.path(), self.filter().as_deref())
     }
 
-    /// `GET /path?api-version=…`, as shown in messages.
+    /// `GET /path?api-version=…[&$filter=…]`, as shown in messages.
     pub fn describe(&self) -> String {
-        format!("GET {}?api-version={}", self.path(), self.api_version())
+        let filter = self
+            .filter()
+            .map(|f| format!("&$filter={f}"))
+            .unwrap_or_default();
+        format!(
+            "GET {}?api-version={}{filter}",
+            self.path(),
+            self.api_version()
+        )
     }
 }
 
@@ -119,6 +179,8 @@ pub struct RawRead {
     pub method: String,
     pub path: String,
     pub api_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
     /// The final HTTP status; absent when no HTTP answer arrived (timeout, connection error).
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,6 +217,7 @@ impl RawRead {
             method: "GET".to_string(),
             path: read.path(),
             api_version: read.api_version().to_string(),
+            filter: read.filter(),
             status,
             body,
             error,
@@ -162,7 +225,14 @@ impl RawRead {
     }
 
     pub fn key(&self) -> String {
-        self.path.to_ascii_lowercase()
+        read_key(&self.path, self.filter.as_deref())
+    }
+}
+
+fn read_key(path: &str, filter: Option<&str>) -> String {
+    match filter {
+        Some(f) => format!("{}?$filter={f}", path.to_ascii_lowercase()),
+        None => path.to_ascii_lowercase(),
     }
 }
 

@@ -14,11 +14,23 @@ pub const STORAGE_ACCOUNT_TYPE: &str = "Microsoft.Storage/storageAccounts";
 pub struct Target {
     pub cluster: ResourceId,
     pub vault: Option<ResourceId>,
-    /// Validated now so a typo stops the run early; read by the role checks (issue #3).
-    #[allow(dead_code)]
     pub snapshot_resource_group: Option<ResourceId>,
     pub storage_account: Option<ResourceId>,
     pub blob_container: Option<String>,
+    pub staging_resource_group: Option<ResourceId>,
+    pub staging_storage_account: Option<ResourceId>,
+    /// `--pxb-principal`: the object ID whose permissions PXB uses.
+    pub pxb_principal: Option<String>,
+    pub restore_source_cluster: Option<ResourceId>,
+    /// `--restore-role-file`: the custom role the user created for cross-RG restores.
+    pub restore_role: Option<RestoreRole>,
+}
+
+/// The actions of the restore role a user created (`az role definition create` JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RestoreRole {
+    pub name: String,
+    pub actions: Vec<String>,
 }
 
 /// The manifest form of a [`Target`]: plain strings a person can read and edit.
@@ -33,6 +45,16 @@ pub struct TargetRecord {
     pub storage_account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob_container: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staging_resource_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staging_storage_account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pxb_principal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_source_cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_role: Option<RestoreRole>,
 }
 
 impl Target {
@@ -61,13 +83,57 @@ impl Target {
         if let Some(name) = &blob_container {
             validate_container_name(name)?;
         }
+        let staging_resource_group = record
+            .staging_resource_group
+            .as_deref()
+            .map(|g| ResourceId::parse_resource_group(g, cluster.subscription()))
+            .transpose()?;
+        let staging_storage_account = record
+            .staging_storage_account
+            .as_deref()
+            .map(|a| ResourceId::parse_typed(a, STORAGE_ACCOUNT_TYPE))
+            .transpose()?;
+        let pxb_principal = record
+            .pxb_principal
+            .as_deref()
+            .map(validate_object_id)
+            .transpose()?;
+        let restore_source_cluster = record
+            .restore_source_cluster
+            .as_deref()
+            .map(|c| ResourceId::parse_typed(c, CLUSTER_TYPE))
+            .transpose()?;
         Ok(Target {
             cluster,
             vault,
             snapshot_resource_group,
             storage_account,
             blob_container,
+            staging_resource_group,
+            staging_storage_account,
+            pxb_principal,
+            restore_source_cluster,
+            restore_role: record.restore_role.clone(),
         })
+    }
+}
+
+/// Entra object IDs are GUIDs; anything else would make a request filter invalid.
+fn validate_object_id(id: &str) -> Result<String, String> {
+    let id = id.trim();
+    let groups: Vec<&str> = id.split('-').collect();
+    let shape = [8, 4, 4, 4, 12];
+    let valid = groups.len() == 5
+        && groups
+            .iter()
+            .zip(shape)
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
+    if valid {
+        Ok(id.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "'{id}' is not an object ID (a GUID such as 00000000-0000-0000-0000-000000000000)"
+        ))
     }
 }
 
@@ -112,6 +178,19 @@ mod tests {
             t.snapshot_resource_group.unwrap().as_str(),
             "/subscriptions/s/resourceGroups/snaps"
         );
+    }
+
+    #[test]
+    fn object_ids_must_be_guids() {
+        assert!(validate_object_id("3C6A0B7E-5F2D-4A1B-9C8E-1D2F3A4B5C6D").is_ok());
+        for bad in [
+            "",
+            "abc",
+            "3c6a0b7e-5f2d-4a1b-9c8e-1d2f3a4b5c6",
+            "x') or true or ('",
+        ] {
+            assert!(validate_object_id(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -36,16 +36,30 @@ async fn ready_cluster_live_matches_its_bundle_and_reads_each_resource_once() {
     assert_eq!(live["summary"]["fail"], 0);
     assert_eq!(status_of(&live, "trusted-access"), "pass");
 
+    // A read is its path (case-insensitive) and its $filter: role assignments per principal.
     let requests = fake.arm_requests().await;
-    let mut paths: Vec<String> = requests
+    let mut reads: Vec<String> = requests
         .iter()
-        .map(|r| r.url.path().to_ascii_lowercase())
+        .map(|r| {
+            let filter = r
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "$filter")
+                .map(|(_, v)| v.into_owned());
+            format!(
+                "{} {}",
+                r.url.path().to_ascii_lowercase(),
+                filter.unwrap_or_default()
+            )
+        })
         .collect();
-    let total = paths.len();
-    paths.sort();
-    paths.dedup();
-    assert_eq!(total, paths.len(), "a resource was read twice: {paths:?}");
-    assert_eq!(total, 7, "{paths:?}");
+    let total = reads.len();
+    reads.sort();
+    reads.dedup();
+    assert_eq!(total, reads.len(), "a resource was read twice: {reads:?}");
+    assert_eq!(total, 27, "{reads:#?}");
+    let per_principal = reads.iter().filter(|r| r.contains("assignedTo(")).count();
+    assert_eq!(per_principal, 3, "one assignment list per principal");
     assert!(requests
         .iter()
         .all(|r| r.url.query().unwrap_or("").contains("api-version=")));

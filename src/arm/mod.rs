@@ -51,6 +51,7 @@ pub struct ArmClient {
     credential: Arc<dyn TokenCredential>,
     pipeline: Pipeline,
     storage: azure_mgmt_storage::package_2023_05::Client,
+    authorization: azure_mgmt_authorization::package_2022_04_01::Client,
     body_timeout: Duration,
     max_pages: usize,
 }
@@ -90,10 +91,17 @@ impl ArmClient {
             Vec::new(),
             Vec::new(),
         );
+        let scopes = vec![cloud.arm_scope.clone()];
         let storage = azure_mgmt_storage::package_2023_05::Client::new(
             cloud.arm_endpoint.clone(),
             credential.clone(),
-            vec![cloud.arm_scope.clone()],
+            scopes.clone(),
+            options.clone(),
+        );
+        let authorization = azure_mgmt_authorization::package_2022_04_01::Client::new(
+            cloud.arm_endpoint.clone(),
+            credential.clone(),
+            scopes,
             options,
         );
         ArmClient {
@@ -102,6 +110,7 @@ impl ArmClient {
             credential,
             pipeline,
             storage,
+            authorization,
             body_timeout: limits.request_timeout,
             max_pages: limits.max_pages,
         }
@@ -142,6 +151,16 @@ impl ArmClient {
                     Err(e) => Err(Failure::from_core(&e)),
                 }
             }
+            ArmRead::RoleDefinition { subscription, guid } => {
+                let call = self
+                    .authorization
+                    .role_definitions_client()
+                    .get(format!("subscriptions/{subscription}"), guid);
+                match call.send().await {
+                    Ok(response) => self.json_body(response.into_raw_response()).await,
+                    Err(e) => Err(Failure::from_core(&e)),
+                }
+            }
             _ if read.is_list() => self.get_all_pages(read).await,
             _ => match self.url_for(read) {
                 Ok(url) => self.get_json(url).await,
@@ -161,6 +180,9 @@ impl ArmClient {
             .map_err(|e| Failure::local(format!("bad URL: {e}")))?;
         url.query_pairs_mut()
             .append_pair("api-version", read.api_version());
+        if let Some(filter) = read.filter() {
+            url.query_pairs_mut().append_pair("$filter", &filter);
+        }
         Ok(url)
     }
 

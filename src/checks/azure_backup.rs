@@ -3,7 +3,7 @@
 //!
 //! Each judges facts only. Inputs the user did not give make a check `skip` naming the flag.
 
-use super::{Check, Evidence, Outcome, AZURE_BACKUP};
+use super::{Check, Evidence, Outcome, Uses, AZURE_BACKUP};
 use crate::facts::{
     same_region, same_resource, BackupLocation, Facts, LocationSource, StorageAccount, Vault,
     BACKUP_EXTENSION_TYPE, BACKUP_NAMESPACE, KUBERNETES_CONFIGURATION,
@@ -21,6 +21,7 @@ pub const PROVIDER_REGISTERED: Check = Check {
     id: "provider-registered",
     title: "Microsoft.KubernetesConfiguration provider is registered",
     profiles: AZURE_BACKUP,
+    uses: Uses::Nothing,
     explain: PROVIDER_REGISTERED_DOC,
     run: provider_registered,
 };
@@ -60,6 +61,7 @@ pub const BACKUP_EXTENSION: Check = Check {
     id: "backup-extension",
     title: "Backup extension is installed and healthy",
     profiles: AZURE_BACKUP,
+    uses: Uses::Nothing,
     explain: BACKUP_EXTENSION_DOC,
     run: backup_extension,
 };
@@ -192,6 +194,7 @@ pub const BACKUP_STORAGE_LOCATION: Check = Check {
     id: "backup-storage-location",
     title: "Backup storage account and container are usable",
     profiles: AZURE_BACKUP,
+    uses: Uses::Nothing,
     explain: BACKUP_STORAGE_LOCATION_DOC,
     run: backup_storage_location,
 };
@@ -330,6 +333,7 @@ pub const STORAGE_NETWORK_ACCESS: Check = Check {
     id: "storage-network-access",
     title: "Backup vault can reach the storage account through its firewall",
     profiles: AZURE_BACKUP,
+    uses: Uses::Nothing,
     explain: STORAGE_NETWORK_ACCESS_DOC,
     run: storage_network_access,
 };
@@ -437,6 +441,7 @@ pub const TRUSTED_ACCESS: Check = Check {
     id: "trusted-access",
     title: "Trusted access binds the Backup vault to the cluster",
     profiles: AZURE_BACKUP,
+    uses: Uses::Nothing,
     explain: TRUSTED_ACCESS_DOC,
     run: trusted_access,
 };
@@ -523,6 +528,7 @@ pub const VAULT_IDENTITY: Check = Check {
     id: "vault-identity",
     title: "Backup vault has a managed identity in the cluster's region",
     profiles: AZURE_BACKUP,
+    uses: Uses::Nothing,
     explain: VAULT_IDENTITY_DOC,
     run: vault_identity,
 };

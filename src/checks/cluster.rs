@@ -2,7 +2,7 @@
 //!
 //! Each reads only the managed cluster's own properties; none needs another resource.
 
-use super::{cluster_args, Check, Evidence, Outcome, BOTH};
+use super::{cluster_args, Check, Evidence, Outcome, Uses, BOTH};
 use crate::facts::{Facts, Toggle};
 use serde_json::Value;
 
@@ -16,6 +16,7 @@ pub const CLUSTER_STATE: Check = Check {
     id: "cluster-state",
     title: "Cluster is provisioned and running",
     profiles: BOTH,
+    uses: Uses::Nothing,
     explain: CLUSTER_STATE_DOC,
     run: cluster_state,
 };
@@ -64,6 +65,7 @@ pub const KUBERNETES_VERSION: Check = Check {
     id: "kubernetes-version",
     title: "Kubernetes version supports CSI snapshots (>= 1.21.1)",
     profiles: BOTH,
+    uses: Uses::Nothing,
     explain: KUBERNETES_VERSION_DOC,
     run: kubernetes_version,
 };
@@ -117,6 +119,7 @@ pub const CLUSTER_IDENTITY: Check = Check {
     id: "cluster-identity",
     title: "Cluster uses a managed identity",
     profiles: BOTH,
+    uses: Uses::Nothing,
     explain: CLUSTER_IDENTITY_DOC,
     run: cluster_identity,
 };
@@ -171,6 +174,7 @@ pub const CSI_DISK_DRIVER: Check = Check {
     id: "csi-disk-driver",
     title: "Azure Disk CSI driver is enabled",
     profiles: BOTH,
+    uses: Uses::Nothing,
     explain: CSI_DISK_DRIVER_DOC,
     run: csi_disk_driver,
 };
@@ -201,6 +205,7 @@ pub const SNAPSHOT_CONTROLLER: Check = Check {
     id: "snapshot-controller",
     title: "CSI snapshot controller is enabled",
     profiles: BOTH,
+    uses: Uses::Nothing,
     explain: SNAPSHOT_CONTROLLER_DOC,
     run: snapshot_controller,
 };

@@ -8,6 +8,8 @@
 mod azure_backup;
 mod cluster;
 mod pending;
+mod pxb_access;
+mod roles;
 
 use crate::facts::{Facts, Unobserved};
 use serde::Serialize;
@@ -76,6 +78,12 @@ impl Evidence {
         }
     }
 
+    /// Adds the reader-facing meaning of an observation to its property name.
+    pub fn with_note(mut self, note: String) -> Self {
+        self.property = format!("{} ({note})", self.property);
+        self
+    }
+
     /// An observation with nothing to compare against (context for the reader).
     pub fn note(resource: &str, property: &str, observed: impl Into<Value>) -> Self {
         Evidence {
@@ -116,6 +124,10 @@ impl Outcome {
     pub fn skip(message: impl Into<String>) -> Self {
         Self::new(Status::Skip, message)
     }
+    /// Could not be evaluated, for a reason that is not one failed read.
+    pub fn new_error(message: impl Into<String>) -> Self {
+        Self::new(Status::Error, message)
+    }
     /// The fact the check needs could not be observed.
     pub fn error(unobserved: &Unobserved) -> Self {
         Self::new(Status::Error, unobserved.describe())
@@ -136,7 +148,16 @@ pub struct Check {
     pub profiles: &'static [Profile],
     /// What it verifies, why, the data it reads, how to fix a failure (`explain`).
     pub explain: &'static str,
+    /// Which versioned requirement data the check applies (shown by `explain`).
+    pub uses: Uses,
     pub run: fn(&Facts) -> Outcome,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Uses {
+    Nothing,
+    PxbLists,
+    AzureBackupMatrix,
 }
 
 impl Check {
@@ -162,15 +183,15 @@ pub static REGISTRY: &[Check] = &[
     azure_backup::STORAGE_NETWORK_ACCESS,
     azure_backup::TRUSTED_ACCESS,
     azure_backup::VAULT_IDENTITY,
-    pending::ROLE_VAULT_READER_ON_CLUSTER,
-    pending::ROLE_VAULT_READER_ON_SNAPSHOT_RG,
-    pending::ROLE_CLUSTER_CONTRIBUTOR_ON_SNAPSHOT_RG,
-    pending::ROLE_EXTENSION_BLOB_CONTRIBUTOR,
-    pending::ROLE_VAULT_DISK_SNAPSHOT_CONTRIBUTOR,
-    pending::ROLE_VAULT_DISK_DATA_OPERATOR,
-    pending::ROLE_VAULT_BLOB_READER,
-    pending::ROLE_VAULT_STAGING,
-    pending::CALLER_ROLES,
+    roles::ROLE_VAULT_READER_ON_CLUSTER,
+    roles::ROLE_VAULT_READER_ON_SNAPSHOT_RG,
+    roles::ROLE_CLUSTER_CONTRIBUTOR_ON_SNAPSHOT_RG,
+    roles::ROLE_EXTENSION_BLOB_CONTRIBUTOR,
+    roles::ROLE_VAULT_DISK_SNAPSHOT_CONTRIBUTOR,
+    roles::ROLE_VAULT_DISK_DATA_OPERATOR,
+    roles::ROLE_VAULT_BLOB_READER,
+    roles::ROLE_VAULT_STAGING,
+    roles::CALLER_ROLES,
     pending::AZURE_POLICY_EXCLUSION,
     pending::NSG_BACKUP_SERVICE_TAGS,
     pending::EGRESS_FQDNS,
@@ -179,10 +200,10 @@ pub static REGISTRY: &[Check] = &[
     pending::BACKUP_CONTAINER_EMPTY,
     pending::PXB_STORAGE_ACCOUNT,
     pending::PXB_STORAGE_ACCOUNT_KEY,
-    pending::PXB_INSTALL_PERMISSIONS,
-    pending::PXB_APP_CLUSTER_PERMISSIONS,
-    pending::PXB_RESTORE_PERMISSIONS,
-    pending::PXB_ROLE_PROPAGATION,
+    pxb_access::PXB_INSTALL_PERMISSIONS,
+    pxb_access::PXB_APP_CLUSTER_PERMISSIONS,
+    pxb_access::PXB_RESTORE_PERMISSIONS,
+    pxb_access::PXB_ROLE_PROPAGATION,
     pending::PXB_PORTS,
     pending::PXB_NSG_PORTS,
     pending::PXB_PROXY_NO_PROXY,
@@ -317,7 +338,12 @@ pub(crate) mod testing {
             self.set(&read, body);
         }
         pub fn facts(&self) -> Facts {
-            Facts::derive(self.target_ids(), &self.raws).unwrap()
+            Facts::derive(
+                self.target_ids(),
+                &self.raws,
+                time::macros::datetime!(2026-11-20 10:00 UTC),
+            )
+            .unwrap()
         }
     }
 }

@@ -43,7 +43,7 @@ impl PermissionBlock {
 
     /// Whether this block grants everything `wanted` matches (minus `wanted_except`,
     /// the required role's own exclusions, which need not be granted).
-    fn grants(&self, plane: Plane, wanted: &str, wanted_except: &[String]) -> bool {
+    pub fn grants(&self, plane: Plane, wanted: &str, wanted_except: &[String]) -> bool {
         let (allowed, excluded) = self.patterns(plane);
         allowed.iter().any(|a| pattern::covers(a, wanted))
             && excluded.iter().all(|n| {

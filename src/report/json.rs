@@ -13,9 +13,17 @@ struct ReportV1<'a> {
     schema: &'static str,
     tool: Tool,
     target: &'a TargetRecord,
+    /// The versions of the requirement data applied (PXB lists, Azure Backup role matrix).
+    requirements: Requirements,
     ready: bool,
     summary: Summary,
     checks: Vec<CheckV1<'a>>,
+}
+
+#[derive(Serialize)]
+struct Requirements {
+    pxb: &'static str,
+    azure_backup: &'static str,
 }
 
 #[derive(Serialize)]
@@ -43,6 +51,10 @@ pub fn render(report: &Report) -> String {
             version: env!("CARGO_PKG_VERSION"),
         },
         target: &report.target,
+        requirements: Requirements {
+            pxb: &crate::requirements::pxb().version,
+            azure_backup: &crate::requirements::azure_backup().version,
+        },
         ready: report.ready(),
         summary: report.summary(),
         checks: report

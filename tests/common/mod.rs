@@ -83,19 +83,40 @@ impl FakeArm {
                 Value::Null => read["body"].clone(),
                 error => json!({"error": error}),
             };
-            fake.mount(&path, 5, ResponseTemplate::new(status).set_body_json(body))
-                .await;
+            let filter = read["filter"].as_str();
+            let response = ResponseTemplate::new(status).set_body_json(body);
+            fake.mount_filtered(&path, filter, 5, response).await;
         }
         fake
     }
 
     async fn mount(&self, path: &str, priority: u8, response: ResponseTemplate) {
-        Mock::given(method("GET"))
-            .and(PathIgnoringCase(path.to_string()))
-            .respond_with(response)
+        self.mount_filtered(path, None, priority, response).await;
+    }
+
+    /// Reads of one path that differ by `$filter` (role assignments per principal) are
+    /// routed by it too.
+    async fn mount_filtered(
+        &self,
+        path: &str,
+        filter: Option<&str>,
+        priority: u8,
+        response: ResponseTemplate,
+    ) {
+        let mut mock = Mock::given(method("GET")).and(PathIgnoringCase(path.to_string()));
+        if let Some(filter) = filter {
+            mock = mock.and(wiremock::matchers::query_param("$filter", filter));
+        }
+        mock.respond_with(response)
             .with_priority(priority)
             .mount(&self.server)
             .await;
+    }
+
+    /// Replaces the answer of a read that has a `$filter`.
+    pub async fn answer_filtered(&self, path: &str, filter: &str, status: u16, body: Value) {
+        let response = ResponseTemplate::new(status).set_body_json(body);
+        self.mount_filtered(path, Some(filter), 1, response).await;
     }
 
     /// Replaces one read's answer for the rest of the test.

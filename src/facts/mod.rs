@@ -13,6 +13,11 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+mod access;
+pub(crate) use access::control_plane_principal;
+pub use access::Wanted;
 
 /// Why a fact could not be observed.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,7 +58,7 @@ impl Unobserved {
 pub type Observed<T> = Result<T, Unobserved>;
 
 /// Reads one fact, turning absence, failure or a body of the wrong shape into [`Unobserved`].
-fn observe<T: DeserializeOwned>(raws: &RawReads, read: &ArmRead) -> Observed<T> {
+pub(crate) fn observe<T: DeserializeOwned>(raws: &RawReads, read: &ArmRead) -> Observed<T> {
     let unobserved = |status, code: &str, message: String| Unobserved {
         call: read.describe(),
         status,
@@ -183,8 +188,8 @@ pub struct Provider {
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
-struct List<T> {
-    value: Vec<T>,
+pub(crate) struct List<T> {
+    pub value: Vec<T>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -415,58 +420,8 @@ pub fn plan_backup_location(
     }
 }
 
-pub struct BackupLocation {
-    pub plan: LocationPlan,
-    pub account: Observed<StorageAccount>,
-    pub container: Option<Observed<BlobContainer>>,
-}
-
-// ---- All facts of one run. -----------------------------------------------------------
-
-pub struct Facts {
-    pub target: Target,
-    pub cluster: Cluster,
-    pub provider: Observed<Provider>,
-    pub extensions: Observed<Vec<Extension>>,
-    pub trusted_access: Observed<Vec<TrustedAccessBinding>>,
-    pub vault: Option<Observed<Vault>>,
-    pub backup_location: Option<BackupLocation>,
-}
-
-pub const KUBERNETES_CONFIGURATION: &str = "Microsoft.KubernetesConfiguration";
-
-/// The reads that depend only on the target (the collector's first round).
-pub fn first_round(target: &Target) -> Vec<ArmRead> {
-    let cluster = &target.cluster;
-    let mut reads = vec![
-        ArmRead::Cluster(cluster.clone()),
-        ArmRead::Provider {
-            subscription: cluster.subscription().to_string(),
-            namespace: KUBERNETES_CONFIGURATION.into(),
-        },
-        ArmRead::Extensions(cluster.clone()),
-        ArmRead::TrustedAccessBindings(cluster.clone()),
-    ];
-    reads.extend(target.vault.clone().map(ArmRead::Vault));
-    if let Some(plan) = plan_backup_location(target, None) {
-        reads.extend(location_reads(&plan));
-    }
-    reads
-}
-
-/// The reads that depend on what the first round returned (the extension's settings).
-pub fn second_round(target: &Target, raws: &RawReads) -> Vec<ArmRead> {
-    let extensions =
-        observe::<List<Extension>>(raws, &ArmRead::Extensions(target.cluster.clone())).ok();
-    plan_backup_location(target, extensions.as_ref().map(|l| l.value.as_slice()))
-        .map(|plan| location_reads(&plan))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|read| !raws.contains(read))
-        .collect()
-}
-
-fn location_reads(plan: &LocationPlan) -> Vec<ArmRead> {
+/// The reads of a backup location: the account, and the container when one is named.
+pub(crate) fn location_reads(plan: &LocationPlan) -> Vec<ArmRead> {
     let mut reads = vec![ArmRead::StorageAccount(plan.account.clone())];
     if let Some(container) = &plan.container {
         reads.push(ArmRead::BlobContainer {
@@ -477,10 +432,38 @@ fn location_reads(plan: &LocationPlan) -> Vec<ArmRead> {
     reads
 }
 
+pub struct BackupLocation {
+    pub plan: LocationPlan,
+    pub account: Observed<StorageAccount>,
+    pub container: Option<Observed<BlobContainer>>,
+}
+
+// ---- All facts of one run. -----------------------------------------------------------
+
+pub struct Facts {
+    pub target: Target,
+    /// When the data was read: now for a live run, the collection time for a bundle.
+    pub observed_at: OffsetDateTime,
+    pub cluster: Cluster,
+    pub provider: Observed<Provider>,
+    pub extensions: Observed<Vec<Extension>>,
+    pub trusted_access: Observed<Vec<TrustedAccessBinding>>,
+    pub vault: Option<Observed<Vault>>,
+    pub backup_location: Option<BackupLocation>,
+    /// The raw reads, for the access facts that are looked up per principal and scope.
+    raws: RawReads,
+}
+
+pub const KUBERNETES_CONFIGURATION: &str = "Microsoft.KubernetesConfiguration";
+
 impl Facts {
     /// Derives the facts. The cluster itself must be readable: without it nothing can be
     /// judged, so its failure is returned as the run's error.
-    pub fn derive(target: Target, raws: &RawReads) -> Result<Facts, Unobserved> {
+    pub fn derive(
+        target: Target,
+        raws: &RawReads,
+        observed_at: OffsetDateTime,
+    ) -> Result<Facts, Unobserved> {
         let cluster: Cluster = observe(raws, &ArmRead::Cluster(target.cluster.clone()))?;
         let provider = observe(
             raws,
@@ -517,12 +500,14 @@ impl Facts {
             });
         Ok(Facts {
             target,
+            observed_at,
             cluster,
             provider,
             extensions,
             trusted_access,
             vault,
             backup_location,
+            raws: raws.clone(),
         })
     }
 
@@ -618,7 +603,7 @@ mod tests {
             "The client 'x' with object id 'x' does not have authorization to perform action 'Microsoft.KubernetesConfiguration/extensions/read' over scope '/s' or the scope is invalid."));
         let ta_read = ArmRead::TrustedAccessBindings(t.cluster.clone());
         raws.insert(RawRead::ok(&ta_read, json!({"value": "not a list"})));
-        let facts = Facts::derive(t, &raws).unwrap();
+        let facts = Facts::derive(t, &raws, OffsetDateTime::UNIX_EPOCH).unwrap();
         let ext_err = facts.extensions.unwrap_err();
         assert_eq!(
             ext_err.permission,

@@ -1,0 +1,115 @@
+//! The read plan: which ARM reads a run needs, as a pure function of the target and of
+//! what has been read so far. The collector calls it until it asks for nothing new; each
+//! call's answer is one round of concurrent reads. Typical rounds: (1) everything the
+//! target names, (2) what those point to (the extension's storage account, the vault's and
+//! cluster's identities' role assignments), (3) the role definitions those assignments use.
+
+use crate::facts::{location_reads, plan_backup_location, Facts, KUBERNETES_CONFIGURATION};
+use crate::ids::ResourceId;
+use crate::reads::{ArmRead, RawReads};
+use crate::requirements;
+use crate::target::Target;
+use time::OffsetDateTime;
+
+pub fn next_reads(target: &Target, raws: &RawReads) -> Vec<ArmRead> {
+    let mut reads = target_reads(target);
+    if let Ok(facts) = Facts::derive(target.clone(), raws, OffsetDateTime::UNIX_EPOCH) {
+        reads.extend(dependent_reads(&facts));
+    }
+    reads.retain(|r| !raws.contains(r));
+    reads.sort_by_key(ArmRead::key);
+    reads.dedup_by_key(|r| r.key());
+    reads
+}
+
+/// Reads that need nothing but the target.
+fn target_reads(target: &Target) -> Vec<ArmRead> {
+    let cluster = &target.cluster;
+    let subscription = cluster.subscription().to_string();
+    let mut reads = vec![
+        ArmRead::Cluster(cluster.clone()),
+        ArmRead::Provider {
+            subscription: subscription.clone(),
+            namespace: KUBERNETES_CONFIGURATION.into(),
+        },
+        ArmRead::Extensions(cluster.clone()),
+        ArmRead::TrustedAccessBindings(cluster.clone()),
+        ArmRead::Permissions(cluster.clone()),
+    ];
+    reads.extend(target.vault.clone().map(ArmRead::Vault));
+    reads.extend(target.restore_source_cluster.clone().map(ArmRead::Cluster));
+    if let Some(plan) = plan_backup_location(target, None) {
+        reads.extend(location_reads(&plan));
+    }
+    // The built-in roles the requirements name, read once each by GUID.
+    reads.extend(
+        requirements::azure_backup()
+            .roles
+            .values()
+            .map(|guid| ArmRead::RoleDefinition {
+                subscription: subscription.clone(),
+                guid: guid.clone(),
+            }),
+    );
+    let groups = [
+        &target.snapshot_resource_group,
+        &target.staging_resource_group,
+    ];
+    let resource_groups = groups
+        .into_iter()
+        .flatten()
+        .cloned()
+        .chain(target.vault.as_ref().and_then(resource_group_of));
+    reads.extend(resource_groups.map(ArmRead::Permissions));
+    let scopes = [
+        &target.snapshot_resource_group,
+        &target.staging_resource_group,
+        &target.staging_storage_account,
+        &target.restore_source_cluster,
+    ];
+    for id in std::iter::once(cluster).chain(scopes.into_iter().flatten()) {
+        reads.push(ArmRead::DenyAssignments {
+            subscription: id.subscription().to_string(),
+        });
+    }
+    if let Some(principal) = &target.pxb_principal {
+        reads.push(ArmRead::RoleAssignments {
+            subscription,
+            principal: principal.clone(),
+        });
+    }
+    reads
+}
+
+/// Reads that need the answers of earlier reads.
+fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
+    let mut reads = Vec::new();
+    if let Some(location) = &facts.backup_location {
+        reads.extend(location_reads(&location.plan));
+        reads.push(ArmRead::Permissions(location.plan.account.clone()));
+        reads.push(ArmRead::DenyAssignments {
+            subscription: location.plan.account.subscription().to_string(),
+        });
+    }
+    for (principal, scope) in facts.access_needs() {
+        let subscription = scope.subscription().to_string();
+        reads.push(ArmRead::DenyAssignments {
+            subscription: subscription.clone(),
+        });
+        reads.push(ArmRead::RoleAssignments {
+            subscription: subscription.clone(),
+            principal: principal.clone(),
+        });
+        if let Ok(assignments) = facts.role_assignments(&subscription, &principal) {
+            reads.extend(assignments.into_iter().map(|a| ArmRead::RoleDefinition {
+                subscription: subscription.clone(),
+                guid: a.role_guid,
+            }));
+        }
+    }
+    reads
+}
+
+fn resource_group_of(id: &ResourceId) -> Option<ResourceId> {
+    ResourceId::resource_group_id(id.subscription(), id.resource_group()?).ok()
+}
