@@ -50,7 +50,7 @@ pub fn render(report: &Report, style: &Style) -> String {
     if !fixes.is_empty() {
         out.push_str("\nHow to fix:\n");
         for (id, fix) in fixes {
-            out.push_str(&format!("  {id}:\n    {fix}\n"));
+            out.push_str(&format!("  {id}:\n    {}\n", fix.replace('\n', "\n    ")));
         }
     }
     let s = report.summary();

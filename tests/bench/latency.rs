@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use std::time::{Duration, Instant};
-use wiremock::{Mock, ResponseTemplate};
 
 const LATENCY: Duration = Duration::from_millis(100);
 const RUNS: usize = 5;
@@ -15,16 +14,20 @@ const RUNS: usize = 5;
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let fake = FakeArm::serving("ready").await;
-
     let mut times = Vec::new();
     for _ in 0..RUNS {
         // Fresh mocks and request log for each run: only delayed answers are served.
         fake.server.reset().await;
-        remount(&fake).await;
+        fake.mount_fixture("ready", LATENCY).await;
         let started = Instant::now();
         let output = run(fake.check("ready", &["-o", "json"])).await;
         times.push(started.elapsed());
-        assert_eq!(output.status.code(), Some(0));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let requests = fake.arm_requests().await.len();
     let tokens = fake.requests().await.len() - requests;
@@ -36,26 +39,4 @@ async fn main() {
         times[0].as_millis(),
         times[RUNS - 1].as_millis()
     );
-}
-
-async fn remount(fake: &FakeArm) {
-    for read in fixture_reads("ready") {
-        let path = read["path"].as_str().unwrap().to_string();
-        fake.answer_raw(
-            &path,
-            ResponseTemplate::new(200)
-                .set_body_json(read["body"].clone())
-                .set_delay(LATENCY),
-        )
-        .await;
-    }
-    Mock::given(wiremock::matchers::method("POST"))
-        .and(PathIgnoringCase(format!("/{TENANT}/oauth2/v2.0/token")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": ACCESS_TOKEN}))
-                .set_delay(LATENCY),
-        )
-        .mount(&fake.server)
-        .await;
 }

@@ -8,6 +8,7 @@
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 use wiremock::matchers::method;
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
@@ -69,12 +70,21 @@ impl FakeArm {
         let fake = FakeArm {
             server: MockServer::start().await,
         };
+        fake.mount_fixture(fixture, Duration::ZERO).await;
+        fake
+    }
+
+    /// Mounts the token endpoint and the fixture's reads, each answer delayed by `latency`.
+    pub async fn mount_fixture(&self, fixture: &str, latency: Duration) {
+        let token = json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": ACCESS_TOKEN});
         Mock::given(method("POST"))
             .and(PathIgnoringCase(format!("/{TENANT}/oauth2/v2.0/token")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": ACCESS_TOKEN
-            })))
-            .mount(&fake.server)
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(token)
+                    .set_delay(latency),
+            )
+            .mount(&self.server)
             .await;
         for read in fixture_reads(fixture) {
             let path = read["path"].as_str().unwrap().to_string();
@@ -83,11 +93,12 @@ impl FakeArm {
                 Value::Null => read["body"].clone(),
                 error => json!({"error": error}),
             };
-            let filter = read["filter"].as_str();
-            let response = ResponseTemplate::new(status).set_body_json(body);
-            fake.mount_filtered(&path, filter, 5, response).await;
+            let response = ResponseTemplate::new(status)
+                .set_body_json(body)
+                .set_delay(latency);
+            self.mount_filtered(&path, read["filter"].as_str(), 5, response)
+                .await;
         }
-        fake
     }
 
     async fn mount(&self, path: &str, priority: u8, response: ResponseTemplate) {
