@@ -489,3 +489,34 @@ fn role_definition_prints_what_az_role_definition_create_accepts() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn caller_without_role_assignment_write_gets_a_warning() {
+    // Contributor's blocks, as the permissions API returns them: no Microsoft.Authorization writes.
+    let contributor = json!({"value": [{"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action"], "dataActions": [], "notDataActions": []}]});
+    let fake = FakeArm::serving("ready").await;
+    fake.answer(
+        &format!("{CLUSTER}/providers/Microsoft.Authorization/permissions"),
+        200,
+        contributor,
+    )
+    .await;
+    let (code, report) = report_of(&fake, &[]).await;
+    let check = check_of(&report, "caller-roles");
+    assert_eq!(check["status"], "warn", "{check}");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot assign roles on aks-prod"),
+        "{check}"
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        run(fake.check("ready", &["--fail-on", "warn"]))
+            .await
+            .status
+            .code(),
+        Some(1)
+    );
+}

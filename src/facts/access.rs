@@ -392,3 +392,35 @@ pub(crate) fn node_resource_group(
     let name = cluster.properties.node_resource_group.as_deref()?;
     ResourceId::resource_group_id(cluster_id.subscription(), name).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cluster(body: serde_json::Value) -> Cluster {
+        serde_json::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn control_plane_identity_is_never_the_kubelet_identity() {
+        let kubelet = json!({"kubeletidentity": {"objectId": "kubelet-object", "clientId": "c", "resourceId": "r"}});
+        let system = cluster(
+            json!({"identity": {"type": "SystemAssigned", "principalId": "CP-SYSTEM"}, "properties": {"identityProfile": kubelet}}),
+        );
+        assert_eq!(
+            control_plane_principal(&system).as_deref(),
+            Some("cp-system")
+        );
+        let user = cluster(
+            json!({"identity": {"type": "UserAssigned", "userAssignedIdentities": {
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/cp": {"principalId": "cp-user", "clientId": "x"}
+        }}, "properties": {"identityProfile": kubelet}}),
+        );
+        assert_eq!(control_plane_principal(&user).as_deref(), Some("cp-user"));
+        let service_principal = cluster(
+            json!({"properties": {"servicePrincipalProfile": {"clientId": "app"}, "identityProfile": kubelet}}),
+        );
+        assert_eq!(control_plane_principal(&service_principal), None);
+    }
+}
