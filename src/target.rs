@@ -60,60 +60,38 @@ pub struct TargetRecord {
 impl Target {
     pub fn from_record(record: &TargetRecord) -> Result<Self, String> {
         let cluster = ResourceId::parse_typed(&record.cluster, CLUSTER_TYPE)?;
-        let vault = record
-            .vault
-            .as_deref()
-            .map(|v| ResourceId::parse_typed(v, VAULT_TYPE))
-            .transpose()?;
-        let snapshot_resource_group = record
-            .snapshot_resource_group
-            .as_deref()
-            .map(|g| ResourceId::parse_resource_group(g, cluster.subscription()))
-            .transpose()?;
-        let storage_account = record
-            .storage_account
-            .as_deref()
-            .map(|a| ResourceId::parse_typed(a, STORAGE_ACCOUNT_TYPE))
-            .transpose()?;
+        let typed = |value: &Option<String>, kind: &str| {
+            value
+                .as_deref()
+                .map(|v| ResourceId::parse_typed(v, kind))
+                .transpose()
+        };
+        let group = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|g| ResourceId::parse_resource_group(g, cluster.subscription()))
+                .transpose()
+        };
         let blob_container = record
             .blob_container
             .as_deref()
-            .map(str::trim)
-            .map(str::to_string);
-        if let Some(name) = &blob_container {
-            validate_container_name(name)?;
-        }
-        let staging_resource_group = record
-            .staging_resource_group
-            .as_deref()
-            .map(|g| ResourceId::parse_resource_group(g, cluster.subscription()))
-            .transpose()?;
-        let staging_storage_account = record
-            .staging_storage_account
-            .as_deref()
-            .map(|a| ResourceId::parse_typed(a, STORAGE_ACCOUNT_TYPE))
-            .transpose()?;
-        let pxb_principal = record
-            .pxb_principal
-            .as_deref()
-            .map(validate_object_id)
-            .transpose()?;
-        let restore_source_cluster = record
-            .restore_source_cluster
-            .as_deref()
-            .map(|c| ResourceId::parse_typed(c, CLUSTER_TYPE))
+            .map(|c| validate_container_name(c.trim()))
             .transpose()?;
         Ok(Target {
-            cluster,
-            vault,
-            snapshot_resource_group,
-            storage_account,
+            vault: typed(&record.vault, VAULT_TYPE)?,
+            snapshot_resource_group: group(&record.snapshot_resource_group)?,
+            storage_account: typed(&record.storage_account, STORAGE_ACCOUNT_TYPE)?,
             blob_container,
-            staging_resource_group,
-            staging_storage_account,
-            pxb_principal,
-            restore_source_cluster,
+            staging_resource_group: group(&record.staging_resource_group)?,
+            staging_storage_account: typed(&record.staging_storage_account, STORAGE_ACCOUNT_TYPE)?,
+            pxb_principal: record
+                .pxb_principal
+                .as_deref()
+                .map(validate_object_id)
+                .transpose()?,
+            restore_source_cluster: typed(&record.restore_source_cluster, CLUSTER_TYPE)?,
             restore_role: record.restore_role.clone(),
+            cluster,
         })
     }
 }
@@ -138,7 +116,7 @@ fn validate_object_id(id: &str) -> Result<String, String> {
 }
 
 /// Blob container names: 3–63 characters of lower-case letters, digits and single hyphens.
-fn validate_container_name(name: &str) -> Result<(), String> {
+fn validate_container_name(name: &str) -> Result<String, String> {
     let valid_chars = name
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
@@ -148,7 +126,7 @@ fn validate_container_name(name: &str) -> Result<(), String> {
         && !name.ends_with('-')
         && !name.contains("--");
     if valid {
-        Ok(())
+        Ok(name.to_string())
     } else {
         Err(format!(
             "'{name}' is not a valid blob container name (3-63 lower-case letters, digits and single hyphens)"
