@@ -122,6 +122,9 @@ pub struct TargetArgs {
     /// The restore custom role you created (`az role definition create` JSON); checked instead of the built-in list.
     #[arg(long, value_name = "FILE")]
     pub restore_role_file: Option<PathBuf>,
+    /// File holding the storage account key given to PXB, to verify it (or set PXB_STORAGE_ACCOUNT_KEY).
+    #[arg(long, value_name = "FILE")]
+    pub storage_account_key_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -180,6 +183,7 @@ impl TargetArgs {
             && self.pxb_principal.is_none()
             && self.restore_source_cluster.is_none()
             && self.restore_role_file.is_none()
+            && self.storage_account_key_file.is_none()
     }
 
     /// The target as given; its IDs are validated by `Target::from_record`.
@@ -226,6 +230,7 @@ impl TargetArgs {
             pxb_principal: self.pxb_principal.clone(),
             restore_source_cluster: self.restore_source_cluster.clone(),
             restore_role,
+            storage_account_key_provided: false,
         })
     }
 }

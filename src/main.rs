@@ -17,6 +17,7 @@ mod rbac;
 mod reads;
 mod report;
 mod requirements;
+mod secret;
 mod target;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -136,8 +137,8 @@ fn check(args: CheckArgs) -> Result<u8> {
             (manifest.target, raws, collected_at)
         }
         None => {
-            let record = args.target.record().map_err(|e| anyhow!(e))?;
-            let raws = gather_live(&record, &args.connection)?;
+            let (record, key) = live_inputs(&args.target)?;
+            let raws = gather_live(&record, &args.connection, key)?;
             (record, raws, time::OffsetDateTime::now_utc())
         }
     };
@@ -163,8 +164,8 @@ fn check(args: CheckArgs) -> Result<u8> {
 }
 
 fn collect(args: CollectArgs) -> Result<u8> {
-    let record = args.target.record().map_err(|e| anyhow!(e))?;
-    let raws = gather_live(&record, &args.connection)?;
+    let (record, key) = live_inputs(&args.target)?;
+    let raws = gather_live(&record, &args.connection, key)?;
     let now = time::OffsetDateTime::now_utc();
     derive_facts(
         Target::from_record(&record).map_err(|e| anyhow!(e))?,
@@ -187,7 +188,35 @@ fn collect(args: CollectArgs) -> Result<u8> {
 }
 
 /// Validates everything local first, then signs in once and collects.
-fn gather_live(record: &TargetRecord, connection: &ConnectionArgs) -> Result<RawReads> {
+/// The target as given, and the storage account key to verify (from
+/// `PXB_STORAGE_ACCOUNT_KEY` or `--storage-account-key-file`, never a flag value).
+fn live_inputs(args: &cli::TargetArgs) -> Result<(TargetRecord, Option<secret::Secret>)> {
+    let mut record = args.record().map_err(|e| anyhow!(e))?;
+    let from_env = std::env::var("PXB_STORAGE_ACCOUNT_KEY")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let key = match (&args.storage_account_key_file, from_env) {
+        (Some(_), Some(_)) => bail!("give the storage account key once: PXB_STORAGE_ACCOUNT_KEY or --storage-account-key-file"),
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --storage-account-key-file {}", path.display()))?;
+            Some(secret::Secret::new(&text).ok_or_else(|| anyhow!("--storage-account-key-file {} is empty", path.display()))?)
+        }
+        (None, Some(value)) => secret::Secret::new(&value),
+        (None, None) => None,
+    };
+    if key.is_some() && record.storage_account.is_none() {
+        bail!("a storage account key was given but no --storage-account to verify it against");
+    }
+    record.storage_account_key_provided = key.is_some();
+    Ok((record, key))
+}
+
+fn gather_live(
+    record: &TargetRecord,
+    connection: &ConnectionArgs,
+    key: Option<secret::Secret>,
+) -> Result<RawReads> {
     let target = Target::from_record(record).map_err(|e| anyhow!(e))?;
     let authority = std::env::var("AZURE_AUTHORITY_HOST")
         .ok()
@@ -205,7 +234,7 @@ fn gather_live(record: &TargetRecord, connection: &ConnectionArgs) -> Result<Raw
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let credential = arm::ArmClient::default_credential(&cloud).map_err(|e| anyhow!(e))?;
-        let client = arm::ArmClient::new(&cloud, credential, &limits);
+        let client = arm::ArmClient::new(&cloud, credential, &limits, key);
         client.sign_in().await.map_err(|e| anyhow!(e))?;
         Ok(collect::collect(&client, &target).await)
     })

@@ -41,6 +41,13 @@ fn target_reads(target: &Target) -> Vec<ArmRead> {
     if let Some(plan) = plan_backup_location(target, None) {
         reads.extend(location_reads(&plan));
     }
+    if let Some(account) = &target.storage_account {
+        reads.push(ArmRead::StorageAccount(account.clone()));
+        reads.push(ArmRead::Permissions(account.clone()));
+        if target.storage_account_key_provided {
+            reads.push(ArmRead::ListKeys(account.clone()));
+        }
+    }
     // The built-in roles the requirements name, read once each by GUID.
     reads.extend(
         requirements::azure_backup()

@@ -51,6 +51,8 @@ pub enum ArmRead {
     },
     /// The caller's own effective permission blocks at a resource group or resource.
     Permissions(ResourceId),
+    /// POST listKeys, made only to verify a key the user gave; only whether it matched is kept.
+    ListKeys(ResourceId),
 }
 
 impl ArmRead {
@@ -86,6 +88,7 @@ impl ArmRead {
             ArmRead::Permissions(scope) => {
                 format!("{scope}/providers/Microsoft.Authorization/permissions")
             }
+            ArmRead::ListKeys(account) => format!("{account}/listKeys"),
         }
     }
 
@@ -105,7 +108,9 @@ impl ArmRead {
             ArmRead::Provider { .. } => API_RESOURCES,
             ArmRead::Extensions(_) => API_KUBERNETES_CONFIGURATION,
             ArmRead::Vault(_) => API_DATA_PROTECTION,
-            ArmRead::StorageAccount(_) | ArmRead::BlobContainer { .. } => API_STORAGE,
+            ArmRead::StorageAccount(_) | ArmRead::BlobContainer { .. } | ArmRead::ListKeys(_) => {
+                API_STORAGE
+            }
             ArmRead::RoleAssignments { .. }
             | ArmRead::DenyAssignments { .. }
             | ArmRead::RoleDefinition { .. }
@@ -143,6 +148,15 @@ impl ArmRead {
             ArmRead::DenyAssignments { .. } => "Microsoft.Authorization/denyAssignments/read",
             ArmRead::RoleDefinition { .. } => "Microsoft.Authorization/roleDefinitions/read",
             ArmRead::Permissions(_) => "Microsoft.Authorization/permissions/read",
+            ArmRead::ListKeys(_) => "Microsoft.Storage/storageAccounts/listKeys/action",
+        }
+    }
+
+    /// Every read is a GET but `listKeys`, which the transport guard allows as a POST.
+    pub fn method(&self) -> &'static str {
+        match self {
+            ArmRead::ListKeys(_) => "POST",
+            _ => "GET",
         }
     }
 
@@ -151,14 +165,15 @@ impl ArmRead {
         read_key(&self.path(), self.filter().as_deref())
     }
 
-    /// `GET /path?api-version=…[&$filter=…]`, as shown in messages.
+    /// `GET /path?api-version=…[&$filter=…]` (POST for listKeys), as shown in messages.
     pub fn describe(&self) -> String {
         let filter = self
             .filter()
             .map(|f| format!("&$filter={f}"))
             .unwrap_or_default();
         format!(
-            "GET {}?api-version={}{filter}",
+            "{} {}?api-version={}{filter}",
+            self.method(),
             self.path(),
             self.api_version()
         )
@@ -214,7 +229,7 @@ impl RawRead {
         error: Option<ReadError>,
     ) -> Self {
         RawRead {
-            method: "GET".to_string(),
+            method: read.method().to_string(),
             path: read.path(),
             api_version: read.api_version().to_string(),
             filter: read.filter(),

@@ -24,6 +24,8 @@ pub struct Target {
     pub restore_source_cluster: Option<ResourceId>,
     /// `--restore-role-file`: the custom role the user created for cross-RG restores.
     pub restore_role: Option<RestoreRole>,
+    /// Whether a storage account key was given to verify (the key itself is never kept).
+    pub storage_account_key_provided: bool,
 }
 
 /// The actions of the restore role a user created (`az role definition create` JSON).
@@ -55,6 +57,8 @@ pub struct TargetRecord {
     pub restore_source_cluster: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_role: Option<RestoreRole>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub storage_account_key_provided: bool,
 }
 
 impl Target {
@@ -91,6 +95,7 @@ impl Target {
                 .transpose()?,
             restore_source_cluster: typed(&record.restore_source_cluster, CLUSTER_TYPE)?,
             restore_role: record.restore_role.clone(),
+            storage_account_key_provided: record.storage_account_key_provided,
             cluster,
         })
     }

@@ -11,7 +11,9 @@ mod retry;
 pub mod transport;
 
 use crate::cloud::Cloud;
+use crate::ids::ResourceId;
 use crate::reads::{ArmRead, RawRead};
+use crate::secret::Secret;
 use azure_core::auth::TokenCredential;
 use azure_core::error::ErrorKind;
 use azure_core::{
@@ -54,6 +56,8 @@ pub struct ArmClient {
     authorization: azure_mgmt_authorization::package_2022_04_01::Client,
     body_timeout: Duration,
     max_pages: usize,
+    /// The key given to PXB, when the user gave one: `listKeys` is called only to verify it.
+    storage_key: Option<Secret>,
 }
 
 impl ArmClient {
@@ -77,7 +81,12 @@ impl ArmClient {
         Ok(Arc::new(credential))
     }
 
-    pub fn new(cloud: &Cloud, credential: Arc<dyn TokenCredential>, limits: &Limits) -> Self {
+    pub fn new(
+        cloud: &Cloud,
+        credential: Arc<dyn TokenCredential>,
+        limits: &Limits,
+        storage_key: Option<Secret>,
+    ) -> Self {
         let transport = transport::ReadOnlyTransport::new(
             azure_core::new_http_client(),
             limits.request_timeout,
@@ -113,6 +122,7 @@ impl ArmClient {
             authorization,
             body_timeout: limits.request_timeout,
             max_pages: limits.max_pages,
+            storage_key,
         }
     }
 
@@ -151,6 +161,7 @@ impl ArmClient {
                     Err(e) => Err(Failure::from_core(&e)),
                 }
             }
+            ArmRead::ListKeys(account) => self.verify_key(account).await,
             ArmRead::RoleDefinition { subscription, guid } => {
                 let call = self
                     .authorization
@@ -171,6 +182,45 @@ impl ArmClient {
             Ok(body) => RawRead::ok(read, body),
             Err(f) => RawRead::failed(read, f.status, &f.code, f.message),
         }
+    }
+
+    /// Lists the account's keys and keeps only which of them equals the given key: the
+    /// values never leave this function (the body is dropped, the keys are `Secret`s).
+    async fn verify_key(&self, account: &ResourceId) -> Result<Value, Failure> {
+        let Some(given) = &self.storage_key else {
+            return Err(Failure::local(
+                "listKeys is only called to verify a given key".into(),
+            ));
+        };
+        let call = self.storage.storage_accounts_client().list_keys(
+            account.resource_group().unwrap_or_default(),
+            account.name(),
+            account.subscription(),
+        );
+        let body = match call.send().await {
+            Ok(response) => self.json_body(response.into_raw_response()).await?,
+            Err(e) => return Err(Failure::from_core(&e)),
+        };
+        let Some(keys) = body.get("keys").and_then(Value::as_array) else {
+            return Err(Failure::malformed(
+                "the listKeys answer has no 'keys' array",
+            ));
+        };
+        let matches: Vec<Value> = keys
+            .iter()
+            .map(|key| {
+                let listed = key
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .and_then(Secret::new);
+                serde_json::json!({
+                    "keyName": key.get("keyName").cloned().unwrap_or(Value::Null),
+                    "permissions": key.get("permissions").cloned().unwrap_or(Value::Null),
+                    "matches": listed.is_some_and(|listed| listed.matches(given)),
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({ "keyMatches": matches }))
     }
 
     fn url_for(&self, read: &ArmRead) -> Result<Url, Failure> {

@@ -9,6 +9,7 @@ mod azure_backup;
 mod cluster;
 mod pending;
 mod pxb_access;
+mod pxb_storage;
 mod roles;
 
 use crate::facts::{Facts, Unobserved};
@@ -198,8 +199,8 @@ pub static REGISTRY: &[Check] = &[
     pending::VELERO_ABSENT,
     pending::VOLUME_TYPES,
     pending::BACKUP_CONTAINER_EMPTY,
-    pending::PXB_STORAGE_ACCOUNT,
-    pending::PXB_STORAGE_ACCOUNT_KEY,
+    pxb_storage::PXB_STORAGE_ACCOUNT,
+    pxb_storage::PXB_STORAGE_ACCOUNT_KEY,
     pxb_access::PXB_INSTALL_PERMISSIONS,
     pxb_access::PXB_APP_CLUSTER_PERMISSIONS,
     pxb_access::PXB_RESTORE_PERMISSIONS,

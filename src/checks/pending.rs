@@ -57,12 +57,6 @@ pending!(
     "Backup blob container holds only backup data",
     "The extension's blob container holds nothing but backup data (data-plane listing)."
 );
-pending!(PXB_STORAGE_ACCOUNT, "pxb-storage-account", PXB,
-    "PXB backup storage account is usable",
-    "Verifies that the --storage-account exists, is StorageV2 or BlobStorage, Succeeded, and allows shared key access.");
-pending!(PXB_STORAGE_ACCOUNT_KEY, "pxb-storage-account-key", PXB,
-    "Storage account key given to PXB is valid",
-    "Verifies that the key given to PXB equals one of the account's keys (constant-time compare, never printed).");
 pending!(PXB_PORTS, "pxb-ports", PXB,
     "PXB server answers on its REST and gRPC ports",
     "With --pxb-endpoint: TCP 10001 (HTTP) and 10002 (HTTP/2) accept connections and answer their protocols.");

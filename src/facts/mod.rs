@@ -340,6 +340,20 @@ pub struct ResourceAccessRule {
     pub resource_id: Option<String>,
 }
 
+/// One listed key, reduced to whether it equals the key given to PXB.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct KeyMatch {
+    pub key_name: Option<String>,
+    pub matches: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct KeyMatches {
+    key_matches: Vec<KeyMatch>,
+}
+
 /// A blob container; the checks only need to know it exists.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
@@ -509,6 +523,28 @@ impl Facts {
             backup_location,
             raws: raws.clone(),
         })
+    }
+
+    /// PXB's backup location (`--storage-account`), read as it is.
+    pub fn pxb_storage_account(&self) -> Option<(&ResourceId, Observed<StorageAccount>)> {
+        let id = self.target.storage_account.as_ref()?;
+        Some((
+            id,
+            observe(&self.raws, &ArmRead::StorageAccount(id.clone())),
+        ))
+    }
+
+    /// Which listed key equals the given one; `None` when no key was given.
+    pub fn storage_key_matches(&self) -> Option<Observed<Vec<KeyMatch>>> {
+        let id = self
+            .target
+            .storage_account
+            .as_ref()
+            .filter(|_| self.target.storage_account_key_provided)?;
+        Some(
+            observe::<KeyMatches>(&self.raws, &ArmRead::ListKeys(id.clone()))
+                .map(|k| k.key_matches),
+        )
     }
 
     /// The installed backup extension, if the list could be read.

@@ -124,6 +124,15 @@ impl FakeArm {
             .await;
     }
 
+    /// Answers POST `{account}/listKeys` (the only POST the tool may send to ARM).
+    pub async fn answer_list_keys(&self, account: &str, status: u16, body: Value) {
+        Mock::given(method("POST"))
+            .and(PathIgnoringCase(format!("{account}/listKeys")))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .mount(&self.server)
+            .await;
+    }
+
     /// Replaces the answer of a read that has a `$filter`.
     pub async fn answer_filtered(&self, path: &str, filter: &str, status: u16, body: Value) {
         let response = ResponseTemplate::new(status).set_body_json(body);
