@@ -12,6 +12,7 @@ mod cloud;
 mod collect;
 mod facts;
 mod ids;
+mod nsg;
 mod plan;
 mod rbac;
 mod reads;
