@@ -3,7 +3,7 @@
 
 use crate::checks::Profile;
 use crate::cloud::CloudName;
-use crate::target::{RestoreRole, TargetRecord, CLUSTER_TYPE};
+use crate::target::{PxbEndpoint, RestoreRole, TargetRecord, CLUSTER_TYPE};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -81,7 +81,7 @@ pub struct CollectArgs {
     pub out: PathBuf,
 }
 
-#[derive(Args, Default)]
+#[derive(Args)]
 pub struct TargetArgs {
     /// The AKS cluster's resource ID.
     #[arg(long, value_name = "ID", conflicts_with_all = ["subscription", "resource_group", "name"])]
@@ -125,6 +125,18 @@ pub struct TargetArgs {
     /// File holding the storage account key given to PXB, to verify it (or set PXB_STORAGE_ACCOUNT_KEY).
     #[arg(long, value_name = "FILE")]
     pub storage_account_key_file: Option<PathBuf>,
+    /// PXB server address, to test its REST and gRPC ports.
+    #[arg(long, value_name = "HOST")]
+    pub pxb_endpoint: Option<String>,
+    /// PXB REST port.
+    #[arg(long, value_name = "PORT", default_value_t = 10001)]
+    pub pxb_rest_port: u16,
+    /// PXB gRPC port.
+    #[arg(long, value_name = "PORT", default_value_t = 10002)]
+    pub pxb_grpc_port: u16,
+    /// Where PXB clients connect from, for the NSG evaluation: a CIDR or a service tag.
+    #[arg(long, value_name = "CIDR|TAG", default_value = "VirtualNetwork")]
+    pub pxb_client_source: String,
 }
 
 #[derive(Args)]
@@ -184,6 +196,15 @@ impl TargetArgs {
             && self.restore_source_cluster.is_none()
             && self.restore_role_file.is_none()
             && self.storage_account_key_file.is_none()
+            && self.pxb_endpoint.is_none()
+            && self.pxb_endpoint_defaults()
+    }
+
+    fn pxb_endpoint_defaults(&self) -> bool {
+        let defaults = PxbEndpoint::default();
+        self.pxb_rest_port == defaults.rest_port
+            && self.pxb_grpc_port == defaults.grpc_port
+            && self.pxb_client_source == defaults.client_source
     }
 
     /// The target as given; its IDs are validated by `Target::from_record`.
@@ -231,6 +252,12 @@ impl TargetArgs {
             restore_source_cluster: self.restore_source_cluster.clone(),
             restore_role,
             storage_account_key_provided: false,
+            pxb: PxbEndpoint {
+                host: self.pxb_endpoint.clone(),
+                rest_port: self.pxb_rest_port,
+                grpc_port: self.pxb_grpc_port,
+                client_source: self.pxb_client_source.clone(),
+            },
         })
     }
 }

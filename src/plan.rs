@@ -98,6 +98,17 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
             subscription: location.plan.account.subscription().to_string(),
         });
     }
+    if let Some(group) = facts.node_resource_group() {
+        reads.push(ArmRead::NetworkSecurityGroups(group));
+    }
+    for subnet in facts.node_subnets() {
+        if let Ok(Some(nsg)) = facts.subnet_nsg(&subnet) {
+            if !facts.listed_with_node_group(&nsg) {
+                reads.push(ArmRead::NetworkSecurityGroup(nsg));
+            }
+        }
+        reads.push(ArmRead::Subnet(subnet));
+    }
     for (principal, scope) in facts.access_needs() {
         let subscription = scope.subscription().to_string();
         reads.push(ArmRead::DenyAssignments {

@@ -18,6 +18,7 @@ pub const API_DATA_PROTECTION: &str = "2025-07-01";
 pub const API_STORAGE: &str = "2023-05-01";
 /// Microsoft.Authorization: role assignments, definitions, deny assignments, permissions.
 pub const API_AUTHORIZATION: &str = "2022-04-01";
+pub const API_NETWORK: &str = "2024-05-01";
 
 /// One logical ARM read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +54,10 @@ pub enum ArmRead {
     Permissions(ResourceId),
     /// POST listKeys, made only to verify a key the user gave; only whether it matched is kept.
     ListKeys(ResourceId),
+    Subnet(ResourceId),
+    NetworkSecurityGroup(ResourceId),
+    /// The NSGs of a resource group (the cluster's node resource group).
+    NetworkSecurityGroups(ResourceId),
 }
 
 impl ArmRead {
@@ -89,6 +94,10 @@ impl ArmRead {
                 format!("{scope}/providers/Microsoft.Authorization/permissions")
             }
             ArmRead::ListKeys(account) => format!("{account}/listKeys"),
+            ArmRead::Subnet(id) | ArmRead::NetworkSecurityGroup(id) => id.to_string(),
+            ArmRead::NetworkSecurityGroups(group) => {
+                format!("{group}/providers/Microsoft.Network/networkSecurityGroups")
+            }
         }
     }
 
@@ -115,6 +124,9 @@ impl ArmRead {
             | ArmRead::DenyAssignments { .. }
             | ArmRead::RoleDefinition { .. }
             | ArmRead::Permissions(_) => API_AUTHORIZATION,
+            ArmRead::Subnet(_)
+            | ArmRead::NetworkSecurityGroup(_)
+            | ArmRead::NetworkSecurityGroups(_) => API_NETWORK,
         }
     }
 
@@ -127,6 +139,7 @@ impl ArmRead {
                 | ArmRead::RoleAssignments { .. }
                 | ArmRead::DenyAssignments { .. }
                 | ArmRead::Permissions(_)
+                | ArmRead::NetworkSecurityGroups(_)
         )
     }
 
@@ -149,6 +162,10 @@ impl ArmRead {
             ArmRead::RoleDefinition { .. } => "Microsoft.Authorization/roleDefinitions/read",
             ArmRead::Permissions(_) => "Microsoft.Authorization/permissions/read",
             ArmRead::ListKeys(_) => "Microsoft.Storage/storageAccounts/listKeys/action",
+            ArmRead::Subnet(_) => "Microsoft.Network/virtualNetworks/subnets/read",
+            ArmRead::NetworkSecurityGroup(_) | ArmRead::NetworkSecurityGroups(_) => {
+                "Microsoft.Network/networkSecurityGroups/read"
+            }
         }
     }
 

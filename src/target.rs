@@ -26,6 +26,42 @@ pub struct Target {
     pub restore_role: Option<RestoreRole>,
     /// Whether a storage account key was given to verify (the key itself is never kept).
     pub storage_account_key_provided: bool,
+    pub pxb: PxbEndpoint,
+}
+
+/// Where PXB's server listens and where its clients come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PxbEndpoint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default = "default_rest_port")]
+    pub rest_port: u16,
+    #[serde(default = "default_grpc_port")]
+    pub grpc_port: u16,
+    /// Source of the PXB clients' traffic for `pxb-nsg-ports`: a CIDR or a service tag.
+    #[serde(default = "default_client_source")]
+    pub client_source: String,
+}
+
+fn default_rest_port() -> u16 {
+    10001
+}
+fn default_grpc_port() -> u16 {
+    10002
+}
+fn default_client_source() -> String {
+    "VirtualNetwork".into()
+}
+
+impl Default for PxbEndpoint {
+    fn default() -> Self {
+        PxbEndpoint {
+            host: None,
+            rest_port: default_rest_port(),
+            grpc_port: default_grpc_port(),
+            client_source: default_client_source(),
+        }
+    }
 }
 
 /// The actions of the restore role a user created (`az role definition create` JSON).
@@ -59,6 +95,12 @@ pub struct TargetRecord {
     pub restore_role: Option<RestoreRole>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub storage_account_key_provided: bool,
+    #[serde(default, skip_serializing_if = "is_default_endpoint")]
+    pub pxb: PxbEndpoint,
+}
+
+fn is_default_endpoint(endpoint: &PxbEndpoint) -> bool {
+    *endpoint == PxbEndpoint::default()
 }
 
 impl Target {
@@ -96,6 +138,7 @@ impl Target {
             restore_source_cluster: typed(&record.restore_source_cluster, CLUSTER_TYPE)?,
             restore_role: record.restore_role.clone(),
             storage_account_key_provided: record.storage_account_key_provided,
+            pxb: record.pxb.clone(),
             cluster,
         })
     }

@@ -7,6 +7,7 @@
 
 mod azure_backup;
 mod cluster;
+mod network;
 mod pending;
 mod pxb_access;
 mod pxb_storage;
@@ -194,7 +195,7 @@ pub static REGISTRY: &[Check] = &[
     roles::ROLE_VAULT_STAGING,
     roles::CALLER_ROLES,
     pending::AZURE_POLICY_EXCLUSION,
-    pending::NSG_BACKUP_SERVICE_TAGS,
+    network::NSG_BACKUP_SERVICE_TAGS,
     pending::EGRESS_FQDNS,
     pending::VELERO_ABSENT,
     pending::VOLUME_TYPES,
@@ -206,7 +207,7 @@ pub static REGISTRY: &[Check] = &[
     pxb_access::PXB_RESTORE_PERMISSIONS,
     pxb_access::PXB_ROLE_PROPAGATION,
     pending::PXB_PORTS,
-    pending::PXB_NSG_PORTS,
+    network::PXB_NSG_PORTS,
     pending::PXB_PROXY_NO_PROXY,
     pending::PXB_PROXY_SERVICE_LISTS,
 ];

@@ -30,9 +30,6 @@ macro_rules! pending {
 pending!(AZURE_POLICY_EXCLUSION, "azure-policy-exclusion", AZURE_BACKUP,
     "Azure Policy leaves the dataprotection-microsoft namespace alone",
     "Verifies that no Kubernetes Azure Policy assignment on the cluster acts on namespace dataprotection-microsoft.");
-pending!(NSG_BACKUP_SERVICE_TAGS, "nsg-backup-service-tags", AZURE_BACKUP,
-    "NSGs allow inbound from AzureBackup and AzureCloud",
-    "Verifies that every NSG on the node subnets and NICs, evaluated by priority, allows inbound traffic from the AzureBackup and AzureCloud service tags.");
 pending!(EGRESS_FQDNS, "egress-fqdns", AZURE_BACKUP,
     "Cluster egress reaches the backup FQDNs",
     "Verifies the outbound type; warns for userDefinedRouting or private clusters, listing the FQDNs the firewall must allow.");
@@ -60,13 +57,6 @@ pending!(
 pending!(PXB_PORTS, "pxb-ports", PXB,
     "PXB server answers on its REST and gRPC ports",
     "With --pxb-endpoint: TCP 10001 (HTTP) and 10002 (HTTP/2) accept connections and answer their protocols.");
-pending!(
-    PXB_NSG_PORTS,
-    "pxb-nsg-ports",
-    PXB,
-    "NSGs do not block PXB ports 10001/10002",
-    "No NSG on the node subnets or NICs denies inbound TCP 10001 or 10002 ahead of an allow."
-);
 pending!(PXB_PROXY_NO_PROXY, "pxb-proxy-no-proxy", PXB,
     "Proxy noProxy list covers every PXB service",
     "When a proxy is in use, the effective proxy.httpProxy.noProxy contains every PXB service, the cluster's noProxy entries, the service CIDR and the cluster domains.");

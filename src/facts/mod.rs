@@ -16,8 +16,10 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 mod access;
+mod network;
 pub(crate) use access::control_plane_principal;
 pub use access::Wanted;
+pub use network::AppliedNsg;
 
 /// Why a fact could not be observed.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,6 +136,15 @@ pub struct ClusterProperties {
     pub node_resource_group: Option<String>,
     pub service_principal_profile: Option<ServicePrincipalProfile>,
     pub storage_profile: Option<StorageProfile>,
+    pub agent_pool_profiles: Vec<AgentPool>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AgentPool {
+    pub name: Option<String>,
+    #[serde(rename = "vnetSubnetID")]
+    pub vnet_subnet_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -1,0 +1,188 @@
+//! NSG checks: PXB's ports reachable through every NSG on the nodes, and inbound from the
+//! AzureBackup and AzureCloud service tags allowed (Azure Backup prerequisites page).
+//! Each NSG is evaluated on its own by `crate::nsg`; the deciding rule is the evidence.
+
+use super::{Check, Evidence, Outcome, Uses, AZURE_BACKUP, PXB};
+use crate::facts::{AppliedNsg, Facts};
+use crate::ids::ResourceId;
+use crate::nsg::{evaluate, Decision, Endpoint, Flow};
+
+pub const PXB_NSG_PORTS: Check = Check {
+    id: "pxb-nsg-ports",
+    title: "NSGs do not block PXB ports 10001/10002",
+    profiles: PXB,
+    uses: Uses::Nothing,
+    explain: "\
+Verifies that no NSG on the node subnets (agentPoolProfiles[].vnetSubnetID) or in the node resource group denies inbound TCP to the PXB REST and gRPC ports (10001 and 10002, or --pxb-rest-port/--pxb-grpc-port) from the PXB clients (--pxb-client-source, default the VirtualNetwork tag) ahead of an allow.
+How: each NSG on its own, rules in priority order, first match wins, default rules included; rules with application security groups, or CIDRs that cannot be compared with a tag offline, are reported as undecidable (warn).
+Reads: the node subnets, their NSGs, the NSGs of the node resource group (Microsoft.Network, api-version 2024-05-01).
+Fix: add an inbound allow for TCP 10001-10002 with a priority lower (earlier) than the denying rule.",
+    run: pxb_nsg_ports,
+};
+
+fn nsgs_or_outcome(facts: &Facts) -> Result<Vec<AppliedNsg>, Outcome> {
+    match facts.applicable_nsgs() {
+        Ok(nsgs) if nsgs.is_empty() => Err(Outcome::pass(
+            "no NSG applies to the node subnets or the node resource group",
+        )),
+        Ok(nsgs) => Ok(nsgs),
+        Err(e) => Err(Outcome::error(&e)),
+    }
+}
+
+fn rule_text(nsg: &AppliedNsg, decision: &Decision) -> String {
+    match decision {
+        Decision::Allowed(r) => format!(
+            "{} rule {} (priority {}) allows",
+            nsg.name, r.name, r.priority
+        ),
+        Decision::Denied { rule, partly } => {
+            let how = if *partly {
+                "denies part of it"
+            } else {
+                "denies"
+            };
+            format!(
+                "{} rule {} (priority {}) {how}",
+                nsg.name, rule.name, rule.priority
+            )
+        }
+        Decision::Undecidable { rule, why } => format!(
+            "{} rule {} (priority {}) is undecidable: {why}",
+            nsg.name, rule.name, rule.priority
+        ),
+        Decision::NoRule => format!("{}: no rule matches", nsg.name),
+    }
+}
+
+/// Lowest free priority just ahead of a rule, for the fix.
+fn priority_before(rule_priority: u32) -> u32 {
+    rule_priority.saturating_sub(1).max(100)
+}
+
+fn pxb_nsg_ports(facts: &Facts) -> Outcome {
+    let nsgs = match nsgs_or_outcome(facts) {
+        Ok(n) => n,
+        Err(outcome) => return outcome,
+    };
+    let endpoint = &facts.target.pxb;
+    let ports = [endpoint.rest_port, endpoint.grpc_port];
+    let mut denied = Vec::new();
+    let mut undecidable = Vec::new();
+    let mut evidence = Vec::new();
+    let mut fixes = Vec::new();
+    for nsg in &nsgs {
+        for port in ports {
+            let flow = Flow {
+                source: Endpoint::parse(&endpoint.client_source),
+                protocol: Some("Tcp".into()),
+                port: Some(port),
+            };
+            let decision = evaluate(&nsg.rules, &flow);
+            let text = rule_text(nsg, &decision);
+            evidence.push(Evidence::note(
+                &nsg.id,
+                &format!(
+                    "inbound TCP {port} from {} ({})",
+                    endpoint.client_source, nsg.applies_through
+                ),
+                text.clone(),
+            ));
+            match decision {
+                Decision::Denied { rule, .. } => {
+                    denied.push(format!("port {port}: {text}"));
+                    if let Ok(id) = ResourceId::parse(&nsg.id) {
+                        fixes.push(format!(
+                            "az network nsg rule create -g {} --nsg-name {} -n AllowPxbPorts --priority {} --direction Inbound --access Allow --protocol Tcp --source-address-prefixes {} --destination-port-ranges {} {}",
+                            id.resource_group().unwrap_or_default(), nsg.name, priority_before(rule.priority), endpoint.client_source, ports[0], ports[1]
+                        ));
+                    }
+                }
+                Decision::Undecidable { .. } => undecidable.push(format!("port {port}: {text}")),
+                Decision::Allowed(_) | Decision::NoRule => {}
+            }
+        }
+    }
+    fixes.dedup();
+    let outcome = if !denied.is_empty() {
+        let o = Outcome::fail(denied.join("; "));
+        if fixes.is_empty() {
+            o
+        } else {
+            o.fix(fixes.join("\n"))
+        }
+    } else if !undecidable.is_empty() {
+        Outcome::warn(undecidable.join("; "))
+    } else {
+        Outcome::pass(format!(
+            "every NSG ({}) lets TCP {} and {} in from {}",
+            nsgs.len(),
+            ports[0],
+            ports[1],
+            endpoint.client_source
+        ))
+    };
+    evidence.into_iter().fold(outcome, Outcome::evidence)
+}
+
+pub const NSG_BACKUP_SERVICE_TAGS: Check = Check {
+    id: "nsg-backup-service-tags",
+    title: "NSGs allow inbound from AzureBackup and AzureCloud",
+    profiles: AZURE_BACKUP,
+    uses: Uses::Nothing,
+    explain: "\
+Verifies that every NSG on the node subnets or in the node resource group has an inbound allow whose source is the AzureBackup service tag, and separately the AzureCloud tag, not shadowed by a higher-priority deny for that source (a rule from AzureCloud or Internet covers AzureBackup; a regional AzureCloud.<region> rule covers only part of AzureCloud).
+Why: the Azure Backup prerequisites page asks for an inbound rule allowing the azurebackup and azurecloud service tags.
+How and reads: as pxb-nsg-ports, with the source tag as the flow and any protocol and port.
+Otherwise: warn, naming the NSG and the deciding rule.",
+    run: nsg_backup_service_tags,
+};
+
+const BACKUP_TAGS: [&str; 2] = ["AzureBackup", "AzureCloud"];
+
+fn nsg_backup_service_tags(facts: &Facts) -> Outcome {
+    let nsgs = match nsgs_or_outcome(facts) {
+        Ok(n) => n,
+        Err(outcome) => return outcome,
+    };
+    let mut problems = Vec::new();
+    let mut evidence = Vec::new();
+    let mut fixes = Vec::new();
+    for nsg in &nsgs {
+        for tag in BACKUP_TAGS {
+            let flow = Flow {
+                source: Endpoint::Tag(tag.into()),
+                protocol: None,
+                port: None,
+            };
+            let decision = evaluate(&nsg.rules, &flow);
+            let text = rule_text(nsg, &decision);
+            evidence.push(Evidence::note(
+                &nsg.id,
+                &format!("inbound from {tag} ({})", nsg.applies_through),
+                text.clone(),
+            ));
+            let blocking_priority = match decision {
+                Decision::Allowed(_) => continue,
+                Decision::Denied { rule, .. } | Decision::Undecidable { rule, .. } => rule.priority,
+                Decision::NoRule => 4096,
+            };
+            problems.push(format!("{tag}: {text}"));
+            if let Ok(id) = ResourceId::parse(&nsg.id) {
+                fixes.push(format!(
+                    "az network nsg rule create -g {} --nsg-name {} -n Allow{tag}Inbound --priority {} --direction Inbound --access Allow --protocol '*' --source-address-prefixes {tag} --destination-port-ranges '*'",
+                    id.resource_group().unwrap_or_default(), nsg.name, priority_before(blocking_priority)
+                ));
+            }
+        }
+    }
+    let outcome = if problems.is_empty() {
+        Outcome::pass(format!(
+            "every NSG ({}) allows inbound from AzureBackup and AzureCloud",
+            nsgs.len()
+        ))
+    } else {
+        Outcome::warn(problems.join("; ")).fix(fixes.join("\n"))
+    };
+    evidence.into_iter().fold(outcome, Outcome::evidence)
+}
