@@ -3,7 +3,7 @@
 
 use crate::checks::Profile;
 use crate::cloud::CloudName;
-use crate::target::{PxbEndpoint, RestoreRole, TargetRecord, CLUSTER_TYPE};
+use crate::target::{HelmInputs, PxbEndpoint, RestoreRole, TargetRecord, CLUSTER_TYPE};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -137,6 +137,12 @@ pub struct TargetArgs {
     /// Where PXB clients connect from, for the NSG evaluation: a CIDR or a service tag.
     #[arg(long, value_name = "CIDR|TAG", default_value = "VirtualNetwork")]
     pub pxb_client_source: String,
+    /// px-central Helm values file used for the install (repeatable; later files win).
+    #[arg(long = "helm-values", value_name = "FILE")]
+    pub helm_values: Vec<PathBuf>,
+    /// px-central Helm --set expression used for the install (repeatable; wins over files).
+    #[arg(long = "set", value_name = "EXPR")]
+    pub set: Vec<String>,
 }
 
 #[derive(Args)]
@@ -197,7 +203,45 @@ impl TargetArgs {
             && self.restore_role_file.is_none()
             && self.storage_account_key_file.is_none()
             && self.pxb_endpoint.is_none()
+            && self.helm_values.is_empty()
+            && self.set.is_empty()
             && self.pxb_endpoint_defaults()
+    }
+
+    /// Reads the values files (a bad one stops the run) and keeps only the proxy settings.
+    fn helm_inputs(&self) -> Result<Option<HelmInputs>, String> {
+        if self.helm_values.is_empty() && self.set.is_empty() {
+            return Ok(None);
+        }
+        let mut values = Vec::new();
+        for path in &self.helm_values {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read --helm-values {}: {e}", path.display()))?;
+            let parsed = crate::helm::parse_values(&text).map_err(|e| {
+                format!(
+                    "--helm-values {} is not valid YAML values: {e}",
+                    path.display()
+                )
+            })?;
+            // A file that does not mention proxy must not read as `proxy: null` (a deletion).
+            let proxy_only = parsed.get("proxy").map_or_else(
+                || serde_json::json!({}),
+                |p| serde_json::json!({ "proxy": p }),
+            );
+            values.push(proxy_only);
+        }
+        let set = self
+            .set
+            .iter()
+            .filter(|expression| {
+                crate::helm::parse_set(expression)
+                    .keys()
+                    .iter()
+                    .any(|k| k == "proxy" || k.starts_with("proxy."))
+            })
+            .cloned()
+            .collect();
+        Ok(Some(HelmInputs { values, set }))
     }
 
     fn pxb_endpoint_defaults(&self) -> bool {
@@ -252,6 +296,7 @@ impl TargetArgs {
             restore_source_cluster: self.restore_source_cluster.clone(),
             restore_role,
             storage_account_key_provided: false,
+            helm: self.helm_inputs()?,
             pxb: PxbEndpoint {
                 host: self.pxb_endpoint.clone(),
                 rest_port: self.pxb_rest_port,

@@ -11,6 +11,7 @@ mod cli;
 mod cloud;
 mod collect;
 mod facts;
+mod helm;
 mod ids;
 mod nsg;
 mod plan;
@@ -106,6 +107,15 @@ fn requirements_text(uses: checks::Uses) -> String {
         checks::Uses::PxbLists => {
             let data = requirements::pxb();
             let mut text = format!("\nRequirements: {} ({})\n", data.version, data.source);
+            text.push_str(&format!(
+                "\nproxy.httpProxy.noProxy must hold ({}):\n  {}\n",
+                data.no_proxy_note,
+                data.no_proxy.join(",")
+            ));
+            text.push_str(&format!(
+                "\nPXB micro-services (list IV): {}\n",
+                data.services.join(", ")
+            ));
             for list in [&data.install, &data.app_cluster, &data.restore] {
                 text.push_str(&format!("\n{} ({}):\n", list.role_name, list.note));
                 for op in &list.operations {

@@ -27,6 +27,18 @@ pub struct Target {
     /// Whether a storage account key was given to verify (the key itself is never kept).
     pub storage_account_key_provided: bool,
     pub pxb: PxbEndpoint,
+    pub helm: Option<HelmInputs>,
+}
+
+/// The px-central Helm inputs, reduced to what the proxy checks read: each values file's
+/// `proxy` subtree and the `--set` expressions that assign `proxy.*` (other chart values
+/// can hold passwords and are never kept).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HelmInputs {
+    #[serde(default)]
+    pub values: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub set: Vec<String>,
 }
 
 /// Where PXB's server listens and where its clients come from.
@@ -97,6 +109,8 @@ pub struct TargetRecord {
     pub storage_account_key_provided: bool,
     #[serde(default, skip_serializing_if = "is_default_endpoint")]
     pub pxb: PxbEndpoint,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm: Option<HelmInputs>,
 }
 
 fn is_default_endpoint(endpoint: &PxbEndpoint) -> bool {
@@ -139,6 +153,7 @@ impl Target {
             restore_role: record.restore_role.clone(),
             storage_account_key_provided: record.storage_account_key_provided,
             pxb: record.pxb.clone(),
+            helm: record.helm.clone(),
             cluster,
         })
     }

@@ -18,7 +18,12 @@ fn report(fixture: &str, format: &str) -> String {
 
 #[test]
 fn table_reports() {
-    for fixture in ["ready", "sp-cluster-csi-disabled", "backup-not-configured"] {
+    for fixture in [
+        "ready",
+        "sp-cluster-csi-disabled",
+        "backup-not-configured",
+        "proxy-cluster",
+    ] {
         let table = report(fixture, "table");
         // Table rows wrap at 100 columns; IDs and fix commands stay whole so they can be pasted.
         let rows = table
@@ -39,7 +44,12 @@ fn table_reports() {
 
 #[test]
 fn json_reports() {
-    for fixture in ["ready", "sp-cluster-csi-disabled", "backup-not-configured"] {
+    for fixture in [
+        "ready",
+        "sp-cluster-csi-disabled",
+        "backup-not-configured",
+        "proxy-cluster",
+    ] {
         let json: serde_json::Value = serde_json::from_str(&report(fixture, "json")).unwrap();
         insta::assert_json_snapshot!(format!("json-{fixture}"), json);
     }

@@ -9,6 +9,7 @@ mod azure_backup;
 mod cluster;
 mod network;
 mod pending;
+mod proxy;
 mod pxb_access;
 mod pxb_storage;
 mod roles;
@@ -208,8 +209,8 @@ pub static REGISTRY: &[Check] = &[
     pxb_access::PXB_ROLE_PROPAGATION,
     pending::PXB_PORTS,
     network::PXB_NSG_PORTS,
-    pending::PXB_PROXY_NO_PROXY,
-    pending::PXB_PROXY_SERVICE_LISTS,
+    proxy::PXB_PROXY_NO_PROXY,
+    proxy::PXB_PROXY_SERVICE_LISTS,
 ];
 
 pub fn find(id: &str) -> Option<&'static Check> {

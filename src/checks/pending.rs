@@ -57,9 +57,3 @@ pending!(
 pending!(PXB_PORTS, "pxb-ports", PXB,
     "PXB server answers on its REST and gRPC ports",
     "With --pxb-endpoint: TCP 10001 (HTTP) and 10002 (HTTP/2) accept connections and answer their protocols.");
-pending!(PXB_PROXY_NO_PROXY, "pxb-proxy-no-proxy", PXB,
-    "Proxy noProxy list covers every PXB service",
-    "When a proxy is in use, the effective proxy.httpProxy.noProxy contains every PXB service, the cluster's noProxy entries, the service CIDR and the cluster domains.");
-pending!(PXB_PROXY_SERVICE_LISTS, "pxb-proxy-service-lists", PXB,
-    "Proxy service lists name real PXB services",
-    "Every name in proxy.includeNoProxyList and proxy.excludeAzureProxyList is a PXB micro-service; --set values escape their commas.");

@@ -137,6 +137,31 @@ pub struct ClusterProperties {
     pub service_principal_profile: Option<ServicePrincipalProfile>,
     pub storage_profile: Option<StorageProfile>,
     pub agent_pool_profiles: Vec<AgentPool>,
+    pub http_proxy_config: Option<HttpProxyConfig>,
+    pub network_profile: Option<NetworkProfile>,
+    pub api_server_access_profile: Option<ApiServerAccessProfile>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HttpProxyConfig {
+    pub http_proxy: Option<String>,
+    pub https_proxy: Option<String>,
+    pub no_proxy: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NetworkProfile {
+    pub outbound_type: Option<String>,
+    pub service_cidr: Option<String>,
+    pub service_cidrs: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ApiServerAccessProfile {
+    pub enable_private_cluster: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

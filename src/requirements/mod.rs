@@ -15,6 +15,11 @@ pub struct Pxb {
     pub install: OperationList,
     pub app_cluster: OperationList,
     pub restore: OperationList,
+    /// List IV: the px-central chart's micro-services.
+    pub services: Vec<String>,
+    /// What `proxy.httpProxy.noProxy` must hold besides the cluster's own entries.
+    pub no_proxy: Vec<String>,
+    pub no_proxy_note: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
