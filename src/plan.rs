@@ -35,6 +35,7 @@ fn target_reads(target: &Target) -> Vec<ArmRead> {
         ArmRead::Extensions(cluster.clone()),
         ArmRead::TrustedAccessBindings(cluster.clone()),
         ArmRead::Permissions(cluster.clone()),
+        ArmRead::PolicyAssignments(cluster.clone()),
     ];
     reads.extend(target.vault.clone().map(ArmRead::Vault));
     reads.extend(target.restore_source_cluster.clone().map(ArmRead::Cluster));
@@ -98,6 +99,12 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
             subscription: location.plan.account.subscription().to_string(),
         });
     }
+    reads.extend(
+        facts
+            .policy_definition_ids()
+            .into_iter()
+            .map(ArmRead::PolicyDefinition),
+    );
     if let Some(group) = facts.node_resource_group() {
         reads.push(ArmRead::NetworkSecurityGroups(group));
     }

@@ -19,6 +19,7 @@ pub const API_STORAGE: &str = "2023-05-01";
 /// Microsoft.Authorization: role assignments, definitions, deny assignments, permissions.
 pub const API_AUTHORIZATION: &str = "2022-04-01";
 pub const API_NETWORK: &str = "2024-05-01";
+pub const API_POLICY: &str = "2023-04-01";
 
 /// One logical ARM read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +59,11 @@ pub enum ArmRead {
     NetworkSecurityGroup(ResourceId),
     /// The NSGs of a resource group (the cluster's node resource group).
     NetworkSecurityGroups(ResourceId),
+    /// Policy assignments at or above the cluster: `$filter=atScope()`.
+    PolicyAssignments(ResourceId),
+    /// A policy definition or policy set definition, by its full ID (built-ins have no
+    /// subscription in their ID, so this is a path, not a `ResourceId`).
+    PolicyDefinition(String),
 }
 
 impl ArmRead {
@@ -98,6 +104,10 @@ impl ArmRead {
             ArmRead::NetworkSecurityGroups(group) => {
                 format!("{group}/providers/Microsoft.Network/networkSecurityGroups")
             }
+            ArmRead::PolicyAssignments(scope) => {
+                format!("{scope}/providers/Microsoft.Authorization/policyAssignments")
+            }
+            ArmRead::PolicyDefinition(id) => id.clone(),
         }
     }
 
@@ -107,6 +117,7 @@ impl ArmRead {
             ArmRead::RoleAssignments { principal, .. } => {
                 Some(format!("assignedTo('{principal}')"))
             }
+            ArmRead::PolicyAssignments(_) => Some("atScope()".to_string()),
             _ => None,
         }
     }
@@ -127,6 +138,7 @@ impl ArmRead {
             ArmRead::Subnet(_)
             | ArmRead::NetworkSecurityGroup(_)
             | ArmRead::NetworkSecurityGroups(_) => API_NETWORK,
+            ArmRead::PolicyAssignments(_) | ArmRead::PolicyDefinition(_) => API_POLICY,
         }
     }
 
@@ -140,6 +152,7 @@ impl ArmRead {
                 | ArmRead::DenyAssignments { .. }
                 | ArmRead::Permissions(_)
                 | ArmRead::NetworkSecurityGroups(_)
+                | ArmRead::PolicyAssignments(_)
         )
     }
 
@@ -166,6 +179,13 @@ impl ArmRead {
             ArmRead::NetworkSecurityGroup(_) | ArmRead::NetworkSecurityGroups(_) => {
                 "Microsoft.Network/networkSecurityGroups/read"
             }
+            ArmRead::PolicyAssignments(_) => "Microsoft.Authorization/policyAssignments/read",
+            ArmRead::PolicyDefinition(id)
+                if id.to_ascii_lowercase().contains("/policysetdefinitions/") =>
+            {
+                "Microsoft.Authorization/policySetDefinitions/read"
+            }
+            ArmRead::PolicyDefinition(_) => "Microsoft.Authorization/policyDefinitions/read",
         }
     }
 

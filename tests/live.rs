@@ -57,7 +57,7 @@ async fn ready_cluster_live_matches_its_bundle_and_reads_each_resource_once() {
     reads.sort();
     reads.dedup();
     assert_eq!(total, reads.len(), "a resource was read twice: {reads:?}");
-    assert_eq!(total, 30, "{reads:#?}");
+    assert_eq!(total, 35, "{reads:#?}");
     let per_principal = reads.iter().filter(|r| r.contains("assignedTo(")).count();
     assert_eq!(per_principal, 3, "one assignment list per principal");
     assert!(requests

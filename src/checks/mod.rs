@@ -9,6 +9,7 @@ mod azure_backup;
 mod cluster;
 mod network;
 mod pending;
+mod policy;
 mod proxy;
 mod pxb_access;
 mod pxb_storage;
@@ -195,9 +196,9 @@ pub static REGISTRY: &[Check] = &[
     roles::ROLE_VAULT_BLOB_READER,
     roles::ROLE_VAULT_STAGING,
     roles::CALLER_ROLES,
-    pending::AZURE_POLICY_EXCLUSION,
+    policy::AZURE_POLICY_EXCLUSION,
     network::NSG_BACKUP_SERVICE_TAGS,
-    pending::EGRESS_FQDNS,
+    policy::EGRESS_FQDNS,
     pending::VELERO_ABSENT,
     pending::VOLUME_TYPES,
     pending::BACKUP_CONTAINER_EMPTY,

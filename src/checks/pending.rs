@@ -27,12 +27,6 @@ macro_rules! pending {
     };
 }
 
-pending!(AZURE_POLICY_EXCLUSION, "azure-policy-exclusion", AZURE_BACKUP,
-    "Azure Policy leaves the dataprotection-microsoft namespace alone",
-    "Verifies that no Kubernetes Azure Policy assignment on the cluster acts on namespace dataprotection-microsoft.");
-pending!(EGRESS_FQDNS, "egress-fqdns", AZURE_BACKUP,
-    "Cluster egress reaches the backup FQDNs",
-    "Verifies the outbound type; warns for userDefinedRouting or private clusters, listing the FQDNs the firewall must allow.");
 pending!(
     VELERO_ABSENT,
     "velero-absent",

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 
 mod access;
 mod network;
+mod policy;
 pub(crate) use access::control_plane_principal;
 pub use access::Wanted;
 pub use network::AppliedNsg;

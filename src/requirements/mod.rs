@@ -38,6 +38,8 @@ pub struct AzureBackup {
     pub roles: BTreeMap<String, String>,
     pub matrix: Vec<RoleNeed>,
     pub caller: Caller,
+    /// The FQDNs the prerequisites page asks a cluster firewall to allow.
+    pub egress_fqdns: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
