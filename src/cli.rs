@@ -156,6 +156,9 @@ pub struct ConnectionArgs {
     /// Seconds one HTTP attempt may take before it is retried.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub request_timeout: u64,
+    /// Milliseconds a PXB port probe may take to connect and to answer.
+    #[arg(long, value_name = "MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..=60000))]
+    pub probe_timeout_ms: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -15,6 +15,7 @@ mod helm;
 mod ids;
 mod nsg;
 mod plan;
+mod probe;
 mod rbac;
 mod reads;
 mod report;
@@ -247,7 +248,8 @@ fn gather_live(
         let credential = arm::ArmClient::default_credential(&cloud).map_err(|e| anyhow!(e))?;
         let client = arm::ArmClient::new(&cloud, credential, &limits, key);
         client.sign_in().await.map_err(|e| anyhow!(e))?;
-        Ok(collect::collect(&client, &target).await)
+        let probe_timeout = std::time::Duration::from_millis(connection.probe_timeout_ms);
+        Ok(collect::collect(&client, &target, probe_timeout).await)
     })
 }
 

@@ -6,6 +6,7 @@
 
 use crate::facts::{location_reads, plan_backup_location, Facts, KUBERNETES_CONFIGURATION};
 use crate::ids::ResourceId;
+use crate::probe::Protocol;
 use crate::reads::{ArmRead, RawReads};
 use crate::requirements;
 use crate::target::Target;
@@ -78,6 +79,18 @@ fn target_reads(target: &Target) -> Vec<ArmRead> {
     for id in std::iter::once(cluster).chain(scopes.into_iter().flatten()) {
         reads.push(ArmRead::DenyAssignments {
             subscription: id.subscription().to_string(),
+        });
+    }
+    if let Some(host) = &target.pxb.host {
+        reads.push(ArmRead::Probe {
+            host: host.clone(),
+            port: target.pxb.rest_port,
+            protocol: Protocol::Http1,
+        });
+        reads.push(ArmRead::Probe {
+            host: host.clone(),
+            port: target.pxb.grpc_port,
+            protocol: Protocol::Http2,
         });
     }
     if let Some(principal) = &target.pxb_principal {

@@ -64,6 +64,12 @@ pub enum ArmRead {
     /// A policy definition or policy set definition, by its full ID (built-ins have no
     /// subscription in their ID, so this is a path, not a `ResourceId`).
     PolicyDefinition(String),
+    /// Not an ARM call: a TCP probe of the PXB server that the collector makes itself.
+    Probe {
+        host: String,
+        port: u16,
+        protocol: crate::probe::Protocol,
+    },
 }
 
 impl ArmRead {
@@ -108,6 +114,11 @@ impl ArmRead {
                 format!("{scope}/providers/Microsoft.Authorization/policyAssignments")
             }
             ArmRead::PolicyDefinition(id) => id.clone(),
+            ArmRead::Probe {
+                host,
+                port,
+                protocol,
+            } => format!("{}://{host}:{port}", protocol.name()),
         }
     }
 
@@ -139,6 +150,7 @@ impl ArmRead {
             | ArmRead::NetworkSecurityGroup(_)
             | ArmRead::NetworkSecurityGroups(_) => API_NETWORK,
             ArmRead::PolicyAssignments(_) | ArmRead::PolicyDefinition(_) => API_POLICY,
+            ArmRead::Probe { .. } => "",
         }
     }
 
@@ -186,6 +198,7 @@ impl ArmRead {
                 "Microsoft.Authorization/policySetDefinitions/read"
             }
             ArmRead::PolicyDefinition(_) => "Microsoft.Authorization/policyDefinitions/read",
+            ArmRead::Probe { .. } => "a network path to the PXB server",
         }
     }
 
@@ -193,6 +206,7 @@ impl ArmRead {
     pub fn method(&self) -> &'static str {
         match self {
             ArmRead::ListKeys(_) => "POST",
+            ArmRead::Probe { .. } => "TCP",
             _ => "GET",
         }
     }
@@ -204,6 +218,9 @@ impl ArmRead {
 
     /// `GET /path?api-version=…[&$filter=…]` (POST for listKeys), as shown in messages.
     pub fn describe(&self) -> String {
+        if let ArmRead::Probe { .. } = self {
+            return format!("TCP probe of {}", self.path());
+        }
         let filter = self
             .filter()
             .map(|f| format!("&$filter={f}"))

@@ -152,11 +152,25 @@ impl Target {
             restore_source_cluster: typed(&record.restore_source_cluster, CLUSTER_TYPE)?,
             restore_role: record.restore_role.clone(),
             storage_account_key_provided: record.storage_account_key_provided,
-            pxb: record.pxb.clone(),
+            pxb: validate_endpoint(&record.pxb)?,
             helm: record.helm.clone(),
             cluster,
         })
     }
+}
+
+/// `--pxb-endpoint` is a host name or address, without scheme, port or path.
+fn validate_endpoint(endpoint: &PxbEndpoint) -> Result<PxbEndpoint, String> {
+    if let Some(host) = &endpoint.host {
+        let bad = host.trim().is_empty()
+            || host.contains("://")
+            || host.contains('/')
+            || host.chars().any(char::is_whitespace);
+        if bad {
+            return Err(format!("--pxb-endpoint '{host}' must be a host name or address (ports go in --pxb-rest-port and --pxb-grpc-port)"));
+        }
+    }
+    Ok(endpoint.clone())
 }
 
 /// Entra object IDs are GUIDs; anything else would make a request filter invalid.

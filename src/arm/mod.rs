@@ -162,6 +162,7 @@ impl ArmClient {
                 }
             }
             ArmRead::ListKeys(account) => self.verify_key(account).await,
+            ArmRead::Probe { .. } => Err(Failure::local("a TCP probe is not an ARM read".into())),
             ArmRead::RoleDefinition { subscription, guid } => {
                 let call = self
                     .authorization

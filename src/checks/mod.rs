@@ -208,7 +208,7 @@ pub static REGISTRY: &[Check] = &[
     pxb_access::PXB_APP_CLUSTER_PERMISSIONS,
     pxb_access::PXB_RESTORE_PERMISSIONS,
     pxb_access::PXB_ROLE_PROPAGATION,
-    pending::PXB_PORTS,
+    network::PXB_PORTS,
     network::PXB_NSG_PORTS,
     proxy::PXB_PROXY_NO_PROXY,
     proxy::PXB_PROXY_SERVICE_LISTS,

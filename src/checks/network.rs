@@ -6,6 +6,7 @@ use super::{Check, Evidence, Outcome, Uses, AZURE_BACKUP, PXB};
 use crate::facts::{AppliedNsg, Facts};
 use crate::ids::ResourceId;
 use crate::nsg::{evaluate, Decision, Endpoint, Flow};
+use crate::probe::Protocol;
 
 pub const PXB_NSG_PORTS: Check = Check {
     id: "pxb-nsg-ports",
@@ -183,6 +184,71 @@ fn nsg_backup_service_tags(facts: &Facts) -> Outcome {
         ))
     } else {
         Outcome::warn(problems.join("; ")).fix(fixes.join("\n"))
+    };
+    evidence.into_iter().fold(outcome, Outcome::evidence)
+}
+
+pub const PXB_PORTS: Check = Check {
+    id: "pxb-ports",
+    title: "PXB server answers on its REST and gRPC ports",
+    profiles: PXB,
+    uses: Uses::Nothing,
+    explain: "\
+With --pxb-endpoint HOST: connects to the REST port (10001, --pxb-rest-port) and the gRPC port (10002, --pxb-grpc-port) concurrently, each within --probe-timeout-ms, and checks each answers its protocol: an HTTP/1.1 status line to a plain GET on REST, an HTTP/2 SETTINGS frame to the client preface on gRPC. Refused, timed out (connecting, or silent after connecting) and wrong protocol are reported apart, with the elapsed time.
+Why: PXB's UI and CLI, and application clusters, reach the PXB server on these ports.
+Reads: nothing from Azure; the probe runs from where the tool runs, so run it from where PXB clients will connect. Plaintext only: a TLS listener reads as wrong protocol.
+Fix: check the PXB service (type LoadBalancer/NodePort), its pods, and the NSGs and firewalls between (see pxb-nsg-ports).",
+    run: pxb_ports,
+};
+
+fn pxb_ports(facts: &Facts) -> Outcome {
+    let Some(probes) = facts.pxb_probes() else {
+        return Outcome::skip(
+            "no PXB server given: pass --pxb-endpoint HOST to test ports 10001 and 10002",
+        );
+    };
+    let host = facts.target.pxb.host.clone().unwrap_or_default();
+    let mut failures = Vec::new();
+    let mut evidence = Vec::new();
+    for (port, protocol, result) in probes {
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => return Outcome::error(&e),
+        };
+        let (expected, name) = match protocol {
+            Protocol::Http1 => ("an HTTP/1.1 answer", "REST"),
+            Protocol::Http2 => ("an HTTP/2 SETTINGS frame", "gRPC"),
+        };
+        let ms = result.elapsed_ms;
+        let verdict = match (result.outcome.as_str(), result.stage.as_deref()) {
+            ("answered", _) => None,
+            ("refused", _) => Some(format!("connection refused ({ms} ms)")),
+            ("timeout", Some("connect")) => Some(format!("no connection within {ms} ms (filtered or unreachable)")),
+            ("timeout", _) => Some(format!("accepted the connection but answered nothing within {ms} ms")),
+            ("wrong-protocol", _) => Some(format!(
+                "answered, but not with {expected} (first bytes: {:?}; a TLS listener also looks like this)",
+                result.first_bytes.clone().unwrap_or_default()
+            )),
+            (other, _) => Some(format!("{other}: {}", result.detail.clone().unwrap_or_default())),
+        };
+        evidence.push(Evidence::new(
+            &format!("{host}:{port}"),
+            name,
+            verdict
+                .clone()
+                .unwrap_or_else(|| format!("answered in {ms} ms")),
+            expected,
+        ));
+        if let Some(v) = verdict {
+            failures.push(format!("{name} port {port}: {v}"));
+        }
+    }
+    let outcome = if failures.is_empty() {
+        Outcome::pass(format!(
+            "{host} answers HTTP on the REST port and HTTP/2 on the gRPC port"
+        ))
+    } else {
+        Outcome::fail(failures.join("; "))
     };
     evidence.into_iter().fold(outcome, Outcome::evidence)
 }

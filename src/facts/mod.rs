@@ -7,6 +7,7 @@
 //! This module does no I/O.
 
 use crate::ids::{same_id, ResourceId};
+use crate::probe::Protocol;
 use crate::reads::{ArmRead, RawReads};
 use crate::target::{Target, STORAGE_ACCOUNT_TYPE};
 use serde::de::DeserializeOwned;
@@ -377,6 +378,17 @@ pub struct ResourceAccessRule {
     pub resource_id: Option<String>,
 }
 
+/// What a TCP probe of a PXB port found (see `crate::probe`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ProbeResult {
+    pub outcome: String,
+    pub stage: Option<String>,
+    pub detail: Option<String>,
+    pub first_bytes: Option<String>,
+    pub elapsed_ms: u64,
+}
+
 /// One listed key, reduced to whether it equals the key given to PXB.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -560,6 +572,24 @@ impl Facts {
             backup_location,
             raws: raws.clone(),
         })
+    }
+
+    /// The probes of PXB's REST and gRPC ports, when `--pxb-endpoint` was given.
+    pub fn pxb_probes(&self) -> Option<Vec<(u16, Protocol, Observed<ProbeResult>)>> {
+        let endpoint = &self.target.pxb;
+        let host = endpoint.host.as_ref()?;
+        let probe = |port: u16, protocol: Protocol| {
+            let read = ArmRead::Probe {
+                host: host.clone(),
+                port,
+                protocol,
+            };
+            (port, protocol, observe(&self.raws, &read))
+        };
+        Some(vec![
+            probe(endpoint.rest_port, Protocol::Http1),
+            probe(endpoint.grpc_port, Protocol::Http2),
+        ])
     }
 
     /// PXB's backup location (`--storage-account`), read as it is.
