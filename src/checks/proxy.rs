@@ -133,11 +133,16 @@ fn pxb_proxy_no_proxy(facts: &Facts) -> Outcome {
         ))
         .evidence(evidence);
     }
-    let mut corrected: Vec<String> = present
+    let mut corrected: Vec<String> = Vec::new();
+    for entry in present
         .into_iter()
         .filter(|e| !placeholders.contains(e))
-        .collect();
-    corrected.extend(missing.iter().cloned());
+        .chain(missing.iter().cloned())
+    {
+        if !contains(&corrected, &entry) {
+            corrected.push(entry);
+        }
+    }
     let corrected = corrected.join(",");
     let mut problems = Vec::new();
     if !missing.is_empty() {
@@ -328,6 +333,15 @@ mod tests {
             "{set_line}"
         );
         assert!(!set_line.contains("<your"), "placeholders are dropped");
+        let entries: Vec<&str> = set_line
+            .trim_start_matches("proxy.httpProxy.noProxy=")
+            .split("\\,")
+            .collect();
+        assert_eq!(
+            entries.iter().filter(|e| **e == "px-backup").count(),
+            1,
+            "duplicates are dropped: {set_line}"
+        );
     }
 
     #[test]
