@@ -139,10 +139,16 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
             principal: principal.clone(),
         });
         if let Ok(assignments) = facts.role_assignments(&subscription, &principal) {
-            reads.extend(assignments.into_iter().map(|a| ArmRead::RoleDefinition {
-                subscription: subscription.clone(),
-                guid: a.role_guid,
-            }));
+            // Once per GUID: a definition already read through any subscription is reused.
+            reads.extend(
+                assignments
+                    .into_iter()
+                    .filter(|a| facts.role_definition(&subscription, &a.role_guid).is_err())
+                    .map(|a| ArmRead::RoleDefinition {
+                        subscription: subscription.clone(),
+                        guid: a.role_guid,
+                    }),
+            );
         }
     }
     reads

@@ -224,6 +224,11 @@ pub(super) fn requirement_outcome(
                 list_ops(&missing)
             ))
             .evidence(Evidence::new(scope_text, "effectivePermissions", missing.join(", "), format!("all of {what}")))
+            .evidence(Evidence::note(
+                scope_text,
+                "(how inheritance was read)",
+                "assignments ARM lists for the principal in this subscription (assignedTo), including those on management groups above it; the management-group chain itself is not read",
+            ))
             .fix(fix)
         }
     }
