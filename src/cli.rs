@@ -62,9 +62,10 @@ pub struct CheckArgs {
     /// Which product's prerequisites to check.
     #[arg(long, value_enum, default_value_t = ProfileArg::All)]
     pub profile: ProfileArg,
-    /// Report format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Report format table|json|junit|markdown, to stdout; FORMAT=PATH writes it to a file.
+    /// Repeatable: `-o table -o json=report.json -o junit=report.xml`.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", value_parser = parse_output, default_value = "table", action = clap::ArgAction::Append)]
+    pub output: Vec<OutputSpec>,
     /// Treat warnings as failures (exit 1).
     #[arg(long = "fail-on", value_enum)]
     pub fail_on: Option<FailOn>,
@@ -178,10 +179,30 @@ impl ProfileArg {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
     Json,
+    Junit,
+    Markdown,
+}
+
+/// One report destination: a format, and a file (stdout when absent).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputSpec {
+    pub format: OutputFormat,
+    pub path: Option<PathBuf>,
+}
+
+fn parse_output(text: &str) -> Result<OutputSpec, String> {
+    let (name, path) = match text.split_once('=') {
+        Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
+        Some((name, _)) => return Err(format!("'{name}=' names no file")),
+        None => (text, None),
+    };
+    let format = OutputFormat::from_str(name, true)
+        .map_err(|_| format!("unknown format '{name}' (table, json, junit, markdown)"))?;
+    Ok(OutputSpec { format, path })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -139,6 +139,9 @@ fn catalog() -> String {
 }
 
 fn check(args: CheckArgs) -> Result<u8> {
+    if args.output.iter().filter(|o| o.path.is_none()).count() > 1 {
+        bail!("only one -o format can go to stdout; give the others a file: -o json=report.json");
+    }
     let (record, raws, observed_at) = match &args.bundle {
         Some(dir) => {
             if !args.target.is_empty() {
@@ -161,18 +164,34 @@ fn check(args: CheckArgs) -> Result<u8> {
         verdicts: checks::run_all(&facts, args.profile.selected()),
         fail_on_warn: args.fail_on.is_some(),
     };
-    match args.output {
-        OutputFormat::Json => print!("{}", report::json::render(&report)),
+    for spec in &args.output {
+        let text = render(
+            &report,
+            spec.format,
+            spec.path.is_none() && std::io::stdout().is_terminal(),
+        );
+        match &spec.path {
+            None => print!("{text}"),
+            Some(path) => std::fs::write(path, text)
+                .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        }
+    }
+    Ok(report.exit_code())
+}
+
+fn render(report: &Report, format: OutputFormat, terminal: bool) -> String {
+    match format {
+        OutputFormat::Json => report::json::render(report),
+        OutputFormat::Junit => report::junit::render(report),
+        OutputFormat::Markdown => report::markdown::render(report),
         OutputFormat::Table => {
-            let terminal = std::io::stdout().is_terminal();
             let style = report::table::Style {
                 color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
                 width: (!terminal).then_some(100),
             };
-            print!("{}", report::table::render(&report, &style));
+            report::table::render(report, &style)
         }
     }
-    Ok(report.exit_code())
 }
 
 fn collect(args: CollectArgs) -> Result<u8> {

@@ -3,6 +3,8 @@
 //! Renderers only format; readiness and the exit code are decided here, once.
 
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod table;
 
 use crate::checks::{Status, Verdict};

@@ -1,0 +1,41 @@
+//! The JUnit XML report: one `<testcase>` per check (classname = its profiles), `fail` →
+//! `<failure>`, `error` → `<error>`, `skip` → `<skipped>`, the message and fix in the body;
+//! what GitHub Actions, GitLab and Azure Pipelines read. A `warn` is a failure only with
+//! `--fail-on warn`, as for the exit code. Built with quick-junit, never by string concatenation.
+
+use super::Report;
+use crate::checks::Status;
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+
+pub fn render(report: &Report) -> String {
+    let mut suite = TestSuite::new("pxb-preflight");
+    for verdict in &report.verdicts {
+        let outcome = &verdict.outcome;
+        let mut status = match outcome.status {
+            Status::Pass => TestCaseStatus::success(),
+            Status::Warn if !report.fail_on_warn => TestCaseStatus::success(),
+            Status::Warn | Status::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
+            Status::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
+            Status::Skip => TestCaseStatus::skipped(),
+        };
+        if outcome.status != Status::Pass {
+            status.set_message(format!("{}: {}", outcome.status.name(), outcome.message));
+            let fix = outcome
+                .remediation
+                .as_deref()
+                .map(|r| format!("\n\nHow to fix:\n{r}"))
+                .unwrap_or_default();
+            status.set_description(format!("{}{fix}", outcome.message));
+        }
+        let mut case = TestCase::new(verdict.check.id, status);
+        let profiles: Vec<_> = verdict.check.profiles.iter().map(|p| p.name()).collect();
+        case.set_classname(profiles.join(","));
+        if outcome.status == Status::Warn && !report.fail_on_warn {
+            case.set_system_out(format!("warn: {}", outcome.message));
+        }
+        suite.add_test_case(case);
+    }
+    let mut junit = quick_junit::Report::new(format!("pxb-preflight {}", report.target.cluster));
+    junit.add_test_suite(suite);
+    junit.to_string().expect("a JUnit report always serializes")
+}
