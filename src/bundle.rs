@@ -1,6 +1,7 @@
 //! Support bundles: the raw ARM reads of one collection, redacted, as plain JSON files.
 //!
-//! Layout of a bundle directory:
+//! A bundle is a directory, or the same files in a `.tar.gz` (one file to attach to a ticket).
+//! Layout:
 //! - `manifest.json`: format name and version, tool version, collection time, the target
 //!   and inputs, and every read that failed with its status;
 //! - `reads/NNN-<name>.json`: one raw read each: method, path, api-version, status, and
@@ -76,49 +77,167 @@ impl Manifest {
     }
 }
 
-pub fn write(dir: &Path, manifest: &Manifest, raws: &RawReads) -> Result<()> {
-    if dir.exists()
-        && fs::read_dir(dir)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        bail!(
-            "{} exists and is not an empty directory; choose a new --out",
-            dir.display()
-        );
-    }
-    let reads_dir = dir.join("reads");
-    fs::create_dir_all(&reads_dir)
-        .with_context(|| format!("cannot create {}", reads_dir.display()))?;
+/// The bundle's files as (relative path, text): the one layout both forms share.
+fn files(manifest: &Manifest, raws: &RawReads) -> Result<Vec<(String, String)>> {
+    let mut files = vec![("manifest.json".to_string(), to_pretty(manifest)?)];
     for (index, raw) in raws.iter().enumerate() {
         let mut raw = raw.clone();
         if let Some(body) = raw.body.as_mut() {
             redact(body);
         }
-        let file = reads_dir.join(format!("{:03}-{}.json", index + 1, file_stem(&raw.path)));
-        fs::write(&file, to_pretty(&raw)?)
-            .with_context(|| format!("cannot write {}", file.display()))?;
+        files.push((
+            format!("reads/{:03}-{}.json", index + 1, file_stem(&raw.path)),
+            to_pretty(&raw)?,
+        ));
     }
-    let manifest_path = dir.join("manifest.json");
-    fs::write(&manifest_path, to_pretty(manifest)?)
-        .with_context(|| format!("cannot write {}", manifest_path.display()))
+    Ok(files)
 }
 
-pub fn read(dir: &Path) -> Result<(Manifest, RawReads)> {
-    let manifest_path = dir.join("manifest.json");
-    let text = fs::read_to_string(&manifest_path).with_context(|| {
-        format!(
-            "{} is not a bundle: cannot read {}",
-            dir.display(),
-            manifest_path.display()
-        )
-    })?;
-    let header: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", manifest_path.display()))?;
+/// Whether a path names a single-file bundle.
+pub fn is_archive(path: &Path) -> bool {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    name.ends_with(".tar.gz") || name.ends_with(".tgz")
+}
+
+/// Writes a bundle: a `.tar.gz`/`.tgz` file to attach to a ticket, or a directory.
+pub fn write(out: &Path, manifest: &Manifest, raws: &RawReads) -> Result<()> {
+    let files = files(manifest, raws)?;
+    if is_archive(out) {
+        if out.exists() {
+            bail!("{} exists; choose a new --out", out.display());
+        }
+        let file =
+            fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::default(),
+        ));
+        for (name, text) in &files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            archive.append_data(&mut header, format!("bundle/{name}"), text.as_bytes())?;
+        }
+        archive
+            .into_inner()?
+            .finish()
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        return Ok(());
+    }
+    if out.exists()
+        && fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        bail!(
+            "{} exists and is not an empty directory; choose a new --out",
+            out.display()
+        );
+    }
+    for (name, text) in &files {
+        let path = out.join(name);
+        fs::create_dir_all(path.parent().expect("bundle files are in a folder"))
+            .with_context(|| format!("cannot create {}", out.display()))?;
+        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A bundle file larger than this is refused: no read record is anywhere near it.
+const MAX_FILE: u64 = 64 * 1024 * 1024;
+
+/// The bundle's files (relative path → text), from a directory or an archive.
+fn load(path: &Path) -> Result<Vec<(String, String)>> {
+    if path.is_file() {
+        let file =
+            fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        let mut files = Vec::new();
+        for entry in archive
+            .entries()
+            .with_context(|| format!("{} is not a .tar.gz bundle", path.display()))?
+        {
+            let entry = entry
+                .with_context(|| format!("{} is not a readable .tar.gz bundle", path.display()))?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            if entry.size() > MAX_FILE {
+                bail!(
+                    "{} holds a file over {} MiB; not a pxb-preflight bundle",
+                    path.display(),
+                    MAX_FILE >> 20
+                );
+            }
+            let name = entry
+                .path()?
+                .to_string_lossy()
+                .trim_start_matches("bundle/")
+                .to_string();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::Read::take(entry, MAX_FILE), &mut text)
+                .with_context(|| format!("{name} in {} is not UTF-8 text", path.display()))?;
+            files.push((name, text));
+        }
+        return Ok(files);
+    }
+    let manifest = path.join("manifest.json");
+    let mut files = vec![(
+        "manifest.json".to_string(),
+        fs::read_to_string(&manifest).with_context(|| {
+            format!(
+                "{} is not a bundle: cannot read {}",
+                path.display(),
+                manifest.display()
+            )
+        })?,
+    )];
+    let reads = path.join("reads");
+    for entry in fs::read_dir(&reads).with_context(|| format!("cannot read {}", reads.display()))? {
+        let file = entry?.path();
+        if file.extension().is_some_and(|e| e == "json") {
+            if fs::metadata(&file)?.len() > MAX_FILE {
+                bail!(
+                    "{} is over {} MiB; not a read record",
+                    file.display(),
+                    MAX_FILE >> 20
+                );
+            }
+            let text = fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            files.push((
+                format!(
+                    "reads/{}",
+                    file.file_name().unwrap_or_default().to_string_lossy()
+                ),
+                text,
+            ));
+        }
+    }
+    Ok(files)
+}
+
+/// Reads a bundle directory or `.tar.gz` file.
+pub fn read(path: &Path) -> Result<(Manifest, RawReads)> {
+    let mut files = load(path)?;
+    files.sort();
+    let Some(manifest_text) = files
+        .iter()
+        .find(|(name, _)| name == "manifest.json")
+        .map(|(_, t)| t)
+    else {
+        bail!(
+            "{} is not a bundle: it has no manifest.json",
+            path.display()
+        );
+    };
+    let header: Value = serde_json::from_str(manifest_text)
+        .with_context(|| format!("the manifest of {} is not valid JSON", path.display()))?;
     if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
         bail!(
-            "{} is not a pxb-preflight bundle manifest",
-            manifest_path.display()
+            "{} is not a pxb-preflight bundle (its manifest has no format \"{FORMAT}\")",
+            path.display()
         );
     }
     match header.get("format_version").and_then(Value::as_u64) {
@@ -129,25 +248,55 @@ pub fn read(dir: &Path) -> Result<(Manifest, RawReads)> {
         other => bail!("the bundle has an unsupported format version {other:?}"),
     }
     let manifest: Manifest = serde_json::from_value(header)
-        .with_context(|| format!("{} is malformed", manifest_path.display()))?;
-    let reads_dir = dir.join("reads");
-    let mut files: Vec<_> = fs::read_dir(&reads_dir)
-        .with_context(|| format!("cannot read {}", reads_dir.display()))?
-        .collect::<std::io::Result<Vec<_>>>()?
-        .into_iter()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
+        .with_context(|| format!("the manifest of {} is malformed", path.display()))?;
     let mut raws = RawReads::default();
-    for file in files {
-        let text =
-            fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        let raw: RawRead = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a valid read record", file.display()))?;
+    for (name, text) in files
+        .iter()
+        .filter(|(name, _)| name.starts_with("reads/") && name.ends_with(".json"))
+    {
+        let raw: RawRead = serde_json::from_str(text)
+            .with_context(|| format!("{name} is not a valid read record"))?;
         raws.insert(raw);
     }
     Ok((manifest, raws))
+}
+
+/// A one-screen summary of a bundle for support staff.
+pub fn inspect(path: &Path) -> Result<String> {
+    let (manifest, raws) = read(path)?;
+    let mut out = format!(
+        "bundle {}\n  format: {} v{}, written by pxb-preflight {}\n  collected at: {}\n  cluster: {}\n",
+        path.display(),
+        manifest.format,
+        manifest.format_version,
+        manifest.tool_version,
+        manifest.collected_at,
+        manifest.target.cluster
+    );
+    let target = serde_json::to_value(&manifest.target)?;
+    for (key, value) in target
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| *k != "cluster")
+    {
+        out.push_str(&format!("  {key}: {value}\n"));
+    }
+    out.push_str(&format!(
+        "  reads: {} ({} failed)\n",
+        raws.len(),
+        manifest.failed_reads.len()
+    ));
+    for failed in &manifest.failed_reads {
+        let status = failed
+            .status
+            .map_or("no answer".to_string(), |s| format!("HTTP {s}"));
+        out.push_str(&format!(
+            "    failed: {} {} {}\n",
+            failed.path, status, failed.code
+        ));
+    }
+    Ok(out)
 }
 
 fn to_pretty<T: Serialize>(value: &T) -> Result<String> {

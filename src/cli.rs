@@ -32,6 +32,11 @@ pub enum Command {
         /// A check id, as listed by `pxb-preflight checks`.
         id: String,
     },
+    /// Work with support bundles.
+    Bundle {
+        #[command(subcommand)]
+        action: BundleAction,
+    },
     /// Print a PXB custom role as JSON for `az role definition create --role-definition`.
     RoleDefinition {
         /// Which PXB permission list.
@@ -40,6 +45,15 @@ pub enum Command {
         /// Where the role may be assigned: a subscription, resource group or management group ID.
         #[arg(long, value_name = "SCOPE")]
         assignable_scope: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BundleAction {
+    /// Summarise a bundle (directory or .tar.gz): format, tool version, time, target, failed reads.
+    Inspect {
+        /// The bundle directory or .tar.gz file.
+        path: PathBuf,
     },
 }
 
@@ -56,8 +70,8 @@ pub struct CheckArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// Evaluate a support bundle offline instead of calling ARM (target flags come from it).
-    #[arg(long, value_name = "DIR")]
+    /// Evaluate a support bundle (directory or .tar.gz) offline instead of calling ARM (target flags come from it).
+    #[arg(long, value_name = "DIR|FILE")]
     pub bundle: Option<PathBuf>,
     /// Which product's prerequisites to check.
     #[arg(long, value_enum, default_value_t = ProfileArg::All)]
@@ -77,8 +91,8 @@ pub struct CollectArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// Directory to write the bundle to (must not exist or be empty).
-    #[arg(long, value_name = "DIR")]
+    /// Where to write the bundle: a .tar.gz (or .tgz) file, or a directory (must not exist or be empty).
+    #[arg(long, value_name = "DIR|FILE")]
     pub out: PathBuf,
 }
 

@@ -72,6 +72,12 @@ fn run(cli: Cli) -> Result<u8> {
             print!("{}", requirements_text(check.uses));
             Ok(0)
         }
+        Command::Bundle {
+            action: cli::BundleAction::Inspect { path },
+        } => {
+            print!("{}", bundle::inspect(&path)?);
+            Ok(0)
+        }
         Command::RoleDefinition {
             role,
             assignable_scope,
