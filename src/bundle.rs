@@ -194,7 +194,16 @@ fn load(path: &Path) -> Result<Vec<(String, String)>> {
         })?,
     )];
     let reads = path.join("reads");
-    for entry in fs::read_dir(&reads).with_context(|| format!("cannot read {}", reads.display()))? {
+    // No reads folder reads as no reads: the manifest's version check comes first, and a
+    // bundle without its cluster read is refused later with that reason.
+    let entries = if reads.exists() {
+        fs::read_dir(&reads)
+            .with_context(|| format!("cannot read {}", reads.display()))?
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for entry in entries {
         let file = entry?.path();
         if file.extension().is_some_and(|e| e == "json") {
             if fs::metadata(&file)?.len() > MAX_FILE {
