@@ -17,6 +17,22 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log each ARM call (method, path, status, duration) to stderr; never headers or bodies.
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
+    /// Print no report to stdout and no progress (files given with -o FORMAT=PATH are still written).
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+    /// Colour in the table: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand)]
@@ -32,6 +48,10 @@ pub enum Command {
         /// A check id, as listed by `pxb-preflight checks`.
         id: String,
     },
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), generated from the same definitions as --help.
+    Man,
     /// Work with support bundles.
     Bundle {
         #[command(subcommand)]

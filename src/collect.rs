@@ -3,51 +3,57 @@
 //! reads are recorded as they came back, for the facts to turn into `error` verdicts.
 //!
 //! Rounds: the plan (`crate::plan`) says what is still needed given what was read; each
-//! round reads that concurrently, until the plan asks for nothing new.
+//! round reads that concurrently, until the plan asks for nothing new. PXB port probes are
+//! the one non-ARM observation, made here too.
 
 use crate::arm::ArmClient;
 use crate::plan::next_reads;
 use crate::probe::probe;
 use crate::reads::{ArmRead, RawRead, RawReads};
 use crate::target::Target;
-use futures::future::join_all;
+use futures::stream::{FuturesUnordered, StreamExt};
 use std::time::Duration;
 
-pub async fn collect(client: &ArmClient, target: &Target, probe_timeout: Duration) -> RawReads {
+/// The plan converges in three rounds; the bound only guards against a plan that would not.
+const MAX_ROUNDS: usize = 6;
+
+/// Told after each read: reads done, reads planned so far, the read just done.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize, &ArmRead) + Sync);
+
+pub async fn collect(
+    client: &ArmClient,
+    target: &Target,
+    probe_timeout: Duration,
+    progress: Progress<'_>,
+) -> RawReads {
     let mut raws = RawReads::default();
+    let mut planned = 0;
     for _ in 0..MAX_ROUNDS {
         let reads = next_reads(target, &raws);
         if reads.is_empty() {
             break;
         }
-        read_concurrently(client, reads, probe_timeout, &mut raws).await;
+        planned += reads.len();
+        let mut pending: FuturesUnordered<_> = reads
+            .into_iter()
+            .map(|read| one(client, read, probe_timeout))
+            .collect();
+        while let Some((read, raw)) = pending.next().await {
+            raws.insert(raw);
+            progress(raws.len(), planned, &read);
+        }
     }
     raws
 }
 
-/// The plan converges in three rounds; the bound only guards against a plan that would not.
-const MAX_ROUNDS: usize = 6;
-
-async fn read_concurrently(
-    client: &ArmClient,
-    reads: Vec<ArmRead>,
-    probe_timeout: Duration,
-    raws: &mut RawReads,
-) {
-    let one = |read: &ArmRead| {
-        let read = read.clone();
-        async move {
-            match &read {
-                ArmRead::Probe {
-                    host,
-                    port,
-                    protocol,
-                } => RawRead::ok(&read, probe(host, *port, *protocol, probe_timeout).await),
-                _ => client.read(&read).await,
-            }
-        }
+async fn one(client: &ArmClient, read: ArmRead, probe_timeout: Duration) -> (ArmRead, RawRead) {
+    let raw = match &read {
+        ArmRead::Probe {
+            host,
+            port,
+            protocol,
+        } => RawRead::ok(&read, probe(host, *port, *protocol, probe_timeout).await),
+        _ => client.read(&read).await,
     };
-    for raw in join_all(reads.iter().map(one)).await {
-        raws.insert(raw);
-    }
+    (read, raw)
 }

@@ -49,10 +49,50 @@ fn main() -> ExitCode {
     }
 }
 
+/// How the run talks to the person or job running it.
+struct Ui {
+    verbose: bool,
+    quiet: bool,
+    color: cli::ColorChoice,
+}
+
+impl Ui {
+    fn color(&self) -> bool {
+        match self.color {
+            cli::ColorChoice::Always => true,
+            cli::ColorChoice::Never => false,
+            cli::ColorChoice::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+
+    /// A one-line progress indicator, on a terminal only.
+    fn shows_progress(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
+}
+
 fn run(cli: Cli) -> Result<u8> {
+    let ui = Ui {
+        verbose: cli.verbose,
+        quiet: cli.quiet,
+        color: cli.color,
+    };
     match cli.command {
-        Command::Check(args) => check(args),
-        Command::Collect(args) => collect(args),
+        Command::Check(args) => check(args, &ui),
+        Command::Collect(args) => collect(args, &ui),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "pxb-preflight", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut std::io::stdout())?;
+            Ok(0)
+        }
         Command::Checks => {
             print!("{}", catalog());
             Ok(0)
@@ -144,7 +184,7 @@ fn catalog() -> String {
         .collect()
 }
 
-fn check(args: CheckArgs) -> Result<u8> {
+fn check(args: CheckArgs, ui: &Ui) -> Result<u8> {
     if args.output.iter().filter(|o| o.path.is_none()).count() > 1 {
         bail!("only one -o format can go to stdout; give the others a file: -o json=report.json");
     }
@@ -159,7 +199,7 @@ fn check(args: CheckArgs) -> Result<u8> {
         }
         None => {
             let (record, key) = live_inputs(&args.target)?;
-            let raws = gather_live(&record, &args.connection, key)?;
+            let raws = gather_live(&record, &args.connection, key, ui)?;
             (record, raws, time::OffsetDateTime::now_utc())
         }
     };
@@ -171,12 +211,15 @@ fn check(args: CheckArgs) -> Result<u8> {
         fail_on_warn: args.fail_on.is_some(),
     };
     for spec in &args.output {
+        let to_stdout = spec.path.is_none();
         let text = render(
             &report,
             spec.format,
-            spec.path.is_none() && std::io::stdout().is_terminal(),
+            to_stdout && std::io::stdout().is_terminal(),
+            to_stdout && ui.color(),
         );
         match &spec.path {
+            None if ui.quiet => {}
             None => print!("{text}"),
             Some(path) => std::fs::write(path, text)
                 .with_context(|| format!("cannot write the report to {}", path.display()))?,
@@ -185,14 +228,14 @@ fn check(args: CheckArgs) -> Result<u8> {
     Ok(report.exit_code())
 }
 
-fn render(report: &Report, format: OutputFormat, terminal: bool) -> String {
+fn render(report: &Report, format: OutputFormat, terminal: bool, color: bool) -> String {
     match format {
         OutputFormat::Json => report::json::render(report),
         OutputFormat::Junit => report::junit::render(report),
         OutputFormat::Markdown => report::markdown::render(report),
         OutputFormat::Table => {
             let style = report::table::Style {
-                color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+                color,
                 width: (!terminal).then_some(100),
             };
             report::table::render(report, &style)
@@ -200,9 +243,9 @@ fn render(report: &Report, format: OutputFormat, terminal: bool) -> String {
     }
 }
 
-fn collect(args: CollectArgs) -> Result<u8> {
+fn collect(args: CollectArgs, ui: &Ui) -> Result<u8> {
     let (record, key) = live_inputs(&args.target)?;
-    let raws = gather_live(&record, &args.connection, key)?;
+    let raws = gather_live(&record, &args.connection, key, ui)?;
     let now = time::OffsetDateTime::now_utc();
     derive_facts(
         Target::from_record(&record).map_err(|e| anyhow!(e))?,
@@ -214,6 +257,9 @@ fn collect(args: CollectArgs) -> Result<u8> {
         .context("cannot format the collection time")?;
     let manifest = bundle::Manifest::new(record, collected_at, &raws);
     bundle::write(&args.out, &manifest, &raws)?;
+    if ui.quiet {
+        return Ok(0);
+    }
     eprintln!(
         "pxb-preflight: wrote {} ({} reads, {} failed); check it with: pxb-preflight check --bundle {}",
         args.out.display(),
@@ -253,6 +299,7 @@ fn gather_live(
     record: &TargetRecord,
     connection: &ConnectionArgs,
     key: Option<secret::Secret>,
+    ui: &Ui,
 ) -> Result<RawReads> {
     let target = Target::from_record(record).map_err(|e| anyhow!(e))?;
     let authority = std::env::var("AZURE_AUTHORITY_HOST")
@@ -271,10 +318,21 @@ fn gather_live(
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let credential = arm::ArmClient::default_credential(&cloud).map_err(|e| anyhow!(e))?;
-        let client = arm::ArmClient::new(&cloud, credential, &limits, key);
+        let client = arm::ArmClient::new(&cloud, credential, &limits, key, ui.verbose);
         client.sign_in().await.map_err(|e| anyhow!(e))?;
         let probe_timeout = std::time::Duration::from_millis(connection.probe_timeout_ms);
-        Ok(collect::collect(&client, &target, probe_timeout).await)
+        let show = ui.shows_progress();
+        let progress = |done: usize, planned: usize, read: &reads::ArmRead| {
+            if show {
+                let what: String = read.describe().chars().take(90).collect();
+                eprint!("\r\x1b[2Kreading ARM {done}/{planned}: {what}");
+            }
+        };
+        let raws = collect::collect(&client, &target, probe_timeout, &progress).await;
+        if show {
+            eprint!("\r\x1b[2K");
+        }
+        Ok(raws)
     })
 }
 

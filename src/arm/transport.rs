@@ -1,15 +1,17 @@
-//! The HTTP transport every ARM request goes through: a read-only guard and a timeout.
+//! The HTTP transport every ARM request goes through: a read-only guard, a timeout, and
+//! the `-v` call log.
 //!
 //! The guard is the last line that makes "the tool never changes Azure" true whatever the
 //! code above it does: any method other than GET is refused before it leaves the process,
 //! except POST to a storage account's `listKeys` and to Resource Graph's query endpoint.
-//! This module must not log requests: their headers carry the bearer token.
+//! The call log prints method, path and query, status and duration, never headers (they
+//! carry the bearer token) nor bodies (listKeys answers carry keys).
 
 use async_trait::async_trait;
 use azure_core::error::{Error, ErrorKind};
 use azure_core::{HttpClient, Method, Request, Response};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Whether a request may be sent at all.
 pub fn is_allowed(method: &Method, path: &str) -> bool {
@@ -30,13 +32,15 @@ pub fn is_allowed(method: &Method, path: &str) -> bool {
 pub struct ReadOnlyTransport {
     inner: Arc<dyn HttpClient>,
     request_timeout: Duration,
+    trace: bool,
 }
 
 impl ReadOnlyTransport {
-    pub fn new(inner: Arc<dyn HttpClient>, request_timeout: Duration) -> Self {
+    pub fn new(inner: Arc<dyn HttpClient>, request_timeout: Duration, trace: bool) -> Self {
         Self {
             inner,
             request_timeout,
+            trace,
         }
     }
 }
@@ -54,15 +58,41 @@ impl HttpClient for ReadOnlyTransport {
                 ),
             ));
         }
-        match tokio::time::timeout(self.request_timeout, self.inner.execute_request(request)).await
-        {
-            Ok(result) => result,
-            // An Io error is what the retry policy retries.
-            Err(_) => Err(Error::message(
-                ErrorKind::Io,
-                format!("no response within {}s", self.request_timeout.as_secs_f32()),
-            )),
+        let started = Instant::now();
+        let result =
+            match tokio::time::timeout(self.request_timeout, self.inner.execute_request(request))
+                .await
+            {
+                Ok(result) => result,
+                // An Io error is what the retry policy retries.
+                Err(_) => Err(Error::message(
+                    ErrorKind::Io,
+                    format!("no response within {}s", self.request_timeout.as_secs_f32()),
+                )),
+            };
+        if self.trace {
+            // Decoded, for people: `$filter=assignedTo('…')` rather than `%24filter=…`.
+            let pairs: Vec<String> = request
+                .url()
+                .query_pairs()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let query = if pairs.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", pairs.join("&"))
+            };
+            let outcome = match &result {
+                Ok(response) => u16::from(response.status()).to_string(),
+                Err(e) => format!("no answer ({})", e.kind()),
+            };
+            eprintln!(
+                "pxb-preflight: {} {path}{query} -> {outcome} ({} ms)",
+                request.method(),
+                started.elapsed().as_millis()
+            );
         }
+        result
     }
 }
 
@@ -105,7 +135,7 @@ mod tests {
     async fn refused_requests_never_leave_the_process() {
         let server = wiremock::MockServer::start().await;
         let transport =
-            ReadOnlyTransport::new(azure_core::new_http_client(), Duration::from_secs(5));
+            ReadOnlyTransport::new(azure_core::new_http_client(), Duration::from_secs(5), false);
         let url = azure_core::Url::parse(&format!(
             "{}/subscriptions/s/resourceGroups/g",
             server.uri()
