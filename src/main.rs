@@ -234,9 +234,14 @@ fn render(report: &Report, format: OutputFormat, terminal: bool, color: bool) ->
         OutputFormat::Junit => report::junit::render(report),
         OutputFormat::Markdown => report::markdown::render(report),
         OutputFormat::Table => {
+            // COLUMNS (set by shells, or by hand) wins; else the terminal's width, else 100.
+            let columns = std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.parse::<u16>().ok())
+                .filter(|c| *c >= 40);
             let style = report::table::Style {
                 color,
-                width: (!terminal).then_some(100),
+                width: columns.or((!terminal).then_some(100)),
             };
             report::table::render(report, &style)
         }

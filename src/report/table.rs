@@ -4,7 +4,7 @@
 
 use super::Report;
 use crate::checks::Status;
-use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use comfy_table::{presets, Cell, Color, ColumnConstraint, ContentArrangement, Table};
 
 pub struct Style {
     pub color: bool,
@@ -25,6 +25,12 @@ pub fn render(report: &Report, style: &Style) -> String {
         table.force_no_tty();
     } else {
         table.enforce_styling();
+    }
+    // Ids and statuses never wrap (they are grepped and pasted); messages take the rest.
+    for index in 0..2 {
+        if let Some(column) = table.column_mut(index) {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
     }
     for v in &report.verdicts {
         let mut status = Cell::new(v.outcome.status.name().to_uppercase());
