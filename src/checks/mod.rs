@@ -351,3 +351,74 @@ pub(crate) mod testing {
         }
     }
 }
+
+/// Whatever ARM returns, judging never panics: each read of the ready fixture in turn gets
+/// an arbitrary JSON body, and every check runs over the result.
+#[cfg(test)]
+mod never_panics {
+    use super::run_all;
+    use crate::facts::Facts;
+    use crate::reads::{RawRead, RawReads};
+    use crate::target::{Target, TargetRecord};
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    fn fixture_reads() -> (TargetRecord, Vec<RawRead>) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ready");
+        let manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
+                .unwrap();
+        let target = serde_json::from_value(manifest["target"].clone()).unwrap();
+        let reads = std::fs::read_dir(dir.join("reads"))
+            .unwrap()
+            .map(|e| {
+                serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap()
+            })
+            .collect();
+        (target, reads)
+    }
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-zA-Z*/. -]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("value".to_string()),
+                        Just("properties".to_string()),
+                        Just("id".to_string()),
+                        "[a-zA-Z]{1,10}"
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+        #[test]
+        fn arbitrary_bodies_never_panic(index in 0usize..64, body in json()) {
+            let (record, reads) = fixture_reads();
+            let mut raws = RawReads::default();
+            for (i, mut read) in reads.into_iter().enumerate() {
+                if i == index % 64 {
+                    read.body = Some(body.clone());
+                }
+                raws.insert(read);
+            }
+            let target = Target::from_record(&record).unwrap();
+            if let Ok(facts) = Facts::derive(target, &raws, time::OffsetDateTime::UNIX_EPOCH) {
+                prop_assert_eq!(run_all(&facts, None).len(), super::REGISTRY.len());
+            }
+        }
+    }
+}
