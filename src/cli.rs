@@ -77,6 +77,8 @@ pub enum BundleAction {
     },
 }
 
+// The variant names are the public `--for` values (pxb-install, ...).
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PxbRole {
     PxbInstall,

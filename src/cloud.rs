@@ -6,6 +6,8 @@
 
 use url::{Host, Url};
 
+// The variant names are Azure's own cloud names.
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum CloudName {
     #[value(name = "AzureCloud")]

@@ -51,6 +51,9 @@ struct WireMember {
     parameters: Map<String, Value>,
 }
 
+/// Resolves a parameter of a member definition (name, the definition's own parameters).
+type Resolver = Box<dyn Fn(&str, &Map<String, Value>) -> Option<Value>>;
+
 /// One Kubernetes policy that applies to the cluster.
 #[derive(Debug)]
 pub struct KubernetesPolicy {
@@ -141,10 +144,7 @@ impl Facts {
                 .display_name
                 .clone()
                 .unwrap_or_else(|| a.name.clone());
-            let mut members: Vec<(
-                String,
-                Box<dyn Fn(&str, &Map<String, Value>) -> Option<Value>>,
-            )> = Vec::new();
+            let mut members: Vec<(String, Resolver)> = Vec::new();
             if is_initiative(id) {
                 let set = self.policy_definition(id)?;
                 for member in set.properties.policy_definitions {
