@@ -49,6 +49,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// Whether a `RUST_LOG` filter asks for this tool's debug output: a bare `debug`/`trace`,
+/// or `pxb_preflight=debug|trace` (other crates' directives do not turn the call log on).
+fn logs_calls(filter: &str) -> bool {
+    filter.split(',').map(str::trim).any(|directive| {
+        let (target, level) = directive.split_once('=').unwrap_or(("", directive));
+        let wants_debug = ["debug", "trace"]
+            .iter()
+            .any(|l| level.eq_ignore_ascii_case(l));
+        wants_debug && (target.is_empty() || target == "pxb_preflight")
+    })
+}
+
 /// How the run talks to the person or job running it.
 struct Ui {
     verbose: bool,
@@ -75,8 +87,9 @@ impl Ui {
 }
 
 fn run(cli: Cli) -> Result<u8> {
+    let verbose = cli.verbose || std::env::var("RUST_LOG").is_ok_and(|filter| logs_calls(&filter));
     let ui = Ui {
-        verbose: cli.verbose,
+        verbose,
         quiet: cli.quiet,
         color: cli.color,
     };
@@ -355,4 +368,28 @@ fn derive_facts(
             anyhow!("cluster {cluster} is not readable: {}", e.describe())
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rust_log_directives() {
+        for on in [
+            "debug",
+            "trace",
+            "pxb_preflight=debug",
+            "warn,pxb_preflight=trace",
+        ] {
+            assert!(super::logs_calls(on), "{on}");
+        }
+        for off in [
+            "",
+            "info",
+            "azure_core=debug",
+            "pxb_preflight=info",
+            "pxb_preflight",
+        ] {
+            assert!(!super::logs_calls(off), "{off}");
+        }
+    }
 }

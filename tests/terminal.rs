@@ -153,3 +153,19 @@ fn completions_and_man_page_come_from_the_cli_definitions() {
     assert!(text.starts_with(".ie") || text.contains(".TH"), "{text}");
     assert!(text.contains("pxb\\-preflight"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rust_log_turns_on_the_same_call_log() {
+    let fake = FakeArm::serving("ready").await;
+    let mut cmd = piped_check(&fake, &[]);
+    cmd.env("RUST_LOG", "pxb_preflight=debug");
+    let output = run(cmd).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "pxb-preflight: GET {CLUSTER}?api-version=2025-10-01 -> 200"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(ACCESS_TOKEN));
+}
