@@ -30,9 +30,7 @@ async fn tar_gz_round_trip_equals_live_and_holds_no_secret() {
 
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("support.tar.gz");
-    let mut collect = fake.command(&["collect", "--out", archive.to_str().unwrap()]);
-    collect.args(target_args("ready"));
-    let collected = run(collect).await;
+    let collected = run(fake.collect("ready", &archive, &[])).await;
     assert_eq!(
         collected.status.code(),
         Some(0),

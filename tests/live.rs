@@ -71,9 +71,10 @@ async fn only_get_requests_reach_arm() {
     run(fake.check("ready", &["-o", "json"])).await;
     let collect_dir = tempfile::tempdir().unwrap();
     let out = collect_dir.path().join("b");
-    let mut collect = fake.command(&["collect", "--out", out.to_str().unwrap()]);
-    collect.args(target_args("ready"));
-    assert_eq!(run(collect).await.status.code(), Some(0));
+    assert_eq!(
+        run(fake.collect("ready", &out, &[])).await.status.code(),
+        Some(0)
+    );
     for request in fake.requests().await {
         let token_call = request.url.path().ends_with("/oauth2/v2.0/token");
         assert!(
@@ -216,9 +217,12 @@ async fn each_failing_condition_fails_its_check_with_a_fix() {
 #[tokio::test(flavor = "multi_thread")]
 async fn forbidden_read_is_an_error_naming_the_permission_and_exits_3() {
     let fake = FakeArm::serving("ready").await;
-    fake.answer(VAULT, 403, arm_error("AuthorizationFailed", &format!(
-        "The client 'c1' with object id 'c1' does not have authorization to perform action 'Microsoft.DataProtection/backupVaults/read' over scope '{VAULT}' or the scope is invalid. If access was recently granted, please refresh your credentials."
-    ))).await;
+    fake.answer(
+        VAULT,
+        403,
+        authorization_failed("Microsoft.DataProtection/backupVaults/read", VAULT),
+    )
+    .await;
     let output = run(fake.check("ready", &["-o", "json"])).await;
     assert_eq!(output.status.code(), Some(3));
     let report = json_of(&output);
@@ -352,9 +356,7 @@ async fn collect_then_check_bundle_gives_identical_json() {
     let live = run(fake.check("backup-not-configured", &["-o", "json"])).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bundle");
-    let mut collect = fake.command(&["collect", "--out", out.to_str().unwrap()]);
-    collect.args(target_args("backup-not-configured"));
-    let collected = run(collect).await;
+    let collected = run(fake.collect("backup-not-configured", &out, &[])).await;
     assert_eq!(
         collected.status.code(),
         Some(0),
@@ -398,9 +400,7 @@ async fn planted_secrets_reach_no_output_and_no_bundle() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bundle");
-    let mut collect = fake.command(&["collect", "--out", out.to_str().unwrap()]);
-    collect.args(target_args("ready"));
-    let collected = run(collect).await;
+    let collected = run(fake.collect("ready", &out, &[])).await;
     outputs.push(collected.stdout);
     outputs.push(collected.stderr);
     for entry in walk(&out) {

@@ -137,9 +137,12 @@ async fn missing_service_tag_rules_warn_naming_the_default_deny() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unreadable_nsg_is_an_error() {
     let fake = FakeArm::serving("ready").await;
-    fake.answer(SUBNET_NSG, 403, arm_error("AuthorizationFailed", &format!(
-        "The client 'c1' with object id 'c1' does not have authorization to perform action 'Microsoft.Network/networkSecurityGroups/read' over scope '{SUBNET_NSG}' or the scope is invalid."
-    ))).await;
+    fake.answer(
+        SUBNET_NSG,
+        403,
+        authorization_failed("Microsoft.Network/networkSecurityGroups/read", SUBNET_NSG),
+    )
+    .await;
     let output = run(fake.check("ready", &["-o", "json"])).await;
     assert_eq!(output.status.code(), Some(3));
     let report = json_of(&output);

@@ -281,9 +281,16 @@ async fn node_resource_group_deny_fails_pxb_permissions() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unreadable_role_assignments_are_errors_not_verdicts() {
     let fake = FakeArm::serving("ready").await;
-    fake.answer_filtered(&assignments_path(), &filter(VAULT_P), 403, arm_error("AuthorizationFailed",
-        &format!("The client 'c1' with object id 'c1' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '/subscriptions/{SUB}' or the scope is invalid.")
-    )).await;
+    fake.answer_filtered(
+        &assignments_path(),
+        &filter(VAULT_P),
+        403,
+        authorization_failed(
+            "Microsoft.Authorization/roleAssignments/read",
+            &format!("/subscriptions/{SUB}"),
+        ),
+    )
+    .await;
     let (code, report) = report_of(&fake, &[]).await;
     assert_eq!(code, Some(3));
     for id in [

@@ -107,7 +107,13 @@ async fn omitted_parameter_falls_back_to_the_initiative_default() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unreadable_policy_data_is_an_error() {
     let fake = FakeArm::serving("ready").await;
-    fake.answer_filtered(&assignments_path(), "atScope()", 403, arm_error("AuthorizationFailed", "The client 'c1' with object id 'c1' does not have authorization to perform action 'Microsoft.Authorization/policyAssignments/read' over scope 'x' or the scope is invalid.")).await;
+    fake.answer_filtered(
+        &assignments_path(),
+        "atScope()",
+        403,
+        authorization_failed("Microsoft.Authorization/policyAssignments/read", CLUSTER),
+    )
+    .await;
     let report = json_of(&run(fake.check("ready", &["-o", "json"])).await);
     assert_eq!(status_of(&report, "azure-policy-exclusion"), "error");
 }

@@ -78,17 +78,13 @@ async fn key_file_with_trailing_newline_is_accepted_and_the_bundle_holds_no_key(
     let key_file = dir.path().join("key.txt");
     std::fs::write(&key_file, format!("{KEY1}\n")).unwrap();
     let out = dir.path().join("bundle");
-    let mut collect = fake.command(&[
-        "collect",
-        "--out",
-        out.to_str().unwrap(),
+    let extra = [
         "--storage-account",
         ACCOUNT,
         "--storage-account-key-file",
         key_file.to_str().unwrap(),
-    ]);
-    collect.args(target_args("ready"));
-    let collected = run(collect).await;
+    ];
+    let collected = run(fake.collect("ready", &out, &extra)).await;
     assert_eq!(
         collected.status.code(),
         Some(0),
@@ -154,9 +150,12 @@ async fn without_a_key_the_permissions_api_decides_and_list_keys_is_never_called
 #[tokio::test(flavor = "multi_thread")]
 async fn caller_unable_to_list_keys_makes_the_key_check_an_error() {
     let fake = FakeArm::serving("ready").await;
-    fake.answer_list_keys(ACCOUNT, 403, arm_error("AuthorizationFailed", &format!(
-        "The client 'c1' with object id 'c1' does not have authorization to perform action 'Microsoft.Storage/storageAccounts/listKeys/action' over scope '{ACCOUNT}' or the scope is invalid."
-    ))).await;
+    fake.answer_list_keys(
+        ACCOUNT,
+        403,
+        authorization_failed("Microsoft.Storage/storageAccounts/listKeys/action", ACCOUNT),
+    )
+    .await;
     let output = run(check_with_key(&fake, KEY1, &["-o", "json"])).await;
     assert_eq!(output.status.code(), Some(3));
     let report = json_of(&output);

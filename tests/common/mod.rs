@@ -60,6 +60,14 @@ pub fn arm_error(code: &str, message: &str) -> Value {
     json!({"error": {"code": code, "message": message}})
 }
 
+/// ARM's 403 body, naming the missing action as the real service does.
+pub fn authorization_failed(action: &str, scope: &str) -> Value {
+    arm_error(
+        "AuthorizationFailed",
+        &format!("The client 'c1' with object id 'c1' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials."),
+    )
+}
+
 pub struct FakeArm {
     pub server: MockServer,
 }
@@ -193,6 +201,13 @@ impl FakeArm {
             .env("AZURE_CREDENTIAL_KIND", "environment")
             .args(args)
             .args(["--arm-endpoint", &self.server.uri()]);
+        cmd
+    }
+
+    /// `collect --out OUT` of the fixture's target against this fake.
+    pub fn collect(&self, fixture: &str, out: &Path, extra: &[&str]) -> assert_cmd::Command {
+        let mut cmd = self.command(&["collect", "--out", out.to_str().unwrap()]);
+        cmd.args(target_args(fixture)).args(extra);
         cmd
     }
 
