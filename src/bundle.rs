@@ -152,35 +152,7 @@ fn load(path: &Path) -> Result<Vec<(String, String)>> {
     if path.is_file() {
         let file =
             fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-        let mut files = Vec::new();
-        for entry in archive
-            .entries()
-            .with_context(|| format!("{} is not a .tar.gz bundle", path.display()))?
-        {
-            let entry = entry
-                .with_context(|| format!("{} is not a readable .tar.gz bundle", path.display()))?;
-            if !entry.header().entry_type().is_file() {
-                continue;
-            }
-            if entry.size() > MAX_FILE {
-                bail!(
-                    "{} holds a file over {} MiB; not a pxb-preflight bundle",
-                    path.display(),
-                    MAX_FILE >> 20
-                );
-            }
-            let name = entry
-                .path()?
-                .to_string_lossy()
-                .trim_start_matches("bundle/")
-                .to_string();
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::Read::take(entry, MAX_FILE), &mut text)
-                .with_context(|| format!("{name} in {} is not UTF-8 text", path.display()))?;
-            files.push((name, text));
-        }
-        return Ok(files);
+        return archive_files(file, &path.display().to_string());
     }
     let manifest = path.join("manifest.json");
     let mut files = vec![(
@@ -227,27 +199,57 @@ fn load(path: &Path) -> Result<Vec<(String, String)>> {
     Ok(files)
 }
 
+/// The files of a `.tar.gz` bundle read from `reader`; `origin` names it in errors.
+pub fn archive_files(reader: impl std::io::Read, origin: &str) -> Result<Vec<(String, String)>> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
+    let mut files = Vec::new();
+    for entry in archive
+        .entries()
+        .with_context(|| format!("{origin} is not a .tar.gz bundle"))?
+    {
+        let entry = entry.with_context(|| format!("{origin} is not a readable .tar.gz bundle"))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        if entry.size() > MAX_FILE {
+            bail!(
+                "{origin} holds a file over {} MiB; not a pxb-preflight bundle",
+                MAX_FILE >> 20
+            );
+        }
+        let name = entry
+            .path()?
+            .to_string_lossy()
+            .trim_start_matches("bundle/")
+            .to_string();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::Read::take(entry, MAX_FILE), &mut text)
+            .with_context(|| format!("{name} in {origin} is not UTF-8 text"))?;
+        files.push((name, text));
+    }
+    Ok(files)
+}
+
 /// Reads a bundle directory or `.tar.gz` file.
 pub fn read(path: &Path) -> Result<(Manifest, RawReads)> {
-    let mut files = load(path)?;
+    parse(load(path)?, &path.display().to_string())
+}
+
+/// A bundle's manifest and reads from its files (relative path → text); `origin` names
+/// the bundle in errors.
+pub fn parse(mut files: Vec<(String, String)>, origin: &str) -> Result<(Manifest, RawReads)> {
     files.sort();
     let Some(manifest_text) = files
         .iter()
         .find(|(name, _)| name == "manifest.json")
         .map(|(_, t)| t)
     else {
-        bail!(
-            "{} is not a bundle: it has no manifest.json",
-            path.display()
-        );
+        bail!("{origin} is not a bundle: it has no manifest.json");
     };
     let header: Value = serde_json::from_str(manifest_text)
-        .with_context(|| format!("the manifest of {} is not valid JSON", path.display()))?;
+        .with_context(|| format!("the manifest of {origin} is not valid JSON"))?;
     if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        bail!(
-            "{} is not a pxb-preflight bundle (its manifest has no format \"{FORMAT}\")",
-            path.display()
-        );
+        bail!("{origin} is not a pxb-preflight bundle (its manifest has no format \"{FORMAT}\")");
     }
     match header.get("format_version").and_then(Value::as_u64) {
         Some(v) if v == u64::from(FORMAT_VERSION) => {}
@@ -257,7 +259,7 @@ pub fn read(path: &Path) -> Result<(Manifest, RawReads)> {
         other => bail!("the bundle has an unsupported format version {other:?}"),
     }
     let manifest: Manifest = serde_json::from_value(header)
-        .with_context(|| format!("the manifest of {} is malformed", path.display()))?;
+        .with_context(|| format!("the manifest of {origin} is malformed"))?;
     let mut raws = RawReads::default();
     for (name, text) in files
         .iter()

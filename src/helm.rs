@@ -113,9 +113,20 @@ fn typed(raw: &str) -> Value {
     }
 }
 
+/// Helm's strvals limits (`MaxIndex`, `MaxNestedNameLevel`): a list index above the first,
+/// or more dots than the second, is an error to Helm rather than a huge allocation.
+const MAX_INDEX: usize = 65_536;
+const MAX_NESTED_NAME_LEVEL: usize = 30;
+
 fn parse_path(key: &str) -> Result<Vec<Segment>, String> {
     let mut path = Vec::new();
-    for part in split_unescaped(key, '.') {
+    let parts = split_unescaped(key, '.');
+    if parts.len() > MAX_NESTED_NAME_LEVEL + 1 {
+        return Err(format!(
+            "key '{key}' is nested deeper than Helm's maximum of {MAX_NESTED_NAME_LEVEL} levels"
+        ));
+    }
+    for part in parts {
         let (name, indexes) = part
             .split_once('[')
             .map_or((part.as_str(), ""), |(n, rest)| (n, rest));
@@ -130,9 +141,15 @@ fn parse_path(key: &str) -> Result<Vec<Segment>, String> {
                 let number = index
                     .strip_suffix(']')
                     .ok_or_else(|| format!("key '{key}' has an unclosed list index"))?;
-                path.push(Segment::Index(number.parse().map_err(|_| {
-                    format!("key '{key}' has a bad list index '{number}'")
-                })?));
+                let index: usize = number
+                    .parse()
+                    .map_err(|_| format!("key '{key}' has a bad list index '{number}'"))?;
+                if index > MAX_INDEX {
+                    return Err(format!(
+                        "key '{key}' has list index {index}, above Helm's maximum of {MAX_INDEX}"
+                    ));
+                }
+                path.push(Segment::Index(index));
             }
         }
     }
@@ -226,11 +243,12 @@ fn set_path(node: &mut Value, path: &[Segment], value: Value) {
     }
 }
 
-/// Escapes a value for `--set key=value` so Helm reads it back unchanged.
+/// Escapes a value for `--set key=value` so Helm reads it back unchanged: commas and
+/// backslashes anywhere, and a leading `{`, which would start a list.
 pub fn escape_set_value(value: &str) -> String {
     let mut out = String::new();
-    for c in value.chars() {
-        if matches!(c, ',' | '\\') {
+    for (i, c) in value.chars().enumerate() {
+        if matches!(c, ',' | '\\') || (i == 0 && c == '{') {
             out.push('\\');
         }
         out.push(c);
@@ -351,6 +369,30 @@ mod tests {
     }
 
     #[test]
+    fn helm_limits_on_indexes_and_nesting() {
+        // Found by the helm_set fuzz target: `a[999999999]=x` allocated a billion nulls.
+        let huge = parse_set("a[999999999]=x");
+        assert!(
+            huge.problems[0].contains("above Helm's maximum of 65536"),
+            "{huge:?}"
+        );
+        assert!(parse_set("a[65536]=x").problems.is_empty());
+        let deep = |dots: usize| vec!["k"; dots + 1].join(".") + "=v";
+        assert!(parse_set(&deep(30)).problems.is_empty());
+        assert!(parse_set(&deep(31)).problems[0].contains("deeper than Helm's maximum"));
+    }
+
+    #[test]
+    fn a_leading_brace_is_escaped_so_helm_does_not_read_a_list() {
+        // Found by the helm_set fuzz target: `k={}x` is a list to Helm, `k=\{}x` a string.
+        assert_eq!(escape_set_value("{}x"), "\\{}x");
+        let parsed = parse_set(&format!("k={}", escape_set_value("{}\u{a47}")));
+        let mut values = json!({});
+        apply(&mut values, &parsed);
+        assert_eq!(values["k"], "{}\u{a47}");
+    }
+
+    #[test]
     fn bad_values_files_are_errors() {
         assert!(parse_values("- just\n- a list\n").is_err());
         assert!(parse_values("a: [unclosed").is_err());
@@ -360,14 +402,12 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn parsers_never_panic(text in "\\PC{0,40}") {
-            let parsed = parse_set(&text);
-            let mut values = json!({});
-            apply(&mut values, &parsed);
-            let _ = parse_values(&text);
+            crate::harness::helm_set(text.as_bytes());
+            crate::harness::helm_values(text.as_bytes());
         }
 
         #[test]
-        fn any_value_round_trips_through_escaping(value in "[a-z0-9.,/\\\\-]{0,30}") {
+        fn any_value_round_trips_through_escaping(value in "[{a-z0-9.,/\\\\-]{0,30}") {
             let parsed = parse_set(&format!("k={}", escape_set_value(&value)));
             let mut values = json!({});
             apply(&mut values, &parsed);

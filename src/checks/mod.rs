@@ -353,30 +353,17 @@ pub(crate) mod testing {
 }
 
 /// Whatever ARM returns, judging never panics: each read of the ready fixture in turn gets
-/// an arbitrary JSON body, and every check runs over the result.
+/// an arbitrary status and JSON body, and every check and report runs over the result.
 #[cfg(test)]
 mod never_panics {
-    use super::run_all;
-    use crate::facts::Facts;
-    use crate::reads::{RawRead, RawReads};
-    use crate::target::{Target, TargetRecord};
+    use crate::harness::{arm_body, Fixture};
     use proptest::prelude::*;
     use serde_json::Value;
+    use std::sync::LazyLock;
 
-    fn fixture_reads() -> (TargetRecord, Vec<RawRead>) {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ready");
-        let manifest: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
-                .unwrap();
-        let target = serde_json::from_value(manifest["target"].clone()).unwrap();
-        let reads = std::fs::read_dir(dir.join("reads"))
-            .unwrap()
-            .map(|e| {
-                serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap()
-            })
-            .collect();
-        (target, reads)
-    }
+    static READY: LazyLock<Fixture> = LazyLock::new(|| {
+        Fixture::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ready"))
+    });
 
     fn json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
@@ -406,19 +393,9 @@ mod never_panics {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
         #[test]
-        fn arbitrary_bodies_never_panic(index in 0usize..64, body in json()) {
-            let (record, reads) = fixture_reads();
-            let mut raws = RawReads::default();
-            for (i, mut read) in reads.into_iter().enumerate() {
-                if i == index % 64 {
-                    read.body = Some(body.clone());
-                }
-                raws.insert(read);
-            }
-            let target = Target::from_record(&record).unwrap();
-            if let Ok(facts) = Facts::derive(target, &raws, time::OffsetDateTime::UNIX_EPOCH) {
-                prop_assert_eq!(run_all(&facts, None).len(), super::REGISTRY.len());
-            }
+        fn arbitrary_bodies_never_panic(which in any::<u8>(), status in any::<u8>(), body in json()) {
+            let input = [&[which, status][..], &serde_json::to_vec(&body).unwrap()].concat();
+            arm_body(&READY, &input);
         }
     }
 }
