@@ -185,3 +185,105 @@ fn markdown_has_a_summary_a_table_and_fixes_in_code_blocks() {
     );
     insta::assert_snapshot!("markdown-sp-cluster-csi-disabled", text);
 }
+
+/// Validates XML with `xmllint` against our JUnit schema (tests/schemas/junit.xsd);
+/// `.ci/run` installs xmllint (Debian's libxml2-utils) where it is missing.
+fn schema_problems(xml: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.xml");
+    std::fs::write(&file, xml).unwrap();
+    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/junit.xsd");
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .args([&schema, &file])
+        .output()
+        .expect("xmllint runs (apt-get install libxml2-utils; .ci/run does this)");
+    (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The ready fixture with its role-assignment reads answered 403, so checks report `error`.
+fn bundle_with_forbidden_reads() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let source = fixture("ready");
+    std::fs::copy(
+        source.join("manifest.json"),
+        dir.path().join("manifest.json"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("reads")).unwrap();
+    for entry in std::fs::read_dir(source.join("reads")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut read: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if read["path"].as_str().unwrap().ends_with("/roleAssignments") {
+            read["status"] = 403.into();
+            read.as_object_mut().unwrap().remove("body");
+            read["error"] =
+                serde_json::json!({"code": "AuthorizationFailed", "message": "no access"});
+        }
+        let name = path.file_name().unwrap();
+        std::fs::write(dir.path().join("reads").join(name), read.to_string()).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn junit_reports_validate_against_the_junit_schema() {
+    let forbidden = bundle_with_forbidden_reads();
+    let mut runs: Vec<(String, Vec<&str>)> = [
+        "ready",
+        "sp-cluster-csi-disabled",
+        "backup-not-configured",
+        "proxy-cluster",
+    ]
+    .iter()
+    .map(|name| (fixture(name).to_str().unwrap().to_string(), vec![]))
+    .collect();
+    runs.push((
+        fixture("backup-not-configured").to_str().unwrap().into(),
+        vec!["--fail-on", "warn"],
+    ));
+    runs.push((forbidden.path().to_str().unwrap().into(), vec![]));
+    let mut elements = std::collections::BTreeSet::new();
+    for (bundle, extra) in &runs {
+        let out = Command::cargo_bin("pxb-preflight")
+            .unwrap()
+            .env_clear()
+            .args(["check", "--bundle", bundle, "-o", "junit"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let xml = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(schema_problems(xml.as_bytes()), None, "{bundle} {extra:?}");
+        let report = Report::deserialize_from_str(&xml).unwrap();
+        assert_eq!(report.test_suites[0].test_cases.len(), 36, "{bundle}");
+        for element in ["<failure", "<error", "<skipped", "<system-out"] {
+            if xml.contains(element) {
+                elements.insert(element);
+            }
+        }
+    }
+    // Every outcome element the renderer can write was validated at least once.
+    assert_eq!(elements.len(), 4, "{elements:?}");
+}
+
+#[test]
+fn the_junit_schema_rejects_what_ci_readers_would_misread() {
+    let valid = check("sp-cluster-csi-disabled", &["junit"]).stdout;
+    let valid = String::from_utf8(valid).unwrap();
+    assert_eq!(schema_problems(valid.as_bytes()), None);
+    let broken = [
+        // a case without a name
+        valid.replacen(r#"<testcase name="cluster-state" "#, "<testcase ", 1),
+        // the same check twice in a suite
+        valid.replacen(r#"name="kubernetes-version""#, r#"name="cluster-state""#, 1),
+        // a count that is not a number
+        valid.replacen(r#"tests="36""#, r#"tests="many""#, 1),
+        // two outcomes for one case
+        valid.replacen("</failure>", "</failure><error message=\"x\"/>", 1),
+    ];
+    for xml in broken {
+        assert_ne!(xml, valid, "the mutation applies");
+        assert!(schema_problems(xml.as_bytes()).is_some(), "{xml}");
+    }
+}
