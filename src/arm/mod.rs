@@ -246,23 +246,11 @@ impl ArmClient {
         let mut items = Vec::new();
         for _ in 0..self.max_pages {
             let page = self.get_json(url.clone()).await?;
-            match page.get("value") {
-                Some(Value::Array(values)) => items.extend(values.iter().cloned()),
-                _ => return Err(Failure::malformed("a list page has no 'value' array")),
-            }
-            match page.get("nextLink") {
-                Some(Value::String(next)) if !next.is_empty() => {
-                    let next_url = Url::parse(next)
-                        .map_err(|e| Failure::malformed(format!("nextLink is not a URL: {e}")))?;
-                    if next_url.origin() != self.base.origin() {
-                        return Err(Failure::malformed(format!(
-                            "nextLink points outside the ARM endpoint ({}); not followed",
-                            next_url.origin().ascii_serialization()
-                        )));
-                    }
-                    url = next_url;
-                }
-                _ => return Ok(serde_json::json!({ "value": items })),
+            let (page_items, next) = list_page(page, &self.base)?;
+            items.extend(page_items);
+            match next {
+                Some(next) => url = next,
+                None => return Ok(serde_json::json!({ "value": items })),
             }
         }
         Err(Failure::malformed(format!(
@@ -306,8 +294,34 @@ impl ArmClient {
     }
 }
 
+/// One page of an ARM list: its items, and the next page's URL when ARM gives one. The
+/// `nextLink` is followed as given but only on `base`'s origin, so the token never leaves it.
+pub(crate) fn list_page(page: Value, base: &Url) -> Result<(Vec<Value>, Option<Url>), Failure> {
+    let Value::Object(mut page) = page else {
+        return Err(Failure::malformed("a list page is not a JSON object"));
+    };
+    let Some(Value::Array(items)) = page.remove("value") else {
+        return Err(Failure::malformed("a list page has no 'value' array"));
+    };
+    let next = match page.get("nextLink") {
+        Some(Value::String(next)) if !next.is_empty() => {
+            let next_url = Url::parse(next)
+                .map_err(|e| Failure::malformed(format!("nextLink is not a URL: {e}")))?;
+            if next_url.origin() != base.origin() {
+                return Err(Failure::malformed(format!(
+                    "nextLink points outside the ARM endpoint ({}); not followed",
+                    next_url.origin().ascii_serialization()
+                )));
+            }
+            Some(next_url)
+        }
+        _ => None,
+    };
+    Ok((items, next))
+}
+
 /// A read that produced no body, before it is recorded.
-struct Failure {
+pub(crate) struct Failure {
     status: Option<u16>,
     code: String,
     message: String,
@@ -377,4 +391,46 @@ fn find_http_error(error: &azure_core::Error) -> Option<&azure_core::error::Http
 /// Collapses a multi-line error (the credential chain's aggregate) into one line.
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::list_page;
+    use serde_json::json;
+    use url::Url;
+
+    fn arm() -> Url {
+        Url::parse("https://management.azure.com/").unwrap()
+    }
+
+    #[test]
+    fn a_page_gives_its_items_and_a_next_link_on_the_same_host() {
+        let next = "https://management.azure.com/subscriptions/s/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$skiptoken=abc";
+        let (items, link) = list_page(json!({"value": [1, 2], "nextLink": next}), &arm())
+            .ok()
+            .unwrap();
+        assert_eq!(items, [json!(1), json!(2)]);
+        assert_eq!(link.unwrap().as_str(), next);
+        let (_, last) = list_page(json!({"value": [], "nextLink": null}), &arm())
+            .ok()
+            .unwrap();
+        assert_eq!(last, None);
+    }
+
+    #[test]
+    fn malformed_pages_and_foreign_links_are_refused() {
+        for (page, why) in [
+            (
+                json!({"value": [], "nextLink": "https://evil.example/next"}),
+                "outside the ARM endpoint",
+            ),
+            (json!({"value": [], "nextLink": "not a url"}), "not a URL"),
+            (json!({"values": []}), "no 'value' array"),
+            (json!([1]), "not a JSON object"),
+        ] {
+            let failure = list_page(page, &arm()).err().unwrap();
+            assert_eq!(failure.code, "MalformedBody");
+            assert!(failure.message.contains(why), "{}", failure.message);
+        }
+    }
 }
