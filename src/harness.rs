@@ -27,8 +27,12 @@ pub fn resource_id(data: &[u8]) {
         // What parsing keeps must parse again to the same ID.
         let again = ids::ResourceId::parse(id.as_str()).expect("a parsed ID re-parses");
         assert_eq!(again, id);
-        // Surrounding blanks are user input's, not an ID's: parsing drops them.
-        assert!(ids::same_id(input.trim(), id.as_str()));
+        assert_eq!(again.as_str(), id.as_str());
+        // ARM's comparison agrees: case and a trailing slash do not matter.
+        assert!(ids::same_id(
+            &format!("{}/", id.as_str().to_ascii_uppercase()),
+            id.as_str()
+        ));
         let _ = (id.subscription(), id.resource_group(), id.name());
     }
     let _ = ids::ResourceId::parse_typed(&input, "Microsoft.ContainerService/managedClusters");

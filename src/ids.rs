@@ -22,7 +22,10 @@ pub struct ResourceId {
 
 impl ResourceId {
     pub fn parse(input: &str) -> Result<Self, String> {
-        let trimmed = input.trim().trim_end_matches('/');
+        // Blanks and trailing slashes in any mix: what is kept must parse to itself.
+        let trimmed = input
+            .trim_start()
+            .trim_end_matches(|c: char| c == '/' || c.is_whitespace());
         let bad = |why: &str| format!("malformed resource ID '{input}': {why}");
         if !trimmed.starts_with('/') {
             return Err(bad("it must start with /subscriptions/"));
@@ -224,6 +227,13 @@ mod tests {
         assert!(same_id(CLUSTER, &CLUSTER.to_uppercase()));
         assert!(same_id(&format!("{CLUSTER}/"), CLUSTER));
         assert!(!same_id(CLUSTER, &format!("{CLUSTER}2")));
+    }
+
+    #[test]
+    fn blanks_and_trailing_slashes_in_any_mix_are_dropped() {
+        let id = ResourceId::parse(&format!(" {CLUSTER} / /\n")).unwrap();
+        assert_eq!(id.as_str(), CLUSTER);
+        assert_eq!(ResourceId::parse(id.as_str()).unwrap(), id);
     }
 
     proptest::proptest! {
