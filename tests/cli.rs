@@ -3,7 +3,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::fixture;
+use common::{copy_dir, fixture};
 
 fn bin() -> Command {
     let mut cmd = Command::cargo_bin("pxb-preflight").unwrap();
@@ -357,17 +357,4 @@ fn profile_selects_checks_and_fail_on_warn_counts_warnings() {
             .code(),
         Some(1)
     );
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let dest = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &dest)
-        } else {
-            std::fs::copy(&path, &dest).unwrap();
-        }
-    }
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::fixture;
+use common::{copy_dir, fixture};
 use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
 
 fn check(fixture_name: &str, outputs: &[&str]) -> std::process::Output {
@@ -204,14 +204,8 @@ fn schema_problems(xml: &[u8]) -> Option<String> {
 /// The ready fixture with its role-assignment reads answered 403, so checks report `error`.
 fn bundle_with_forbidden_reads() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let source = fixture("ready");
-    std::fs::copy(
-        source.join("manifest.json"),
-        dir.path().join("manifest.json"),
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("reads")).unwrap();
-    for entry in std::fs::read_dir(source.join("reads")).unwrap() {
+    copy_dir(&fixture("ready"), dir.path());
+    for entry in std::fs::read_dir(dir.path().join("reads")).unwrap() {
         let path = entry.unwrap().path();
         let mut read: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -220,9 +214,8 @@ fn bundle_with_forbidden_reads() -> tempfile::TempDir {
             read.as_object_mut().unwrap().remove("body");
             read["error"] =
                 serde_json::json!({"code": "AuthorizationFailed", "message": "no access"});
+            std::fs::write(&path, read.to_string()).unwrap();
         }
-        let name = path.file_name().unwrap();
-        std::fs::write(dir.path().join("reads").join(name), read.to_string()).unwrap();
     }
     dir
 }

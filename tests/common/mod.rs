@@ -26,6 +26,20 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Copies a directory tree (a fixture bundle, to alter in a test).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let dest = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &dest)
+        } else {
+            std::fs::copy(&path, &dest).unwrap();
+        }
+    }
+}
+
 /// The recorded reads of a fixture bundle: (path, status, body or error).
 pub fn fixture_reads(name: &str) -> Vec<Value> {
     let mut files: Vec<_> = std::fs::read_dir(fixture(name).join("reads"))
