@@ -82,7 +82,7 @@ pub fn init_call_log(verbose: bool) {
             .with_default_directive(LevelFilter::OFF.into())
             .from_env_lossy()
     };
-    // A second subscriber (only in tests that run several commands) keeps the first.
+    // Called once per process; should a subscriber already be set, it stays.
     let _ = tracing::subscriber::set_global_default(call_log(filter, std::io::stderr));
 }
 
