@@ -1,5 +1,7 @@
 //! Command-line definitions (clap). Flags and subcommands here are the public interface of
-//! shared/checks.md §1–2; this module only declares and shapes them, it does no work.
+//! shared/checks.md §1–2. Besides declaring them, it turns the target flags into a
+//! [`TargetRecord`], reading the local files they name (Helm values, restore role); it
+//! never calls Azure and runs no command (that is `crate::commands`).
 
 use crate::checks::Profile;
 use crate::cloud::CloudName;

@@ -86,12 +86,10 @@ impl ArmClient {
         credential: Arc<dyn TokenCredential>,
         limits: &Limits,
         storage_key: Option<Secret>,
-        trace: bool,
     ) -> Self {
         let transport = transport::ReadOnlyTransport::new(
             azure_core::new_http_client(),
             limits.request_timeout,
-            trace,
         );
         let options = ClientOptions::new(TransportOptions::new(Arc::new(transport)))
             .retry(RetryOptions::custom(Arc::new(limits.retry.clone())));

@@ -1,0 +1,19 @@
+//! `bundle ACTION`: work with support bundles, one function per action.
+
+use crate::bundle;
+use crate::cli::BundleAction;
+use crate::exit::Exit;
+use anyhow::Result;
+use std::path::Path;
+
+pub fn run(action: BundleAction) -> Result<Exit> {
+    match action {
+        BundleAction::Inspect { path } => inspect(&path),
+    }
+}
+
+/// A bundle's summary: format, tool version, time, target, failed reads.
+fn inspect(path: &Path) -> Result<Exit> {
+    print!("{}", bundle::inspect(path)?);
+    Ok(Exit::Ready)
+}
