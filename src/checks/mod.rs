@@ -35,14 +35,16 @@ impl Profile {
     }
 }
 
+/// A check's verdict. The variants are declared from least to most severe, so the derived
+/// `Ord` is the severity ranking: when several verdicts are combined, the greatest decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
-    Warn,
-    Fail,
     Skip,
+    Warn,
     Error,
+    Fail,
 }
 
 impl Status {
@@ -262,7 +264,6 @@ mod tests {
             );
             assert!(!check.profiles.is_empty(), "{} has no profile", check.id);
         }
-        assert_eq!(REGISTRY.len(), 36);
     }
 
     #[test]

@@ -56,9 +56,26 @@ fn rule_text(nsg: &AppliedNsg, decision: &Decision) -> String {
     }
 }
 
-/// Lowest free priority just ahead of a rule, for the fix.
-fn priority_before(rule_priority: u32) -> u32 {
-    rule_priority.saturating_sub(1).max(100)
+/// Priorities Azure accepts for rules a user creates.
+const USER_PRIORITIES: std::ops::RangeInclusive<u32> = 100..=4096;
+
+/// The `--priority` of the fix: the free inbound priority closest ahead of (lower than) the
+/// deciding rule's, since Azure refuses two rules of one direction with the same priority;
+/// a placeholder when every user priority ahead of it is taken.
+fn priority_before(nsg: &AppliedNsg, rule_priority: u32) -> String {
+    let taken = |p: u32| nsg.rules.iter().any(|r| r.inbound && r.priority == p);
+    (*USER_PRIORITIES.start()..rule_priority.min(*USER_PRIORITIES.end() + 1))
+        .rev()
+        .find(|p| !taken(*p))
+        .map_or_else(
+            || {
+                format!(
+                    "<free priority below {rule_priority}: renumber a rule of {} first>",
+                    nsg.name
+                )
+            },
+            |p| p.to_string(),
+        )
 }
 
 fn pxb_nsg_ports(facts: &Facts) -> Outcome {
@@ -95,7 +112,7 @@ fn pxb_nsg_ports(facts: &Facts) -> Outcome {
                     if let Ok(id) = ResourceId::parse(&nsg.id) {
                         fixes.push(format!(
                             "az network nsg rule create -g {} --nsg-name {} -n AllowPxbPorts --priority {} --direction Inbound --access Allow --protocol Tcp --source-address-prefixes {} --destination-port-ranges {} {}",
-                            id.resource_group().unwrap_or_default(), nsg.name, priority_before(rule.priority), endpoint.client_source, ports[0], ports[1]
+                            id.resource_group().unwrap_or_default(), nsg.name, priority_before(nsg, rule.priority), endpoint.client_source, ports[0], ports[1]
                         ));
                     }
                 }
@@ -172,7 +189,7 @@ fn nsg_backup_service_tags(facts: &Facts) -> Outcome {
             if let Ok(id) = ResourceId::parse(&nsg.id) {
                 fixes.push(format!(
                     "az network nsg rule create -g {} --nsg-name {} -n Allow{tag}Inbound --priority {} --direction Inbound --access Allow --protocol '*' --source-address-prefixes {tag} --destination-port-ranges '*'",
-                    id.resource_group().unwrap_or_default(), nsg.name, priority_before(blocking_priority)
+                    id.resource_group().unwrap_or_default(), nsg.name, priority_before(nsg, blocking_priority)
                 ));
             }
         }

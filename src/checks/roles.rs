@@ -96,24 +96,12 @@ fn matrix_check(facts: &Facts, id: &str) -> Outcome {
     combine(outcomes)
 }
 
-/// Several requirements of one check: the worst status decides; messages and fixes join.
+/// Several requirements of one check: the most severe status decides; messages and fixes join.
 fn combine(mut outcomes: Vec<Outcome>) -> Outcome {
-    if outcomes.len() == 1 {
-        return outcomes.remove(0);
-    }
-    let rank = |s: Status| match s {
-        Status::Pass => 0,
-        Status::Skip => 1,
-        Status::Warn => 2,
-        Status::Error => 3,
-        Status::Fail => 4,
+    let Some(status) = outcomes.iter().map(|o| o.status).max() else {
+        return Outcome::skip("no requirement of the role matrix applies to this check");
     };
-    let status = outcomes
-        .iter()
-        .map(|o| o.status)
-        .max_by_key(|s| rank(*s))
-        .unwrap_or(Status::Skip);
-    if outcomes.iter().all(|o| o.status == Status::Skip) {
+    if outcomes.len() == 1 || outcomes.iter().all(|o| o.status == Status::Skip) {
         return outcomes.remove(0);
     }
     let message = outcomes
