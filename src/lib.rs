@@ -125,7 +125,7 @@ fn run(cli: Cli) -> Result<u8> {
                 check.title,
                 check.id,
                 profiles.join(", "),
-                check.explain
+                check.explain_text()
             );
             print!("{}", requirements_text(check.uses));
             Ok(0)

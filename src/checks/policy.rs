@@ -2,8 +2,9 @@
 //! extension's namespace, and a cluster with restricted egress is told which FQDNs its
 //! firewall must allow.
 
-use super::{Check, Evidence, Outcome, Uses, AZURE_BACKUP};
+use super::{Check, Evidence, Explain, Outcome, Read, Uses, AZURE_BACKUP};
 use crate::facts::{Facts, BACKUP_NAMESPACE};
+use crate::reads::{API_CONTAINER_SERVICE, API_POLICY};
 use crate::requirements;
 
 pub const AZURE_POLICY_EXCLUSION: Check = Check {
@@ -11,11 +12,16 @@ pub const AZURE_POLICY_EXCLUSION: Check = Check {
     title: "Azure Policy leaves the dataprotection-microsoft namespace alone",
     profiles: AZURE_BACKUP,
     uses: Uses::Nothing,
-    explain: "\
-Verifies that every Kubernetes Azure Policy (definition mode Microsoft.Kubernetes.Data) assigned at or above the cluster, directly or inside an initiative, leaves namespace dataprotection-microsoft alone: it is in the policy's excludedNamespaces (the assignment's value, the initiative's parameter it refers to, or the definition's default), the assignment is DoNotEnforce, or its effect is audit or disabled. Assignments whose notScopes cover the cluster do not apply.
-Why: the prerequisites page asks to exclude the extension's namespace from Azure policies; policies that deny or mutate its pods break backups and restores.
-Reads: GET {cluster}/providers/Microsoft.Authorization/policyAssignments?$filter=atScope(), then each assigned policy definition or initiative and its members.
-Otherwise: warn, naming the assignment and policy; fix by adding dataprotection-microsoft to the assignment's excludedNamespaces parameter.",
+    explain: Explain {
+verifies: "every Kubernetes Azure Policy (definition mode Microsoft.Kubernetes.Data) assigned at or above the cluster, directly or inside an initiative, leaves namespace dataprotection-microsoft alone: it is in the policy's excludedNamespaces (the assignment's value, the initiative's parameter it refers to, or the definition's default), the assignment is DoNotEnforce, or its effect is audit or disabled. Assignments whose notScopes cover the cluster do not apply. Otherwise: warn, naming the assignment and policy.",
+how: None,
+why: "the prerequisites page asks to exclude the extension's namespace from Azure policies; policies that deny or mutate its pods break backups and restores.",
+reads: &[
+Read::Arm { call: "GET {cluster}/providers/Microsoft.Authorization/policyAssignments?$filter=atScope()", api_version: API_POLICY, note: "" },
+Read::Arm { call: "GET {policyDefinition}", api_version: API_POLICY, note: "each assigned policy definition or initiative, and the members of an initiative" },
+],
+fix: "add dataprotection-microsoft to the assignment's excludedNamespaces parameter.",
+},
     run: azure_policy_exclusion,
 };
 
@@ -100,9 +106,15 @@ pub const EGRESS_FQDNS: Check = Check {
     title: "Cluster egress reaches the backup FQDNs",
     profiles: AZURE_BACKUP,
     uses: Uses::AzureBackupMatrix,
-    explain: "\
-Verifies the cluster's outbound path: outboundType loadBalancer, managedNATGateway or userAssignedNATGateway gives unrestricted egress (pass). userDefinedRouting (a firewall route) or a private cluster warns, listing the FQDNs of the prerequisites page that the firewall must allow for the extension to install and run.
-Reads: the managed cluster (networkProfile.outboundType, apiServerAccessProfile.enablePrivateCluster).",
+    explain: Explain {
+verifies: "the cluster's outbound path: outboundType loadBalancer, managedNATGateway or userAssignedNATGateway gives unrestricted egress (pass). userDefinedRouting (a firewall route) or a private cluster warns, listing the FQDNs of the prerequisites page that the firewall must allow for the extension to install and run.",
+how: None,
+why: "the backup extension installs and runs only when the cluster reaches the FQDNs of the prerequisites page; a firewall route may block them.",
+reads: &[
+Read::Arm { call: "GET {cluster}", api_version: API_CONTAINER_SERVICE, note: "properties.networkProfile.outboundType, properties.apiServerAccessProfile.enablePrivateCluster" },
+],
+fix: "allow the listed FQDNs (application rules) on the cluster's firewall.",
+},
     run: egress_fqdns,
 };
 

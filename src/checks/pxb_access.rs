@@ -3,27 +3,32 @@
 //! cluster's node resource group, and whether custom roles granting them are still new.
 //! Lists come from requirements/pxb-2.8.json.
 
-use super::roles::requirement_outcome;
-use super::{Check, Evidence, Outcome, Uses, PXB};
+use super::roles::{requirement_outcome, RBAC_READS};
+use super::{Check, Evidence, Explain, Outcome, Read, Uses, PXB};
 use crate::facts::{Facts, Wanted};
 use crate::ids::ResourceId;
 use crate::rbac::{scope, Plane};
+use crate::reads::{API_AUTHORIZATION, API_CONTAINER_SERVICE};
 use crate::requirements::{self, OperationList};
 use time::Duration;
 
 const PROPAGATION: Duration = Duration::minutes(20);
+
+/// How the permission checks decide, as `explain` says it.
+const PXB_HOW: &str = "effective Azure RBAC permissions (direct, inherited, group-derived assignments; NotActions per block; deny assignments such as AKS node resource group lockdown win; conditional grants warn).";
 
 pub const PXB_INSTALL_PERMISSIONS: Check = Check {
     id: "pxb-install-permissions",
     title: "PXB principal has the install permissions on the node resource group",
     profiles: PXB,
     uses: Uses::PxbLists,
-    explain: "\
-Verifies that the PXB principal (--pxb-principal, default: the cluster's control-plane identity) has, at the cluster's node resource group, every operation of the PXB install list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-install` prints it as a role).
-Why: PXB installs by creating and changing disks, VMs and scale-set instances, load balancers, public IPs and NSGs in the node resource group.
-How: effective Azure RBAC permissions (direct, inherited, group-derived assignments; NotActions per block; deny assignments such as AKS node resource group lockdown win; conditional grants warn).
-Reads: the principal's role assignments (assignedTo), the subscription's deny assignments, role definitions by GUID.
-Fix: create the custom role with `pxb-preflight role-definition --for pxb-install` and `az role definition create`, then assign it on the node resource group.",
+    explain: Explain {
+verifies: "the PXB principal (--pxb-principal, default: the cluster's control-plane identity) has, at the cluster's node resource group, every operation of the PXB install list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-install` prints it as a role).",
+how: Some(PXB_HOW),
+why: "PXB installs by creating and changing disks, VMs and scale-set instances, load balancers, public IPs and NSGs in the node resource group.",
+reads: RBAC_READS,
+fix: "create the custom role with `pxb-preflight role-definition --for pxb-install` and `az role definition create`, then assign it on the node resource group.",
+},
     run: |facts| node_rg_check(facts, &requirements::pxb().install, "pxb-install"),
 };
 
@@ -32,11 +37,13 @@ pub const PXB_APP_CLUSTER_PERMISSIONS: Check = Check {
     title: "PXB principal has the application-cluster permissions on the node resource group",
     profiles: PXB,
     uses: Uses::PxbLists,
-    explain: "\
-Verifies that the PXB principal has, at the cluster's node resource group, every operation of the PXB application-cluster list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-app-cluster`).
-Why: backing up and restoring volumes snapshots disks, reads them through beginGetAccess and creates disks from snapshots.
-How and reads: as pxb-install-permissions.
-Fix: create the role with `pxb-preflight role-definition --for pxb-app-cluster`, then assign it on the node resource group.",
+    explain: Explain {
+verifies: "the PXB principal has, at the cluster's node resource group, every operation of the PXB application-cluster list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-app-cluster`).",
+how: Some(PXB_HOW),
+why: "backing up and restoring volumes snapshots disks, reads them through beginGetAccess and creates disks from snapshots.",
+reads: RBAC_READS,
+fix: "create the role with `pxb-preflight role-definition --for pxb-app-cluster`, then assign it on the node resource group.",
+},
     run: |facts| node_rg_check(facts, &requirements::pxb().app_cluster, "pxb-app-cluster"),
 };
 
@@ -108,12 +115,18 @@ pub const PXB_RESTORE_PERMISSIONS: Check = Check {
     title: "Cluster identity can restore from the source cluster's node resource group",
     profiles: PXB,
     uses: Uses::PxbLists,
-    explain: "\
-With --restore-source-cluster: verifies that the checked cluster's control-plane identity has, at the source cluster's node resource group, every operation of the restore list.
-List used: the Actions of --restore-role-file when given (the role you created from the PXB docs); otherwise the provisional pxb-2.8 restore list (snapshots read and beginGetAccess, disks read and write), because our copy of the PXB page lost its role JSON.
-Skipped when the source cluster is in the same resource group or uses the same identity: the PXB page says the role is then not needed.
-Reads: the source cluster; role and deny assignments of its subscription.
-Fix: create the role (`pxb-preflight role-definition --for pxb-restore`) and assign it to the checked cluster's identity on the source's node resource group.",
+    explain: Explain {
+verifies: "with --restore-source-cluster: the checked cluster's control-plane identity has, at the source cluster's node resource group, every operation of the restore list. Skipped when the source cluster is in the same resource group or uses the same identity: the PXB page says the role is then not needed.",
+how: Some("the list used is the Actions of --restore-role-file when given (the role you created from the PXB docs); otherwise the provisional pxb-2.8 restore list (snapshots read and beginGetAccess, disks read and write), because our copy of the PXB page lost its role JSON."),
+why: "restoring from a cluster in another resource group reads that cluster's disk snapshots and creates disks from them in its node resource group.",
+reads: &[
+Read::Arm { call: "GET {sourceCluster}", api_version: API_CONTAINER_SERVICE, note: "properties.nodeResourceGroup, identity" },
+RBAC_READS[0],
+RBAC_READS[1],
+RBAC_READS[2],
+],
+fix: "create the role (`pxb-preflight role-definition --for pxb-restore`) and assign it to the checked cluster's identity on the source's node resource group.",
+},
     run: restore_permissions,
 };
 
@@ -192,10 +205,16 @@ pub const PXB_ROLE_PROPAGATION: Check = Check {
     title: "PXB custom roles have had time to propagate",
     profiles: PXB,
     uses: Uses::PxbLists,
-    explain: "\
-Warns when a custom role that the PXB principal holds at its node resource group (or above) and that grants any PXB operation was created or updated less than 20 minutes before the data was read (the collection time, for a bundle).
-Why: the PXB page says custom roles can take 20 minutes to apply; checks that pass on fresh roles may still fail in PXB for a while.
-Reads: the principal's role assignments and their role definitions (updatedOn, createdOn).",
+    explain: Explain {
+verifies: "no custom role that the PXB principal holds at its node resource group (or above) and that grants any PXB operation was created or updated less than 20 minutes before the data was read (the collection time, for a bundle); warns otherwise.",
+how: None,
+why: "the PXB page says custom roles can take 20 minutes to apply; checks that pass on fresh roles may still fail in PXB for a while.",
+reads: &[
+Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?$filter=assignedTo('{principal}')", api_version: API_AUTHORIZATION, note: "the principal's role assignments" },
+Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}", api_version: API_AUTHORIZATION, note: "their role definitions (updatedOn, createdOn)" },
+],
+fix: "wait until the role is 20 minutes old, then run the check again.",
+},
     run: role_propagation,
 };
 

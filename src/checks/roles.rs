@@ -5,49 +5,88 @@
 //! roles that together grant every operation of it; a deny blocking any of its operations
 //! fails it; a grant only through a conditional assignment warns.
 
-use super::{Check, Evidence, Outcome, Status, Uses, AZURE_BACKUP};
+use super::{Check, Evidence, Explain, Outcome, Read, Status, Uses, AZURE_BACKUP};
 use crate::facts::{Facts, Wanted};
 use crate::ids::ResourceId;
 use crate::rbac::{summarize, Requirement};
+use crate::reads::API_AUTHORIZATION;
 use crate::requirements::{self, PrincipalKind, RoleNeed, ScopeKind};
 
 const APPLY_NOTE: &str =
     "# run as Owner or User Access Administrator on the scope; new assignments can take up to 10 minutes to apply";
 
-macro_rules! role_check {
-    ($name:ident, $id:literal, $title:literal, $explain:literal) => {
-        pub const $name: Check = Check {
+/// How the role checks, and the PXB permission checks, find what a principal may do.
+pub(super) const RBAC_READS: &[Read] = &[
+Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?$filter=assignedTo('{principal}')", api_version: API_AUTHORIZATION, note: "the identity's assignments in the scope's subscription, direct and through its groups" },
+Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/denyAssignments", api_version: API_AUTHORIZATION, note: "the deny assignments of the scope's subscription" },
+Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}", api_version: API_AUTHORIZATION, note: "each assigned role definition, by GUID" },
+];
+
+macro_rules! role_checks {
+    ($($name:ident, $id:literal, $title:literal, $verifies:literal, $why:literal;)+) => {
+        $(pub const $name: Check = Check {
             id: $id,
             title: $title,
             profiles: AZURE_BACKUP,
             uses: Uses::AzureBackupMatrix,
-            explain: concat!(
-                $explain,
-                "\nHow: effective permissions per Azure RBAC (assignments at the scope or above, group-derived ones through assignedTo(), Actions minus NotActions per block, data actions apart, deny assignments win, conditions reported); met by the role itself, a superset, or roles that together grant every one of its operations.",
-                "\nReads: role assignments (assignedTo the identity) and deny assignments of the scope's subscription, role definitions by GUID.",
-                "\nFix: `az role assignment create --assignee-object-id <identity> --assignee-principal-type ServicePrincipal --role <role> --scope <scope>`, run by an Owner or User Access Administrator of the scope."
-            ),
+            explain: Explain {
+                verifies: $verifies,
+                how: Some("effective permissions per Azure RBAC (assignments at the scope or above, group-derived ones through assignedTo(), Actions minus NotActions per block, data actions apart, deny assignments win, conditions reported); met by the role itself, a superset, or roles that together grant every one of its operations."),
+                why: $why,
+                reads: RBAC_READS,
+                fix: "`az role assignment create --assignee-object-id <identity> --assignee-principal-type ServicePrincipal --role <role> --scope <scope>`, run by an Owner or User Access Administrator of the scope.",
+            },
             run: |facts| matrix_check(facts, $id),
-        };
+        };)+
+
+        /// The ids of the checks above: each must name rows of the role matrix.
+        #[cfg(test)]
+        const MATRIX_CHECK_IDS: &[&str] = &[$($id),+];
     };
 }
 
-role_check!(ROLE_VAULT_READER_ON_CLUSTER, "role-vault-reader-on-cluster", "Backup vault has Reader on the cluster",
-    "Verifies that the Backup vault's managed identity has Reader on the AKS cluster.\nWhy: the vault lists and reads the cluster to configure and run backups.");
-role_check!(ROLE_VAULT_READER_ON_SNAPSHOT_RG, "role-vault-reader-on-snapshot-rg", "Backup vault has Reader on the snapshot resource group",
-    "Verifies that the Backup vault's managed identity has Reader on the snapshot resource group (--snapshot-resource-group).\nWhy: the vault reads the disk snapshots kept there.");
-role_check!(ROLE_CLUSTER_CONTRIBUTOR_ON_SNAPSHOT_RG, "role-cluster-contributor-on-snapshot-rg", "Cluster identity has Contributor on the snapshot resource group",
-    "Verifies that the cluster's control-plane identity (system-assigned, else user-assigned; not the kubelet identity) has Contributor on the snapshot resource group.\nWhy: the cluster creates the persistent volumes' snapshots there.");
-role_check!(ROLE_EXTENSION_BLOB_CONTRIBUTOR, "role-extension-blob-contributor", "Extension identity has Storage Blob Data Contributor on the storage account",
-    "Verifies that the backup extension's identity (properties.aksAssignedIdentity.principalId) has Storage Blob Data Contributor on the backup storage account.\nWhy: the extension writes cluster-state backups to the blob container with Entra ID auth; Owner and Contributor grant no data actions, so they do not suffice.");
-role_check!(ROLE_VAULT_DISK_SNAPSHOT_CONTRIBUTOR, "role-vault-disk-snapshot-contributor", "Backup vault has Disk Snapshot Contributor on the snapshot resource group",
-    "Verifies that the Backup vault's identity has Disk Snapshot Contributor on the snapshot resource group.\nWhy: the vault accesses disk snapshots for vaulting.");
-role_check!(ROLE_VAULT_DISK_DATA_OPERATOR, "role-vault-disk-data-operator", "Backup vault has Data Operator for Managed Disks on the snapshot resource group",
-    "Verifies that the Backup vault's identity has Data Operator for Managed Disks (data actions only) on the snapshot resource group.\nWhy: the vault moves incremental snapshot data to the vault.");
-role_check!(ROLE_VAULT_BLOB_READER, "role-vault-blob-reader", "Backup vault has Storage Blob Data Reader on the storage account",
-    "Verifies that the Backup vault's identity has Storage Blob Data Reader on the backup storage account.\nWhy: the vault reads the backup blobs to move them to the vault tier.");
-role_check!(ROLE_VAULT_STAGING, "role-vault-staging", "Backup vault has the vault-tier staging roles",
-    "With --staging-resource-group and --staging-storage-account: the vault has Contributor on the staging resource group, and Storage Account Contributor and Storage Blob Data Owner on the staging account.\nWhy: restores from the vault tier hydrate disks and cluster state there.");
+role_checks! {
+    ROLE_VAULT_READER_ON_CLUSTER,
+    "role-vault-reader-on-cluster",
+    "Backup vault has Reader on the cluster",
+    "the Backup vault's managed identity has Reader on the AKS cluster.",
+    "the vault lists and reads the cluster to configure and run backups.";
+    ROLE_VAULT_READER_ON_SNAPSHOT_RG,
+    "role-vault-reader-on-snapshot-rg",
+    "Backup vault has Reader on the snapshot resource group",
+    "the Backup vault's managed identity has Reader on the snapshot resource group (--snapshot-resource-group).",
+    "the vault reads the disk snapshots kept there.";
+    ROLE_CLUSTER_CONTRIBUTOR_ON_SNAPSHOT_RG,
+    "role-cluster-contributor-on-snapshot-rg",
+    "Cluster identity has Contributor on the snapshot resource group",
+    "the cluster's control-plane identity (system-assigned, else user-assigned; not the kubelet identity) has Contributor on the snapshot resource group.",
+    "the cluster creates the persistent volumes' snapshots there.";
+    ROLE_EXTENSION_BLOB_CONTRIBUTOR,
+    "role-extension-blob-contributor",
+    "Extension identity has Storage Blob Data Contributor on the storage account",
+    "the backup extension's identity (properties.aksAssignedIdentity.principalId) has Storage Blob Data Contributor on the backup storage account.",
+    "the extension writes cluster-state backups to the blob container with Entra ID auth; Owner and Contributor grant no data actions, so they do not suffice.";
+    ROLE_VAULT_DISK_SNAPSHOT_CONTRIBUTOR,
+    "role-vault-disk-snapshot-contributor",
+    "Backup vault has Disk Snapshot Contributor on the snapshot resource group",
+    "the Backup vault's identity has Disk Snapshot Contributor on the snapshot resource group.",
+    "the vault accesses disk snapshots for vaulting.";
+    ROLE_VAULT_DISK_DATA_OPERATOR,
+    "role-vault-disk-data-operator",
+    "Backup vault has Data Operator for Managed Disks on the snapshot resource group",
+    "the Backup vault's identity has Data Operator for Managed Disks (data actions only) on the snapshot resource group.",
+    "the vault moves incremental snapshot data to the vault.";
+    ROLE_VAULT_BLOB_READER,
+    "role-vault-blob-reader",
+    "Backup vault has Storage Blob Data Reader on the storage account",
+    "the Backup vault's identity has Storage Blob Data Reader on the backup storage account.",
+    "the vault reads the backup blobs to move them to the vault tier.";
+    ROLE_VAULT_STAGING,
+    "role-vault-staging",
+    "Backup vault has the vault-tier staging roles",
+    "with --staging-resource-group and --staging-storage-account: the vault has Contributor on the staging resource group, and Storage Account Contributor and Storage Blob Data Owner on the staging account.",
+    "restores from the vault tier hydrate disks and cluster state there.";
+}
 
 fn principal_name(kind: PrincipalKind) -> &'static str {
     match kind {
@@ -193,7 +232,7 @@ pub(super) fn requirement_outcome(
             ))
             .evidence(Evidence::new(scope_text, "denyAssignments", deny.as_str(), "none blocking"))
             .fix(format!(
-                "# deny assignments are created by Azure (AKS node resource group lockdown, deployment stacks, managed apps); list them with:\naz rest --method get --url \"{scope_text}/providers/Microsoft.Authorization/denyAssignments?api-version=2022-04-01\""
+                "# deny assignments are created by Azure (AKS node resource group lockdown, deployment stacks, managed apps); list them with:\naz rest --method get --url \"{scope_text}/providers/Microsoft.Authorization/denyAssignments?api-version={API_AUTHORIZATION}\""
             ))
         }
         Requirement::Missing(missing) if !evaluation.unreadable_definitions.is_empty() => Outcome::new_error(format!(
@@ -245,11 +284,16 @@ pub const CALLER_ROLES: Check = Check {
     title: "The identity running the tool can configure backup",
     profiles: AZURE_BACKUP,
     uses: Uses::AzureBackupMatrix,
-    explain: "\
-Verifies, through the permissions API (the caller's own effective permission blocks), that the identity running the tool can write role assignments (Microsoft.Authorization/roleAssignments/write, as Owner or User Access Administrator have) on the cluster, the snapshot resource group and the storage account, and holds every action of Backup Contributor on the vault's resource group.
-Why: configuring backup assigns the roles of the matrix and creates backup instances; the prerequisites page recommends Owner on those scopes and Backup Contributor on the vault's resource group.
-Reads: GET {scope}/providers/Microsoft.Authorization/permissions at each scope; the Backup Contributor definition.
-Otherwise: warn, since someone else may configure backup. The permissions API does not report deny assignments or conditions.",
+    explain: Explain {
+verifies: "the identity running the tool can write role assignments (Microsoft.Authorization/roleAssignments/write, as Owner or User Access Administrator have) on the cluster, the snapshot resource group and the storage account, and holds every action of Backup Contributor on the vault's resource group, through the permissions API (the caller's own effective permission blocks). Otherwise: warn, since someone else may configure backup. The permissions API does not report deny assignments or conditions.",
+how: None,
+why: "configuring backup assigns the roles of the matrix and creates backup instances; the prerequisites page recommends Owner on those scopes and Backup Contributor on the vault's resource group.",
+reads: &[
+Read::Arm { call: "GET {scope}/providers/Microsoft.Authorization/permissions", api_version: API_AUTHORIZATION, note: "at each scope" },
+Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}", api_version: API_AUTHORIZATION, note: "the Backup Contributor definition" },
+],
+fix: "have an Owner of those scopes configure backup, or give the identity running the tool Owner (or User Access Administrator) on them and Backup Contributor on the vault's resource group.",
+},
     run: caller_roles,
 };
 
@@ -337,4 +381,59 @@ fn caller_roles(facts: &Facts) -> Outcome {
         ))
     };
     evidence.into_iter().fold(outcome, Outcome::evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{find, Status};
+    use super::*;
+
+    #[test]
+    fn the_role_matrix_and_the_role_checks_name_each_other() {
+        let data = requirements::azure_backup();
+        for need in &data.matrix {
+            assert!(
+                find(&need.check).is_some_and(|c| c.id == need.check),
+                "the matrix names '{}', which is no check",
+                need.check
+            );
+            assert!(
+                MATRIX_CHECK_IDS.contains(&need.check.as_str()),
+                "'{}' does not evaluate the matrix",
+                need.check
+            );
+        }
+        for id in MATRIX_CHECK_IDS {
+            assert!(!data.needs_of(id).is_empty(), "no matrix row for {id}");
+        }
+    }
+
+    #[test]
+    fn combining_nothing_is_a_skip() {
+        let outcome = combine(Vec::new());
+        assert_eq!(outcome.status, Status::Skip);
+        assert!(outcome.message.contains("no requirement"));
+    }
+
+    #[test]
+    fn the_most_severe_requirement_decides() {
+        let outcome = combine(vec![
+            Outcome::pass("a"),
+            Outcome::fail("b").fix("fix b"),
+            Outcome::new_error("c"),
+            Outcome::skip("d"),
+        ]);
+        assert_eq!(outcome.status, Status::Fail);
+        assert_eq!(outcome.message, "a; b; c; d");
+        assert_eq!(outcome.remediation.as_deref(), Some("fix b"));
+        let skips = combine(vec![Outcome::skip("first"), Outcome::skip("second")]);
+        assert_eq!(
+            (skips.status, skips.message.as_str()),
+            (Status::Skip, "first")
+        );
+        assert_eq!(
+            combine(vec![Outcome::warn("w"), Outcome::skip("s")]).status,
+            Status::Warn
+        );
+    }
 }
