@@ -286,3 +286,237 @@ fn pxb_ports(facts: &Facts) -> Outcome {
     };
     evidence.into_iter().fold(outcome, Outcome::evidence)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::Scenario;
+    use super::super::Status;
+    use super::*;
+    use crate::reads::ArmRead;
+    use serde_json::{json, Value};
+
+    const NODE_GROUP: &str = "/subscriptions/sub1/resourceGroups/MC_rg1_aks1_eastus";
+
+    /// A security rule in the shape of Microsoft's `networkSecurityGroups_get` example.
+    fn rule(
+        name: &str,
+        priority: u32,
+        access: &str,
+        direction: &str,
+        source: &str,
+        port: &str,
+    ) -> Value {
+        json!({
+            "name": name,
+            "id": format!("{NODE_GROUP}/providers/Microsoft.Network/networkSecurityGroups/nodes-nsg/securityRules/{name}"),
+            "properties": {
+                "provisioningState": "Succeeded", "protocol": "*", "sourcePortRange": "*",
+                "destinationPortRange": port, "sourceAddressPrefix": source,
+                "destinationAddressPrefix": "*", "access": access, "priority": priority, "direction": direction
+            }
+        })
+    }
+
+    /// The node resource group's NSG with `rules` ahead of Azure's default inbound rules.
+    fn nsg(rules: Vec<Value>) -> Value {
+        json!({
+            "name": "nodes-nsg",
+            "id": format!("{NODE_GROUP}/providers/Microsoft.Network/networkSecurityGroups/nodes-nsg"),
+            "type": "Microsoft.Network/networkSecurityGroups",
+            "location": "eastus",
+            "properties": {
+                "provisioningState": "Succeeded",
+                "securityRules": rules,
+                "defaultSecurityRules": [
+                    rule("AllowVnetInBound", 65000, "Allow", "Inbound", "VirtualNetwork", "*"),
+                    rule("AllowAzureLoadBalancerInBound", 65001, "Allow", "Inbound", "AzureLoadBalancer", "*"),
+                    rule("DenyAllInBound", 65500, "Deny", "Inbound", "*", "*")
+                ]
+            }
+        })
+    }
+
+    fn node_group_read() -> ArmRead {
+        ArmRead::NetworkSecurityGroups(ResourceId::parse(NODE_GROUP).unwrap())
+    }
+
+    fn with_nsgs(nsgs: Vec<Value>) -> Scenario {
+        let mut s = Scenario::new();
+        s.set(&node_group_read(), json!({ "value": nsgs }));
+        s
+    }
+
+    #[test]
+    fn pxb_ports_pass_through_the_default_vnet_rule_and_without_nsgs() {
+        let o = (PXB_NSG_PORTS.run)(
+            &with_nsgs(vec![nsg(vec![rule(
+                "rule1", 130, "Allow", "Inbound", "*", "80",
+            )])])
+            .facts(),
+        );
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert!(
+            o.message
+                .contains("lets TCP 10001 and 10002 in from VirtualNetwork"),
+            "{}",
+            o.message
+        );
+        assert!(o.evidence.iter().any(
+            |e| e.observed == json!("nodes-nsg rule AllowVnetInBound (priority 65000) allows")
+        ));
+        let none = (PXB_NSG_PORTS.run)(&with_nsgs(Vec::new()).facts());
+        assert_eq!(none.status, Status::Pass);
+        assert!(none.message.contains("no NSG applies"));
+    }
+
+    #[test]
+    fn a_deny_ahead_fails_with_a_free_priority_before_it() {
+        let s = with_nsgs(vec![nsg(vec![
+            rule("DenyPxb", 200, "Deny", "Inbound", "*", "10001-10002"),
+            rule("AllowSsh", 199, "Allow", "Inbound", "VirtualNetwork", "22"),
+            rule(
+                "AllowHttps",
+                198,
+                "Allow",
+                "Inbound",
+                "VirtualNetwork",
+                "443",
+            ),
+            rule("DenyOut", 197, "Deny", "Outbound", "*", "*"),
+        ])]);
+        let o = (PXB_NSG_PORTS.run)(&s.facts());
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message
+                .contains("port 10001: nodes-nsg rule DenyPxb (priority 200) denies"),
+            "{}",
+            o.message
+        );
+        // 199 and 198 are taken by inbound rules; an outbound rule's priority does not count.
+        assert_eq!(
+            o.remediation.as_deref(),
+            Some("az network nsg rule create -g MC_rg1_aks1_eastus --nsg-name nodes-nsg -n AllowPxbPorts --priority 197 --direction Inbound --access Allow --protocol Tcp --source-address-prefixes VirtualNetwork --destination-port-ranges 10001 10002")
+        );
+    }
+
+    #[test]
+    fn no_free_priority_ahead_gives_a_placeholder() {
+        let s = with_nsgs(vec![nsg(vec![
+            rule("DenyPxb", 101, "Deny", "Inbound", "*", "*"),
+            rule("AllowSsh", 100, "Allow", "Inbound", "Internet", "22"),
+        ])]);
+        let fix = (PXB_NSG_PORTS.run)(&s.facts()).remediation.unwrap();
+        assert!(
+            fix.contains(
+                "--priority <free priority below 101: renumber a rule of nodes-nsg first>"
+            ),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_address_against_a_tag_warns() {
+        let s = with_nsgs(vec![nsg(vec![rule(
+            "DenyCorp",
+            300,
+            "Deny",
+            "Inbound",
+            "10.20.0.0/16",
+            "*",
+        )])]);
+        let o = (PXB_NSG_PORTS.run)(&s.facts());
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(
+            o.message.contains("DenyCorp (priority 300) is undecidable"),
+            "{}",
+            o.message
+        );
+        assert_eq!(o.remediation, None);
+    }
+
+    #[test]
+    fn unreadable_nsgs_are_an_error() {
+        let mut s = Scenario::new();
+        s.fail(&node_group_read(), 403, "AuthorizationFailed");
+        for check in [&PXB_NSG_PORTS, &NSG_BACKUP_SERVICE_TAGS] {
+            let o = (check.run)(&s.facts());
+            assert_eq!(o.status, Status::Error, "{}", check.id);
+            assert!(o.message.contains("networkSecurityGroups"), "{}", o.message);
+        }
+    }
+
+    #[test]
+    fn backup_tags_allowed_pass_and_the_default_deny_warns_with_fixes() {
+        let allowed = with_nsgs(vec![nsg(vec![
+            rule(
+                "AllowAzureBackup",
+                100,
+                "Allow",
+                "Inbound",
+                "AzureBackup",
+                "*",
+            ),
+            rule(
+                "AllowAzureCloud",
+                110,
+                "Allow",
+                "Inbound",
+                "AzureCloud",
+                "*",
+            ),
+        ])]);
+        let o = (NSG_BACKUP_SERVICE_TAGS.run)(&allowed.facts());
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert!(o
+            .message
+            .contains("allows inbound from AzureBackup and AzureCloud"));
+
+        let defaults_only = with_nsgs(vec![nsg(Vec::new())]);
+        let o = (NSG_BACKUP_SERVICE_TAGS.run)(&defaults_only.facts());
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(o.message.starts_with("AzureBackup: "), "{}", o.message);
+        let fix = o.remediation.unwrap();
+        // The default deny sits at 65500: the fix takes the last user priority, 4096.
+        assert!(
+            fix.contains("-n AllowAzureBackupInbound --priority 4096 --direction Inbound"),
+            "{fix}"
+        );
+        assert!(
+            fix.contains("-n AllowAzureCloudInbound --priority 4096"),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn pxb_ports_skip_without_an_endpoint_and_judge_each_probe() {
+        let mut s = Scenario::new();
+        let o = (PXB_PORTS.run)(&s.facts());
+        assert_eq!(o.status, Status::Skip);
+        assert!(o.message.contains("--pxb-endpoint"));
+        s.target.pxb.host = Some("pxb.example".into());
+        let probe = |port, protocol| ArmRead::Probe {
+            host: "pxb.example".into(),
+            port,
+            protocol,
+        };
+        s.set(
+            &probe(10001, Protocol::Http1),
+            json!({"outcome": "answered", "elapsed_ms": 3}),
+        );
+        s.set(
+            &probe(10002, Protocol::Http2),
+            json!({"outcome": "answered", "elapsed_ms": 4}),
+        );
+        let o = (PXB_PORTS.run)(&s.facts());
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        s.set(
+            &probe(10002, Protocol::Http2),
+            json!({"outcome": "refused", "elapsed_ms": 1}),
+        );
+        let o = (PXB_PORTS.run)(&s.facts());
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(o.message, "gRPC port 10002: connection refused (1 ms)");
+        s.fail(&probe(10001, Protocol::Http1), 403, "Forbidden");
+        assert_eq!((PXB_PORTS.run)(&s.facts()).status, Status::Error);
+    }
+}
