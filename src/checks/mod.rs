@@ -424,6 +424,54 @@ pub(crate) mod testing {
         })
     }
 
+    /// A role assignment in the shape of Microsoft's `roleAssignments_listForScope` example.
+    pub fn role_assignment(name: &str, principal: &str, role_guid: &str, scope: &str) -> Value {
+        json!({
+            "properties": {
+                "roleDefinitionId": format!("/subscriptions/sub1/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"),
+                "principalId": principal, "principalType": "ServicePrincipal", "scope": scope
+            },
+            "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
+            "type": "Microsoft.Authorization/roleAssignments",
+            "name": name
+        })
+    }
+
+    /// A role definition in the shape of Microsoft's `roleDefinitions_getById` example.
+    pub fn role_definition(
+        guid: &str,
+        role_name: &str,
+        role_type: &str,
+        actions: &[&str],
+    ) -> Value {
+        json!({
+            "properties": {
+                "roleName": role_name, "type": role_type, "description": role_name,
+                "assignableScopes": ["/subscriptions/sub1"],
+                "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}]
+            },
+            "id": format!("/subscriptions/sub1/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "name": guid
+        })
+    }
+
+    /// A deny assignment in the shape of Microsoft's `denyAssignments_listForScope` example.
+    pub fn deny_assignment(name: &str, principal: &str, actions: &[&str]) -> Value {
+        json!({
+            "properties": {
+                "denyAssignmentName": name, "description": name,
+                "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}],
+                "scope": "/subscriptions/sub1", "doNotApplyToChildScopes": false,
+                "principals": [{"id": principal, "type": "ServicePrincipal"}],
+                "excludePrincipals": [], "isSystemProtected": true
+            },
+            "id": format!("/subscriptions/sub1/providers/Microsoft.Authorization/denyAssignments/{name}"),
+            "type": "Microsoft.Authorization/denyAssignments",
+            "name": name
+        })
+    }
+
     /// Facts over the given raw bodies; `edit` may change the target first.
     pub struct Scenario {
         pub target: TargetRecord,

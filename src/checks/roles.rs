@@ -385,8 +385,206 @@ fn caller_roles(facts: &Facts) -> Outcome {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{
+        deny_assignment, role_assignment, role_definition, Scenario, CLUSTER, VAULT,
+    };
     use super::super::{find, Status};
     use super::*;
+    use crate::reads::ArmRead;
+    use serde_json::{json, Value};
+
+    const VAULT_PRINCIPAL: &str = "33333333-3333-3333-3333-333333333333";
+    const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+    const BACKUP_CONTRIBUTOR: &str = "5e467623-bb1f-42f4-a55d-6e525e11384b";
+
+    fn assignments_read(principal: &str) -> ArmRead {
+        ArmRead::RoleAssignments {
+            subscription: "sub1".into(),
+            principal: principal.into(),
+        }
+    }
+
+    fn definition_read(guid: &str) -> ArmRead {
+        ArmRead::RoleDefinition {
+            subscription: "sub1".into(),
+            guid: guid.into(),
+        }
+    }
+
+    /// A vault with a managed identity, the Reader definition, and the vault's assignments.
+    fn vault_with(assignments: Vec<Value>, denies: Vec<Value>) -> Scenario {
+        let mut s = Scenario::new();
+        s.target.vault = Some(VAULT.into());
+        let vault = s.target_ids().vault.unwrap();
+        s.set(
+            &ArmRead::Vault(vault),
+            json!({"id": VAULT, "name": "vault1", "location": "eastus",
+                   "identity": {"type": "SystemAssigned", "principalId": VAULT_PRINCIPAL}}),
+        );
+        s.set(
+            &definition_read(READER),
+            role_definition(READER, "Reader", "BuiltInRole", &["*/read"]),
+        );
+        s.set(
+            &assignments_read(VAULT_PRINCIPAL),
+            json!({ "value": assignments }),
+        );
+        s.set(
+            &ArmRead::DenyAssignments {
+                subscription: "sub1".into(),
+            },
+            json!({ "value": denies }),
+        );
+        s
+    }
+
+    fn reader_on_cluster(s: &Scenario) -> Outcome {
+        (ROLE_VAULT_READER_ON_CLUSTER.run)(&s.facts())
+    }
+
+    #[test]
+    fn a_role_held_at_the_scope_passes() {
+        let s = vault_with(
+            vec![role_assignment("a1", VAULT_PRINCIPAL, READER, CLUSTER)],
+            Vec::new(),
+        );
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert_eq!(
+            o.message,
+            format!("the Backup vault's identity ({VAULT_PRINCIPAL}) has Reader at aks1")
+        );
+        // Held on the subscription above the cluster counts too.
+        let above = vault_with(
+            vec![role_assignment(
+                "a2",
+                VAULT_PRINCIPAL,
+                READER,
+                "/subscriptions/sub1",
+            )],
+            Vec::new(),
+        );
+        assert_eq!(reader_on_cluster(&above).status, Status::Pass);
+    }
+
+    #[test]
+    fn a_missing_role_fails_with_the_assignment_command() {
+        let o = reader_on_cluster(&vault_with(Vec::new(), Vec::new()));
+        assert_eq!(o.status, Status::Fail);
+        assert!(o.message.starts_with(&format!("the Backup vault's identity ({VAULT_PRINCIPAL}) lacks Reader at {CLUSTER}: missing */read")), "{}", o.message);
+        assert_eq!(
+            o.remediation.unwrap(),
+            format!("az role assignment create --assignee-object-id {VAULT_PRINCIPAL} --assignee-principal-type ServicePrincipal --role \"Reader\" --scope {CLUSTER}\n{APPLY_NOTE}")
+        );
+    }
+
+    #[test]
+    fn a_deny_assignment_fails_and_a_conditional_grant_warns() {
+        let denied = vault_with(
+            vec![role_assignment("a1", VAULT_PRINCIPAL, READER, CLUSTER)],
+            vec![deny_assignment("lockdown", VAULT_PRINCIPAL, &["*/read"])],
+        );
+        let o = reader_on_cluster(&denied);
+        assert_eq!(o.status, Status::Fail, "{}", o.message);
+        assert!(
+            o.message.contains("a deny assignment 'lockdown' blocks"),
+            "{}",
+            o.message
+        );
+        assert_eq!(
+            o.remediation.unwrap(),
+            format!("# deny assignments are created by Azure (AKS node resource group lockdown, deployment stacks, managed apps); list them with:\naz rest --method get --url \"{CLUSTER}/providers/Microsoft.Authorization/denyAssignments?api-version={API_AUTHORIZATION}\"")
+        );
+        let mut conditional = role_assignment("a1", VAULT_PRINCIPAL, READER, CLUSTER);
+        conditional["properties"]["condition"] = json!("@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'x'");
+        let o = reader_on_cluster(&vault_with(vec![conditional], Vec::new()));
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(
+            o.message.contains("only through a conditional assignment"),
+            "{}",
+            o.message
+        );
+    }
+
+    #[test]
+    fn missing_inputs_skip_and_unreadable_assignments_are_an_error() {
+        let o = reader_on_cluster(&Scenario::new());
+        assert_eq!(o.status, Status::Skip);
+        assert_eq!(o.message, "no Backup vault given: pass --vault");
+        let o = (ROLE_VAULT_READER_ON_SNAPSHOT_RG.run)(&vault_with(Vec::new(), Vec::new()).facts());
+        assert_eq!(o.status, Status::Skip);
+        assert!(o.message.contains("--snapshot-resource-group"));
+        let mut s = vault_with(Vec::new(), Vec::new());
+        s.fail(
+            &assignments_read(VAULT_PRINCIPAL),
+            403,
+            "AuthorizationFailed",
+        );
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Error);
+        assert!(
+            o.message
+                .contains("Microsoft.Authorization/roleAssignments/read"),
+            "{}",
+            o.message
+        );
+    }
+
+    fn caller(blocks: Value) -> Scenario {
+        let mut s = vault_with(Vec::new(), Vec::new());
+        s.set(
+            &definition_read(BACKUP_CONTRIBUTOR),
+            role_definition(
+                BACKUP_CONTRIBUTOR,
+                "Backup Contributor",
+                "BuiltInRole",
+                &[
+                    "Microsoft.DataProtection/*",
+                    "Microsoft.Resources/deployments/*",
+                ],
+            ),
+        );
+        let cluster = s.target_ids().cluster;
+        let vault_group =
+            crate::ids::ResourceId::parse("/subscriptions/sub1/resourceGroups/rg-backup").unwrap();
+        for scope in [cluster, vault_group] {
+            s.set(
+                &ArmRead::Permissions(scope),
+                json!({"value": [blocks.clone()]}),
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn caller_roles_pass_for_an_owner_warn_for_a_reader_and_error_on_403() {
+        let owner = caller(
+            json!({"actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": []}),
+        );
+        let o = (CALLER_ROLES.run)(&owner.facts());
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert_eq!(
+            o.message,
+            "the caller can assign the needed roles and configure backup on 2 scopes"
+        );
+        let reader = caller(json!({"actions": ["*/read"], "notActions": []}));
+        let o = (CALLER_ROLES.run)(&reader.facts());
+        assert_eq!(o.status, Status::Warn);
+        assert!(
+            o.message.contains(
+                "cannot assign roles on aks1; lacks 2 actions of Backup Contributor on rg-backup"
+            ),
+            "{}",
+            o.message
+        );
+        let mut denied = owner;
+        denied.fail(
+            &ArmRead::Permissions(denied.target_ids().cluster),
+            403,
+            "AuthorizationFailed",
+        );
+        assert_eq!((CALLER_ROLES.run)(&denied.facts()).status, Status::Error);
+    }
 
     #[test]
     fn the_role_matrix_and_the_role_checks_name_each_other() {
