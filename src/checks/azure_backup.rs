@@ -16,13 +16,17 @@ use crate::reads::{
 use serde_json::Value;
 
 const PROVIDER_REGISTERED_DOC: Explain = Explain {
-verifies: "the Microsoft.KubernetesConfiguration resource provider is Registered on the cluster's subscription.",
-how: None,
-why: "the backup extension is a KubernetesConfiguration extension; it cannot be installed until the provider is registered.",
-reads: &[
-Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.KubernetesConfiguration", api_version: API_RESOURCES, note: "registrationState" },
-],
-fix: "`az provider register --namespace Microsoft.KubernetesConfiguration` (takes a few minutes; needs */register/action on the subscription).",
+    verifies: "the Microsoft.KubernetesConfiguration resource provider is Registered on the cluster's subscription.",
+    how: None,
+    why: "the backup extension is a KubernetesConfiguration extension; it cannot be installed until the provider is registered.",
+    reads: &[
+        Read::Arm {
+            call: "GET /subscriptions/{sub}/providers/Microsoft.KubernetesConfiguration",
+            api_version: API_RESOURCES,
+            note: "registrationState",
+        },
+    ],
+    fix: "`az provider register --namespace Microsoft.KubernetesConfiguration` (takes a few minutes; needs */register/action on the subscription).",
 };
 
 pub const PROVIDER_REGISTERED: Check = Check {
@@ -60,13 +64,17 @@ fn provider_registered(facts: &Facts) -> Outcome {
 }
 
 const BACKUP_EXTENSION_DOC: Explain = Explain {
-verifies: "an extension of type microsoft.dataprotection.kubernetes (compared case-insensitively) is installed on the cluster, with provisioningState Succeeded, in release namespace dataprotection-microsoft.",
-how: None,
-why: "the Backup vault does every backup and restore through this extension; it must be installed on the source cluster and on any restore target.",
-reads: &[
-Read::Arm { call: "GET {cluster}/providers/Microsoft.KubernetesConfiguration/extensions", api_version: API_KUBERNETES_CONFIGURATION, note: "all pages" },
-],
-fix: "`az k8s-extension create --extension-type microsoft.dataprotection.kubernetes ...` with the storage account and blob container for backups; a failed extension shows its status messages in this check's message.",
+    verifies: "an extension of type microsoft.dataprotection.kubernetes (compared case-insensitively) is installed on the cluster, with provisioningState Succeeded, in release namespace dataprotection-microsoft.",
+    how: None,
+    why: "the Backup vault does every backup and restore through this extension; it must be installed on the source cluster and on any restore target.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}/providers/Microsoft.KubernetesConfiguration/extensions",
+            api_version: API_KUBERNETES_CONFIGURATION,
+            note: "all pages",
+        },
+    ],
+    fix: "`az k8s-extension create --extension-type microsoft.dataprotection.kubernetes ...` with the storage account and blob container for backups; a failed extension shows its status messages in this check's message.",
 };
 
 pub const BACKUP_EXTENSION: Check = Check {
@@ -196,15 +204,27 @@ fn install_extension_command(facts: &Facts) -> String {
 }
 
 const BACKUP_STORAGE_LOCATION_DOC: Explain = Explain {
-verifies: "the backup storage location: the storage account and blob container exist; the account is in the cluster's region and subscription; the account kind is StorageV2.",
-how: Some("the location is the one in the installed extension's configuration settings (configuration.backupStorageLocation.*); without an extension, --storage-account and --blob-container as the planned location. When both exist and differ, the extension wins and the evidence says so."),
-why: "the extension writes cluster-state backups to this container, and the Azure CLI refuses an account outside the cluster's region.",
-reads: &[
-Read::Arm { call: "GET {storageAccount}", api_version: API_STORAGE, note: "kind, location" },
-Read::Arm { call: "GET {storageAccount}/blobServices/default/containers/{container}", api_version: API_STORAGE, note: "" },
-Read::Arm { call: "GET {cluster}/providers/Microsoft.KubernetesConfiguration/extensions", api_version: API_KUBERNETES_CONFIGURATION, note: "the installed extension's configuration settings" },
-],
-fix: "create a StorageV2 account and a container in the cluster's region and subscription, and point the extension at them.",
+    verifies: "the backup storage location: the storage account and blob container exist; the account is in the cluster's region and subscription; the account kind is StorageV2.",
+    how: Some("the location is the one in the installed extension's configuration settings (configuration.backupStorageLocation.*); without an extension, --storage-account and --blob-container as the planned location. When both exist and differ, the extension wins and the evidence says so."),
+    why: "the extension writes cluster-state backups to this container, and the Azure CLI refuses an account outside the cluster's region.",
+    reads: &[
+        Read::Arm {
+            call: "GET {storageAccount}",
+            api_version: API_STORAGE,
+            note: "kind, location",
+        },
+        Read::Arm {
+            call: "GET {storageAccount}/blobServices/default/containers/{container}",
+            api_version: API_STORAGE,
+            note: "",
+        },
+        Read::Arm {
+            call: "GET {cluster}/providers/Microsoft.KubernetesConfiguration/extensions",
+            api_version: API_KUBERNETES_CONFIGURATION,
+            note: "the installed extension's configuration settings",
+        },
+    ],
+    fix: "create a StorageV2 account and a container in the cluster's region and subscription, and point the extension at them.",
 };
 
 pub const BACKUP_STORAGE_LOCATION: Check = Check {
@@ -341,13 +361,17 @@ fn backup_storage_location(facts: &Facts) -> Outcome {
 }
 
 const STORAGE_NETWORK_ACCESS_DOC: Explain = Explain {
-verifies: "the Backup vault can reach the backup storage account through its firewall: networkAcls.defaultAction is Allow, or networkAcls.bypass contains AzureServices, or a resourceAccessRules entry names the vault.",
-how: None,
-why: "the prerequisites page requires the vault to be a trusted service of an account that is behind a firewall or virtual network.",
-reads: &[
-Read::Arm { call: "GET {storageAccount}", api_version: API_STORAGE, note: "properties.networkAcls, properties.publicNetworkAccess" },
-],
-fix: "add the vault as a resource instance rule (`az storage account network-rule add --resource-id <vault>`) or allow trusted Azure services (`--bypass AzureServices`).",
+    verifies: "the Backup vault can reach the backup storage account through its firewall: networkAcls.defaultAction is Allow, or networkAcls.bypass contains AzureServices, or a resourceAccessRules entry names the vault.",
+    how: None,
+    why: "the prerequisites page requires the vault to be a trusted service of an account that is behind a firewall or virtual network.",
+    reads: &[
+        Read::Arm {
+            call: "GET {storageAccount}",
+            api_version: API_STORAGE,
+            note: "properties.networkAcls, properties.publicNetworkAccess",
+        },
+    ],
+    fix: "add the vault as a resource instance rule (`az storage account network-rule add --resource-id <vault>`) or allow trusted Azure services (`--bypass AzureServices`).",
 };
 
 pub const STORAGE_NETWORK_ACCESS: Check = Check {
@@ -453,13 +477,17 @@ fn bypass_command(account: &ResourceId, current: &str) -> String {
 }
 
 const TRUSTED_ACCESS_DOC: Explain = Explain {
-verifies: "a trusted access role binding on the cluster has sourceResourceId equal to the Backup vault (case-insensitive), the role Microsoft.DataProtection/backupVaults/backup-operator, and provisioningState Succeeded. Needs --vault.",
-how: None,
-why: "the Backup vault reaches the cluster's API server only through AKS Trusted Access, with this role.",
-reads: &[
-Read::Arm { call: "GET {cluster}/trustedAccessRoleBindings", api_version: API_CONTAINER_SERVICE, note: "all pages" },
-],
-fix: "`az aks trustedaccess rolebinding create --source-resource-id <vault> --roles Microsoft.DataProtection/backupVaults/backup-operator`.",
+    verifies: "a trusted access role binding on the cluster has sourceResourceId equal to the Backup vault (case-insensitive), the role Microsoft.DataProtection/backupVaults/backup-operator, and provisioningState Succeeded. Needs --vault.",
+    how: None,
+    why: "the Backup vault reaches the cluster's API server only through AKS Trusted Access, with this role.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}/trustedAccessRoleBindings",
+            api_version: API_CONTAINER_SERVICE,
+            note: "all pages",
+        },
+    ],
+    fix: "`az aks trustedaccess rolebinding create --source-resource-id <vault> --roles Microsoft.DataProtection/backupVaults/backup-operator`.",
 };
 
 pub const TRUSTED_ACCESS: Check = Check {
@@ -544,13 +572,17 @@ fn trusted_access(facts: &Facts) -> Outcome {
 }
 
 const VAULT_IDENTITY_DOC: Explain = Explain {
-verifies: "the Backup vault exists, has a managed identity (identity.principalId), and is in the cluster's region. Needs --vault.",
-how: None,
-why: "every role the vault needs (Reader on the cluster, snapshot roles, blob reader) is granted to this identity, and AKS backups use a vault in the cluster's region.",
-reads: &[
-Read::Arm { call: "GET {vault}", api_version: API_DATA_PROTECTION, note: "identity.principalId, location" },
-],
-fix: "`az dataprotection backup-vault update --type SystemAssigned`; create a vault in the cluster's region if it is elsewhere.",
+    verifies: "the Backup vault exists, has a managed identity (identity.principalId), and is in the cluster's region. Needs --vault.",
+    how: None,
+    why: "every role the vault needs (Reader on the cluster, snapshot roles, blob reader) is granted to this identity, and AKS backups use a vault in the cluster's region.",
+    reads: &[
+        Read::Arm {
+            call: "GET {vault}",
+            api_version: API_DATA_PROTECTION,
+            note: "identity.principalId, location",
+        },
+    ],
+    fix: "`az dataprotection backup-vault update --type SystemAssigned`; create a vault in the cluster's region if it is elsewhere.",
 };
 
 pub const VAULT_IDENTITY: Check = Check {

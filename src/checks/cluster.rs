@@ -8,13 +8,17 @@ use crate::reads::API_CONTAINER_SERVICE;
 use serde_json::Value;
 
 const CLUSTER_STATE_DOC: Explain = Explain {
-verifies: "the cluster's properties.provisioningState is Succeeded and properties.powerState.code is Running.",
-how: None,
-why: "a stopped cluster, or one whose last operation failed, can be neither backed up nor restored to.",
-reads: &[
-Read::Arm { call: "GET {cluster}", api_version: API_CONTAINER_SERVICE, note: "properties.provisioningState, properties.powerState.code" },
-],
-fix: "start a stopped cluster with `az aks start`; reconcile a failed one with `az aks update` (no changes) and read the cluster's activity log.",
+    verifies: "the cluster's properties.provisioningState is Succeeded and properties.powerState.code is Running.",
+    how: None,
+    why: "a stopped cluster, or one whose last operation failed, can be neither backed up nor restored to.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}",
+            api_version: API_CONTAINER_SERVICE,
+            note: "properties.provisioningState, properties.powerState.code",
+        },
+    ],
+    fix: "start a stopped cluster with `az aks start`; reconcile a failed one with `az aks update` (no changes) and read the cluster's activity log.",
 };
 
 pub const CLUSTER_STATE: Check = Check {
@@ -61,13 +65,17 @@ fn cluster_state(facts: &Facts) -> Outcome {
 }
 
 const KUBERNETES_VERSION_DOC: Explain = Explain {
-verifies: "properties.currentKubernetesVersion is at least 1.21.1 (compared numerically: 1.9.6 < 1.21.1).",
-how: None,
-why: "CSI volume snapshots, which both products use to back up persistent volumes, need Kubernetes 1.21.1 or later.",
-reads: &[
-Read::Arm { call: "GET {cluster}", api_version: API_CONTAINER_SERVICE, note: "properties.currentKubernetesVersion; properties.kubernetesVersion when the former is absent" },
-],
-fix: "list the versions you can move to with `az aks get-upgrades`, then `az aks upgrade --kubernetes-version`.",
+    verifies: "properties.currentKubernetesVersion is at least 1.21.1 (compared numerically: 1.9.6 < 1.21.1).",
+    how: None,
+    why: "CSI volume snapshots, which both products use to back up persistent volumes, need Kubernetes 1.21.1 or later.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}",
+            api_version: API_CONTAINER_SERVICE,
+            note: "properties.currentKubernetesVersion; properties.kubernetesVersion when the former is absent",
+        },
+    ],
+    fix: "list the versions you can move to with `az aks get-upgrades`, then `az aks upgrade --kubernetes-version`.",
 };
 
 pub const KUBERNETES_VERSION: Check = Check {
@@ -119,13 +127,17 @@ fn kubernetes_version(facts: &Facts) -> Outcome {
 }
 
 const CLUSTER_IDENTITY_DOC: Explain = Explain {
-verifies: "the cluster uses a managed identity: identity.type SystemAssigned or UserAssigned, or servicePrincipalProfile.clientId \"msi\".",
-how: None,
-why: "Azure Backup for AKS does not support clusters that use a service principal, and the role checks evaluate the cluster's managed identity.",
-reads: &[
-Read::Arm { call: "GET {cluster}", api_version: API_CONTAINER_SERVICE, note: "identity, properties.servicePrincipalProfile.clientId" },
-],
-fix: "`az aks update --enable-managed-identity` moves the control plane to a system-assigned identity (nodes pick it up on their next upgrade).",
+    verifies: "the cluster uses a managed identity: identity.type SystemAssigned or UserAssigned, or servicePrincipalProfile.clientId \"msi\".",
+    how: None,
+    why: "Azure Backup for AKS does not support clusters that use a service principal, and the role checks evaluate the cluster's managed identity.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}",
+            api_version: API_CONTAINER_SERVICE,
+            note: "identity, properties.servicePrincipalProfile.clientId",
+        },
+    ],
+    fix: "`az aks update --enable-managed-identity` moves the control plane to a system-assigned identity (nodes pick it up on their next upgrade).",
 };
 
 pub const CLUSTER_IDENTITY: Check = Check {
@@ -178,13 +190,17 @@ fn cluster_identity(facts: &Facts) -> Outcome {
 }
 
 const CSI_DISK_DRIVER_DOC: Explain = Explain {
-verifies: "properties.storageProfile.diskCSIDriver.enabled is true.",
-how: None,
-why: "both products back up persistent volumes through the Azure Disk CSI driver's snapshots; in-tree volumes are not supported.",
-reads: &[
-Read::Arm { call: "GET {cluster}", api_version: API_CONTAINER_SERVICE, note: "properties.storageProfile" },
-],
-fix: "`az aks update --enable-disk-driver`.",
+    verifies: "properties.storageProfile.diskCSIDriver.enabled is true.",
+    how: None,
+    why: "both products back up persistent volumes through the Azure Disk CSI driver's snapshots; in-tree volumes are not supported.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}",
+            api_version: API_CONTAINER_SERVICE,
+            note: "properties.storageProfile",
+        },
+    ],
+    fix: "`az aks update --enable-disk-driver`.",
 };
 
 pub const CSI_DISK_DRIVER: Check = Check {

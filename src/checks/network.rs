@@ -11,10 +11,26 @@ use crate::reads::{API_CONTAINER_SERVICE, API_NETWORK};
 
 /// Where the NSG checks find the NSGs that apply to the nodes, and their rules.
 const NSG_READS: &[Read] = &[
-Read::Arm { call: "GET {cluster}", api_version: API_CONTAINER_SERVICE, note: "properties.agentPoolProfiles[].vnetSubnetID, properties.nodeResourceGroup" },
-Read::Arm { call: "GET {subnet}", api_version: API_NETWORK, note: "each node subnet's networkSecurityGroup" },
-Read::Arm { call: "GET {networkSecurityGroup}", api_version: API_NETWORK, note: "each NSG of a node subnet, its securityRules and defaultSecurityRules" },
-Read::Arm { call: "GET /subscriptions/{sub}/resourceGroups/{nodeResourceGroup}/providers/Microsoft.Network/networkSecurityGroups", api_version: API_NETWORK, note: "the NSGs of the node resource group" },
+    Read::Arm {
+        call: "GET {cluster}",
+        api_version: API_CONTAINER_SERVICE,
+        note: "properties.agentPoolProfiles[].vnetSubnetID, properties.nodeResourceGroup",
+    },
+    Read::Arm {
+        call: "GET {subnet}",
+        api_version: API_NETWORK,
+        note: "each node subnet's networkSecurityGroup",
+    },
+    Read::Arm {
+        call: "GET {networkSecurityGroup}",
+        api_version: API_NETWORK,
+        note: "each NSG of a node subnet, its securityRules and defaultSecurityRules",
+    },
+    Read::Arm {
+        call: "GET /subscriptions/{sub}/resourceGroups/{nodeResourceGroup}/providers/Microsoft.Network/networkSecurityGroups",
+        api_version: API_NETWORK,
+        note: "the NSGs of the node resource group",
+    },
 ];
 
 pub const PXB_NSG_PORTS: Check = Check {
@@ -23,12 +39,12 @@ pub const PXB_NSG_PORTS: Check = Check {
     profiles: PXB,
     uses: Uses::Nothing,
     explain: Explain {
-verifies: "no NSG on the node subnets (agentPoolProfiles[].vnetSubnetID) or in the node resource group denies inbound TCP to the PXB REST and gRPC ports (10001 and 10002, or --pxb-rest-port/--pxb-grpc-port) from the PXB clients (--pxb-client-source, default the VirtualNetwork tag) ahead of an allow.",
-how: Some("each NSG on its own, rules in priority order, first match wins, default rules included; rules with application security groups, or CIDRs that cannot be compared with a tag offline, are reported as undecidable (warn)."),
-why: "PXB's UI and CLI, and application clusters, reach the PXB server on these ports.",
-reads: NSG_READS,
-fix: "add an inbound allow for TCP 10001-10002 with a priority lower (earlier) than the denying rule.",
-},
+        verifies: "no NSG on the node subnets (agentPoolProfiles[].vnetSubnetID) or in the node resource group denies inbound TCP to the PXB REST and gRPC ports (10001 and 10002, or --pxb-rest-port/--pxb-grpc-port) from the PXB clients (--pxb-client-source, default the VirtualNetwork tag) ahead of an allow.",
+        how: Some("each NSG on its own, rules in priority order, first match wins, default rules included; rules with application security groups, or CIDRs that cannot be compared with a tag offline, are reported as undecidable (warn)."),
+        why: "PXB's UI and CLI, and application clusters, reach the PXB server on these ports.",
+        reads: NSG_READS,
+        fix: "add an inbound allow for TCP 10001-10002 with a priority lower (earlier) than the denying rule.",
+    },
     run: pxb_nsg_ports,
 };
 
@@ -160,12 +176,12 @@ pub const NSG_BACKUP_SERVICE_TAGS: Check = Check {
     profiles: AZURE_BACKUP,
     uses: Uses::Nothing,
     explain: Explain {
-verifies: "every NSG on the node subnets or in the node resource group has an inbound allow whose source is the AzureBackup service tag, and separately the AzureCloud tag, not shadowed by a higher-priority deny for that source (a rule from AzureCloud or Internet covers AzureBackup; a regional AzureCloud.<region> rule covers only part of AzureCloud). Otherwise: warn, naming the NSG and the deciding rule.",
-how: Some("as pxb-nsg-ports, with the source tag as the flow and any protocol and port."),
-why: "the Azure Backup prerequisites page asks for an inbound rule allowing the azurebackup and azurecloud service tags.",
-reads: NSG_READS,
-fix: "add an inbound allow from the AzureBackup and AzureCloud tags with a priority lower (earlier) than the deciding rule.",
-},
+        verifies: "every NSG on the node subnets or in the node resource group has an inbound allow whose source is the AzureBackup service tag, and separately the AzureCloud tag, not shadowed by a higher-priority deny for that source (a rule from AzureCloud or Internet covers AzureBackup; a regional AzureCloud.<region> rule covers only part of AzureCloud). Otherwise: warn, naming the NSG and the deciding rule.",
+        how: Some("as pxb-nsg-ports, with the source tag as the flow and any protocol and port."),
+        why: "the Azure Backup prerequisites page asks for an inbound rule allowing the azurebackup and azurecloud service tags.",
+        reads: NSG_READS,
+        fix: "add an inbound allow from the AzureBackup and AzureCloud tags with a priority lower (earlier) than the deciding rule.",
+    },
     run: nsg_backup_service_tags,
 };
 
@@ -224,14 +240,14 @@ pub const PXB_PORTS: Check = Check {
     profiles: PXB,
     uses: Uses::Nothing,
     explain: Explain {
-verifies: "with --pxb-endpoint HOST: connects to the REST port (10001, --pxb-rest-port) and the gRPC port (10002, --pxb-grpc-port) concurrently, each within --probe-timeout-ms, and checks each answers its protocol: an HTTP/1.1 status line to a plain GET on REST, an HTTP/2 SETTINGS frame to the client preface on gRPC. Refused, timed out (connecting, or silent after connecting) and wrong protocol are reported apart, with the elapsed time.",
-how: None,
-why: "PXB's UI and CLI, and application clusters, reach the PXB server on these ports.",
-reads: &[
-Read::Other("a TCP connection to each port, and nothing from Azure; the probe runs from where the tool runs, so run it from where PXB clients will connect. Plaintext only: a TLS listener reads as wrong protocol."),
-],
-fix: "check the PXB service (type LoadBalancer/NodePort), its pods, and the NSGs and firewalls between (see pxb-nsg-ports).",
-},
+        verifies: "with --pxb-endpoint HOST: connects to the REST port (10001, --pxb-rest-port) and the gRPC port (10002, --pxb-grpc-port) concurrently, each within --probe-timeout-ms, and checks each answers its protocol: an HTTP/1.1 status line to a plain GET on REST, an HTTP/2 SETTINGS frame to the client preface on gRPC. Refused, timed out (connecting, or silent after connecting) and wrong protocol are reported apart, with the elapsed time.",
+        how: None,
+        why: "PXB's UI and CLI, and application clusters, reach the PXB server on these ports.",
+        reads: &[
+            Read::Other("a TCP connection to each port, and nothing from Azure; the probe runs from where the tool runs, so run it from where PXB clients will connect. Plaintext only: a TLS listener reads as wrong protocol."),
+        ],
+        fix: "check the PXB service (type LoadBalancer/NodePort), its pods, and the NSGs and firewalls between (see pxb-nsg-ports).",
+    },
     run: pxb_ports,
 };
 

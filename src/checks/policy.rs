@@ -13,15 +13,23 @@ pub const AZURE_POLICY_EXCLUSION: Check = Check {
     profiles: AZURE_BACKUP,
     uses: Uses::Nothing,
     explain: Explain {
-verifies: "every Kubernetes Azure Policy (definition mode Microsoft.Kubernetes.Data) assigned at or above the cluster, directly or inside an initiative, leaves namespace dataprotection-microsoft alone: it is in the policy's excludedNamespaces (the assignment's value, the initiative's parameter it refers to, or the definition's default), the assignment is DoNotEnforce, or its effect is audit or disabled. Assignments whose notScopes cover the cluster do not apply. Otherwise: warn, naming the assignment and policy.",
-how: None,
-why: "the prerequisites page asks to exclude the extension's namespace from Azure policies; policies that deny or mutate its pods break backups and restores.",
-reads: &[
-Read::Arm { call: "GET {cluster}/providers/Microsoft.Authorization/policyAssignments?$filter=atScope()", api_version: API_POLICY, note: "" },
-Read::Arm { call: "GET {policyDefinition}", api_version: API_POLICY, note: "each assigned policy definition or initiative, and the members of an initiative" },
-],
-fix: "add dataprotection-microsoft to the assignment's excludedNamespaces parameter.",
-},
+        verifies: "every Kubernetes Azure Policy (definition mode Microsoft.Kubernetes.Data) assigned at or above the cluster, directly or inside an initiative, leaves namespace dataprotection-microsoft alone: it is in the policy's excludedNamespaces (the assignment's value, the initiative's parameter it refers to, or the definition's default), the assignment is DoNotEnforce, or its effect is audit or disabled. Assignments whose notScopes cover the cluster do not apply. Otherwise: warn, naming the assignment and policy.",
+        how: None,
+        why: "the prerequisites page asks to exclude the extension's namespace from Azure policies; policies that deny or mutate its pods break backups and restores.",
+        reads: &[
+            Read::Arm {
+                call: "GET {cluster}/providers/Microsoft.Authorization/policyAssignments?$filter=atScope()",
+                api_version: API_POLICY,
+                note: "",
+            },
+            Read::Arm {
+                call: "GET {policyDefinition}",
+                api_version: API_POLICY,
+                note: "each assigned policy definition or initiative, and the members of an initiative",
+            },
+        ],
+        fix: "add dataprotection-microsoft to the assignment's excludedNamespaces parameter.",
+    },
     run: azure_policy_exclusion,
 };
 
@@ -107,14 +115,18 @@ pub const EGRESS_FQDNS: Check = Check {
     profiles: AZURE_BACKUP,
     uses: Uses::AzureBackupMatrix,
     explain: Explain {
-verifies: "the cluster's outbound path: outboundType loadBalancer, managedNATGateway or userAssignedNATGateway gives unrestricted egress (pass). userDefinedRouting (a firewall route) or a private cluster warns, listing the FQDNs of the prerequisites page that the firewall must allow for the extension to install and run.",
-how: None,
-why: "the backup extension installs and runs only when the cluster reaches the FQDNs of the prerequisites page; a firewall route may block them.",
-reads: &[
-Read::Arm { call: "GET {cluster}", api_version: API_CONTAINER_SERVICE, note: "properties.networkProfile.outboundType, properties.apiServerAccessProfile.enablePrivateCluster" },
-],
-fix: "allow the listed FQDNs (application rules) on the cluster's firewall.",
-},
+        verifies: "the cluster's outbound path: outboundType loadBalancer, managedNATGateway or userAssignedNATGateway gives unrestricted egress (pass). userDefinedRouting (a firewall route) or a private cluster warns, listing the FQDNs of the prerequisites page that the firewall must allow for the extension to install and run.",
+        how: None,
+        why: "the backup extension installs and runs only when the cluster reaches the FQDNs of the prerequisites page; a firewall route may block them.",
+        reads: &[
+            Read::Arm {
+                call: "GET {cluster}",
+                api_version: API_CONTAINER_SERVICE,
+                note: "properties.networkProfile.outboundType, properties.apiServerAccessProfile.enablePrivateCluster",
+            },
+        ],
+        fix: "allow the listed FQDNs (application rules) on the cluster's firewall.",
+    },
     run: egress_fqdns,
 };
 

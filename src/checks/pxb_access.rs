@@ -23,12 +23,12 @@ pub const PXB_INSTALL_PERMISSIONS: Check = Check {
     profiles: PXB,
     uses: Uses::PxbLists,
     explain: Explain {
-verifies: "the PXB principal (--pxb-principal, default: the cluster's control-plane identity) has, at the cluster's node resource group, every operation of the PXB install list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-install` prints it as a role).",
-how: Some(PXB_HOW),
-why: "PXB installs by creating and changing disks, VMs and scale-set instances, load balancers, public IPs and NSGs in the node resource group.",
-reads: RBAC_READS,
-fix: "create the custom role with `pxb-preflight role-definition --for pxb-install` and `az role definition create`, then assign it on the node resource group.",
-},
+        verifies: "the PXB principal (--pxb-principal, default: the cluster's control-plane identity) has, at the cluster's node resource group, every operation of the PXB install list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-install` prints it as a role).",
+        how: Some(PXB_HOW),
+        why: "PXB installs by creating and changing disks, VMs and scale-set instances, load balancers, public IPs and NSGs in the node resource group.",
+        reads: RBAC_READS,
+        fix: "create the custom role with `pxb-preflight role-definition --for pxb-install` and `az role definition create`, then assign it on the node resource group.",
+    },
     run: |facts| node_rg_check(facts, &requirements::pxb().install, "pxb-install"),
 };
 
@@ -38,12 +38,12 @@ pub const PXB_APP_CLUSTER_PERMISSIONS: Check = Check {
     profiles: PXB,
     uses: Uses::PxbLists,
     explain: Explain {
-verifies: "the PXB principal has, at the cluster's node resource group, every operation of the PXB application-cluster list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-app-cluster`).",
-how: Some(PXB_HOW),
-why: "backing up and restoring volumes snapshots disks, reads them through beginGetAccess and creates disks from snapshots.",
-reads: RBAC_READS,
-fix: "create the role with `pxb-preflight role-definition --for pxb-app-cluster`, then assign it on the node resource group.",
-},
+        verifies: "the PXB principal has, at the cluster's node resource group, every operation of the PXB application-cluster list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-app-cluster`).",
+        how: Some(PXB_HOW),
+        why: "backing up and restoring volumes snapshots disks, reads them through beginGetAccess and creates disks from snapshots.",
+        reads: RBAC_READS,
+        fix: "create the role with `pxb-preflight role-definition --for pxb-app-cluster`, then assign it on the node resource group.",
+    },
     run: |facts| node_rg_check(facts, &requirements::pxb().app_cluster, "pxb-app-cluster"),
 };
 
@@ -116,17 +116,21 @@ pub const PXB_RESTORE_PERMISSIONS: Check = Check {
     profiles: PXB,
     uses: Uses::PxbLists,
     explain: Explain {
-verifies: "with --restore-source-cluster: the checked cluster's control-plane identity has, at the source cluster's node resource group, every operation of the restore list. Skipped when the source cluster is in the same resource group or uses the same identity: the PXB page says the role is then not needed.",
-how: Some("the list used is the Actions of --restore-role-file when given (the role you created from the PXB docs); otherwise the provisional pxb-2.8 restore list (snapshots read and beginGetAccess, disks read and write), because our copy of the PXB page lost its role JSON."),
-why: "restoring from a cluster in another resource group reads that cluster's disk snapshots and creates disks from them in its node resource group.",
-reads: &[
-Read::Arm { call: "GET {sourceCluster}", api_version: API_CONTAINER_SERVICE, note: "properties.nodeResourceGroup, identity" },
-RBAC_READS[0],
-RBAC_READS[1],
-RBAC_READS[2],
-],
-fix: "create the role (`pxb-preflight role-definition --for pxb-restore`) and assign it to the checked cluster's identity on the source's node resource group.",
-},
+        verifies: "with --restore-source-cluster: the checked cluster's control-plane identity has, at the source cluster's node resource group, every operation of the restore list. Skipped when the source cluster is in the same resource group or uses the same identity: the PXB page says the role is then not needed.",
+        how: Some("the list used is the Actions of --restore-role-file when given (the role you created from the PXB docs); otherwise the provisional pxb-2.8 restore list (snapshots read and beginGetAccess, disks read and write), because our copy of the PXB page lost its role JSON."),
+        why: "restoring from a cluster in another resource group reads that cluster's disk snapshots and creates disks from them in its node resource group.",
+        reads: &[
+            Read::Arm {
+                call: "GET {sourceCluster}",
+                api_version: API_CONTAINER_SERVICE,
+                note: "properties.nodeResourceGroup, identity",
+            },
+            RBAC_READS[0],
+            RBAC_READS[1],
+            RBAC_READS[2],
+        ],
+        fix: "create the role (`pxb-preflight role-definition --for pxb-restore`) and assign it to the checked cluster's identity on the source's node resource group.",
+    },
     run: restore_permissions,
 };
 
@@ -206,15 +210,23 @@ pub const PXB_ROLE_PROPAGATION: Check = Check {
     profiles: PXB,
     uses: Uses::PxbLists,
     explain: Explain {
-verifies: "no custom role that the PXB principal holds at its node resource group (or above) and that grants any PXB operation was created or updated less than 20 minutes before the data was read (the collection time, for a bundle); warns otherwise.",
-how: None,
-why: "the PXB page says custom roles can take 20 minutes to apply; checks that pass on fresh roles may still fail in PXB for a while.",
-reads: &[
-Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?$filter=assignedTo('{principal}')", api_version: API_AUTHORIZATION, note: "the principal's role assignments" },
-Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}", api_version: API_AUTHORIZATION, note: "their role definitions (updatedOn, createdOn)" },
-],
-fix: "wait until the role is 20 minutes old, then run the check again.",
-},
+        verifies: "no custom role that the PXB principal holds at its node resource group (or above) and that grants any PXB operation was created or updated less than 20 minutes before the data was read (the collection time, for a bundle); warns otherwise.",
+        how: None,
+        why: "the PXB page says custom roles can take 20 minutes to apply; checks that pass on fresh roles may still fail in PXB for a while.",
+        reads: &[
+            Read::Arm {
+                call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?$filter=assignedTo('{principal}')",
+                api_version: API_AUTHORIZATION,
+                note: "the principal's role assignments",
+            },
+            Read::Arm {
+                call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+                api_version: API_AUTHORIZATION,
+                note: "their role definitions (updatedOn, createdOn)",
+            },
+        ],
+        fix: "wait until the role is 20 minutes old, then run the check again.",
+    },
     run: role_propagation,
 };
 

@@ -13,14 +13,18 @@ pub const PXB_STORAGE_ACCOUNT: Check = Check {
     profiles: PXB,
     uses: Uses::Nothing,
     explain: Explain {
-verifies: "--storage-account exists, is of kind StorageV2 or BlobStorage, has provisioningState Succeeded, and allows shared key access (properties.allowSharedKeyAccess absent, null or true).",
-how: None,
-why: "PXB stores backups in this account and authenticates with the account key, which Azure refuses when shared key access is disabled.",
-reads: &[
-Read::Arm { call: "GET {storageAccount}", api_version: API_STORAGE, note: "kind, properties.provisioningState, properties.allowSharedKeyAccess" },
-],
-fix: "`az storage account update --allow-shared-key-access true`, or use a StorageV2 account.",
-},
+        verifies: "--storage-account exists, is of kind StorageV2 or BlobStorage, has provisioningState Succeeded, and allows shared key access (properties.allowSharedKeyAccess absent, null or true).",
+        how: None,
+        why: "PXB stores backups in this account and authenticates with the account key, which Azure refuses when shared key access is disabled.",
+        reads: &[
+            Read::Arm {
+                call: "GET {storageAccount}",
+                api_version: API_STORAGE,
+                note: "kind, properties.provisioningState, properties.allowSharedKeyAccess",
+            },
+        ],
+        fix: "`az storage account update --allow-shared-key-access true`, or use a StorageV2 account.",
+    },
     run: pxb_storage_account,
 };
 
@@ -100,15 +104,23 @@ pub const PXB_STORAGE_ACCOUNT_KEY: Check = Check {
     profiles: PXB,
     uses: Uses::Nothing,
     explain: Explain {
-verifies: "with a key (environment PXB_STORAGE_ACCOUNT_KEY or --storage-account-key-file; never a flag value): that it equals one of the account's keys, compared in constant time; no key value reaches any output, log or bundle. Without a key: passes when the caller's permissions at the account (permissions API) include Microsoft.Storage/storageAccounts/listKeys/action, so it can fetch a key for PXB; warns otherwise. Independent of allowSharedKeyAccess (that is pxb-storage-account's verdict).",
-how: None,
-why: "PXB authenticates to the storage account with this key.",
-reads: &[
-Read::Arm { call: "POST {storageAccount}/listKeys", api_version: API_STORAGE, note: "only when a key is given; only which key matched is kept" },
-Read::Arm { call: "GET {storageAccount}/providers/Microsoft.Authorization/permissions", api_version: API_AUTHORIZATION, note: "without a key (no listKeys call is made then)" },
-],
-fix: "copy a current key with `az storage account keys list` (key1 or key2) into the PXB cloud account.",
-},
+        verifies: "with a key (environment PXB_STORAGE_ACCOUNT_KEY or --storage-account-key-file; never a flag value): it equals one of the account's keys, compared in constant time; no key value reaches any output, log or bundle. Without a key: passes when the caller's permissions at the account (permissions API) include Microsoft.Storage/storageAccounts/listKeys/action, so it can fetch a key for PXB; warns otherwise. Independent of allowSharedKeyAccess (that is pxb-storage-account's verdict).",
+        how: None,
+        why: "PXB authenticates to the storage account with this key.",
+        reads: &[
+            Read::Arm {
+                call: "POST {storageAccount}/listKeys",
+                api_version: API_STORAGE,
+                note: "only when a key is given; only which key matched is kept",
+            },
+            Read::Arm {
+                call: "GET {storageAccount}/providers/Microsoft.Authorization/permissions",
+                api_version: API_AUTHORIZATION,
+                note: "without a key (no listKeys call is made then)",
+            },
+        ],
+        fix: "copy a current key with `az storage account keys list` (key1 or key2) into the PXB cloud account.",
+    },
     run: pxb_storage_account_key,
 };
 

@@ -17,9 +17,21 @@ const APPLY_NOTE: &str =
 
 /// How the role checks, and the PXB permission checks, find what a principal may do.
 pub(super) const RBAC_READS: &[Read] = &[
-Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?$filter=assignedTo('{principal}')", api_version: API_AUTHORIZATION, note: "the identity's assignments in the scope's subscription, direct and through its groups" },
-Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/denyAssignments", api_version: API_AUTHORIZATION, note: "the deny assignments of the scope's subscription" },
-Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}", api_version: API_AUTHORIZATION, note: "each assigned role definition, by GUID" },
+    Read::Arm {
+        call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?$filter=assignedTo('{principal}')",
+        api_version: API_AUTHORIZATION,
+        note: "the identity's assignments in the scope's subscription, direct and through its groups",
+    },
+    Read::Arm {
+        call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/denyAssignments",
+        api_version: API_AUTHORIZATION,
+        note: "the deny assignments of the scope's subscription",
+    },
+    Read::Arm {
+        call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+        api_version: API_AUTHORIZATION,
+        note: "each assigned role definition, by GUID",
+    },
 ];
 
 macro_rules! role_checks {
@@ -285,15 +297,23 @@ pub const CALLER_ROLES: Check = Check {
     profiles: AZURE_BACKUP,
     uses: Uses::AzureBackupMatrix,
     explain: Explain {
-verifies: "the identity running the tool can write role assignments (Microsoft.Authorization/roleAssignments/write, as Owner or User Access Administrator have) on the cluster, the snapshot resource group and the storage account, and holds every action of Backup Contributor on the vault's resource group, through the permissions API (the caller's own effective permission blocks). Otherwise: warn, since someone else may configure backup. The permissions API does not report deny assignments or conditions.",
-how: None,
-why: "configuring backup assigns the roles of the matrix and creates backup instances; the prerequisites page recommends Owner on those scopes and Backup Contributor on the vault's resource group.",
-reads: &[
-Read::Arm { call: "GET {scope}/providers/Microsoft.Authorization/permissions", api_version: API_AUTHORIZATION, note: "at each scope" },
-Read::Arm { call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}", api_version: API_AUTHORIZATION, note: "the Backup Contributor definition" },
-],
-fix: "have an Owner of those scopes configure backup, or give the identity running the tool Owner (or User Access Administrator) on them and Backup Contributor on the vault's resource group.",
-},
+        verifies: "the identity running the tool can write role assignments (Microsoft.Authorization/roleAssignments/write, as Owner or User Access Administrator have) on the cluster, the snapshot resource group and the storage account, and holds every action of Backup Contributor on the vault's resource group, through the permissions API (the caller's own effective permission blocks). Otherwise: warn, since someone else may configure backup. The permissions API does not report deny assignments or conditions.",
+        how: None,
+        why: "configuring backup assigns the roles of the matrix and creates backup instances; the prerequisites page recommends Owner on those scopes and Backup Contributor on the vault's resource group.",
+        reads: &[
+            Read::Arm {
+                call: "GET {scope}/providers/Microsoft.Authorization/permissions",
+                api_version: API_AUTHORIZATION,
+                note: "at each scope",
+            },
+            Read::Arm {
+                call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+                api_version: API_AUTHORIZATION,
+                note: "the Backup Contributor definition",
+            },
+        ],
+        fix: "have an Owner of those scopes configure backup, or give the identity running the tool Owner (or User Access Administrator) on them and Backup Contributor on the vault's resource group.",
+    },
     run: caller_roles,
 };
 
