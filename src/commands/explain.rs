@@ -15,7 +15,7 @@ pub fn run(id: &str) -> Result<Exit> {
         check.title,
         check.id,
         profiles.join(", "),
-        check.explain
+        check.explain_text()
     );
     print!("{}", requirements_text(check.uses));
     Ok(Exit::Ready)
