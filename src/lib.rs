@@ -136,6 +136,13 @@ fn run(cli: Cli) -> Result<u8> {
             print!("{}", bundle::inspect(&path)?);
             Ok(0)
         }
+        Command::Bundle {
+            action:
+                cli::BundleAction::Upgrade {
+                    source,
+                    destination,
+                },
+        } => bundle::upgrade(&source, &destination).map(|()| 0),
         Command::RoleDefinition {
             role,
             assignable_scope,
