@@ -79,10 +79,13 @@ fn v1_bundles_give_the_same_report_as_their_upgrade_and_the_v2_fixture() {
     let scratch = tempfile::tempdir().unwrap();
     for name in FIXTURES {
         let expected = report(&fixture(name));
-        for v1 in [compat_v1(name), compat_v1(&format!("{name}.tar.gz"))] {
+        for (form, v1) in [
+            ("dir", compat_v1(name)),
+            ("tgz", compat_v1(&format!("{name}.tar.gz"))),
+        ] {
             assert_eq!(report(&v1), expected, "{}", v1.display());
             for upgraded in ["dir", "bundle.tar.gz"] {
-                let out = scratch.path().join(format!("{name}-{upgraded}"));
+                let out = scratch.path().join(format!("{name}-{form}-{upgraded}"));
                 upgrade(&v1, &out);
                 assert_eq!(report(&out), expected, "{} upgraded", v1.display());
             }
