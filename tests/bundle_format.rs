@@ -93,6 +93,57 @@ fn v1_bundles_give_the_same_report_as_their_upgrade_and_the_v2_fixture() {
     }
 }
 
+/// Format 1 failures carried string codes; upgraded, they are kinds, and every message
+/// that quotes them reads the same.
+#[test]
+fn v1_failures_give_the_same_report_as_their_upgrade() {
+    let scratch = tempfile::tempdir().unwrap();
+    let v1 = scratch.path().join("v1");
+    copy_dir(&compat_v1("ready"), &v1);
+    let failures = [
+        (
+            "/roleAssignments",
+            serde_json::json!(403),
+            "AuthorizationFailed",
+        ),
+        (
+            "/providers/Microsoft.KubernetesConfiguration",
+            Value::Null,
+            "Transport",
+        ),
+        (
+            "/trustedAccessRoleBindings",
+            serde_json::json!(200),
+            "MalformedBody",
+        ),
+        ("/extensions", serde_json::json!(500), "HttpError"),
+    ];
+    for entry in std::fs::read_dir(v1.join("reads")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut read: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let read_path = read["path"].as_str().unwrap().to_string();
+        if let Some((_, status, code)) = failures.iter().find(|(end, ..)| read_path.ends_with(end))
+        {
+            read["status"] = status.clone();
+            read.as_object_mut().unwrap().remove("body");
+            read["error"] = serde_json::json!({"code": code, "message": "planted failure"});
+            std::fs::write(&path, read.to_string()).unwrap();
+        }
+    }
+    let upgraded = scratch.path().join("v2");
+    upgrade(&v1, &upgraded);
+    let (code, expected) = report(&v1);
+    assert_eq!(report(&upgraded), (code, expected.clone()));
+    let text = expected.to_string();
+    for (_, _, code) in failures {
+        assert!(
+            text.contains(&format!("{code}: planted failure")),
+            "{code}: {text}"
+        );
+    }
+}
+
 #[test]
 fn upgrading_a_v2_bundle_changes_nothing() {
     let scratch = tempfile::tempdir().unwrap();
