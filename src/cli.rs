@@ -77,6 +77,15 @@ pub enum BundleAction {
         /// The bundle directory or .tar.gz file.
         path: PathBuf,
     },
+    /// Rewrite a bundle (directory or .tar.gz, any older format) in the current format.
+    Upgrade {
+        /// The bundle to upgrade: a directory or .tar.gz file.
+        #[arg(value_name = "SRC")]
+        source: PathBuf,
+        /// Where to write it: a new directory, or a .tar.gz file.
+        #[arg(value_name = "DST")]
+        destination: PathBuf,
+    },
 }
 
 // The variant names are the public `--for` values (pxb-install, ...).

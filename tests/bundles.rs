@@ -63,7 +63,7 @@ async fn tar_gz_round_trip_equals_live_and_holds_no_secret() {
         .output()
         .unwrap();
     let text = String::from_utf8(inspect.stdout).unwrap();
-    assert!(text.contains("format: pxb-preflight-bundle v1"), "{text}");
+    assert!(text.contains("format: pxb-preflight-bundle v2"), "{text}");
     assert!(
         text.contains(&format!("failed: {VAULT} HTTP 403 AuthorizationFailed")),
         "{text}"

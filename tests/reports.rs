@@ -212,8 +212,7 @@ fn bundle_with_forbidden_reads() -> tempfile::TempDir {
         if read["path"].as_str().unwrap().ends_with("/roleAssignments") {
             read["status"] = 403.into();
             read.as_object_mut().unwrap().remove("body");
-            read["error"] =
-                serde_json::json!({"code": "AuthorizationFailed", "message": "no access"});
+            read["error"] = serde_json::json!({"kind": "http", "code": "AuthorizationFailed", "message": "no access"});
             std::fs::write(&path, read.to_string()).unwrap();
         }
     }

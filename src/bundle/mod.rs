@@ -1,43 +1,61 @@
-//! Support bundles: the raw ARM reads of one collection, redacted, as plain JSON files.
+//! Support bundles: the raw reads of one collection, redacted, as plain JSON files.
 //!
 //! A bundle is a directory, or the same files in a `.tar.gz` (one file to attach to a ticket).
-//! Layout:
-//! - `manifest.json`: format name and version, tool version, collection time, the target
-//!   and inputs, and every read that failed with its status;
-//! - `reads/NNN-<name>.json`: one raw read each: method, path, api-version, status, and
-//!   the body or the error.
+//! Layout of format 2 (wire types in [`wire`]):
+//! - `manifest.json`: format name and version, the version of the tool that collected,
+//!   collection time, the target and inputs, and a summary of every read that failed;
+//! - `reads/<source>-<slug>-<hash>.json`: one read each, named by what was read, never by
+//!   its position, so adding a read renames nothing. `<source>` is `arm` or `probe`;
+//!   `<slug>` is the last two segments of the lower-cased path (`host-port-protocol` for a
+//!   probe), for people; `<hash>` is 8 hex digits of the SHA-256 of the read's identity
+//!   (lower-cased path and `$filter`), so two reads never share a name. A record states its
+//!   `source`; an ARM record has method, path, api_version, filter, status and the body or
+//!   the error (`kind`, ARM's `code` when it gave one, `message`); a probe record has host,
+//!   port, protocol and the body.
+//!
+//! Format 1 bundles (numbered `reads/NNN-<name>.json`, probes disguised as method `TCP`,
+//! string error codes) still load ([`v1`]), and `bundle upgrade` rewrites them as format 2.
 //!
 //! `check --bundle` replays these with no network. Secrets never reach a bundle: known
 //! secret-bearing fields are replaced before writing, and keys are never collected.
 
-use crate::reads::{RawRead, RawReads};
+mod v1;
+mod wire;
+
+use crate::reads::{RawRead, RawReads, ReadError, Source};
 use crate::target::TargetRecord;
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
+use wire::{ManifestRecord, ReadRecord, SourceName};
 
 pub const FORMAT: &str = "pxb-preflight-bundle";
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this tool writes; it reads this one and every older one.
+pub const FORMAT_VERSION: u32 = 2;
 const REDACTED: &str = "[redacted]";
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A bundle's manifest, whatever format it was read from.
+#[derive(Debug)]
 pub struct Manifest {
-    pub format: String,
+    /// The format the bundle was read in; a bundle is always written in [`FORMAT_VERSION`].
     pub format_version: u32,
+    /// The pxb-preflight version that collected the reads.
     pub tool_version: String,
     pub collected_at: String,
     pub target: TargetRecord,
-    #[serde(default)]
+    /// Every read that failed, from the reads themselves.
     pub failed_reads: Vec<FailedRead>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct FailedRead {
-    pub path: String,
+    pub source: Source,
     pub status: Option<u16>,
-    pub code: String,
+    pub error: ReadError,
 }
 
 impl Manifest {
@@ -55,21 +73,37 @@ impl Manifest {
         })
     }
 
+    /// The manifest of reads this tool has just collected.
     pub fn new(target: TargetRecord, collected_at: String, raws: &RawReads) -> Self {
+        Self::of(
+            FORMAT_VERSION,
+            env!("CARGO_PKG_VERSION").to_string(),
+            collected_at,
+            target,
+            raws,
+        )
+    }
+
+    fn of(
+        format_version: u32,
+        tool_version: String,
+        collected_at: String,
+        target: TargetRecord,
+        raws: &RawReads,
+    ) -> Self {
         let failed_reads = raws
             .iter()
             .filter_map(|r| {
-                r.error.as_ref().map(|e| FailedRead {
-                    path: r.path.clone(),
+                r.error.as_ref().map(|error| FailedRead {
+                    source: r.source.clone(),
                     status: r.status,
-                    code: e.code.clone(),
+                    error: error.clone(),
                 })
             })
             .collect();
         Manifest {
-            format: FORMAT.to_string(),
-            format_version: FORMAT_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            format_version,
+            tool_version,
             collected_at,
             target,
             failed_reads,
@@ -77,18 +111,53 @@ impl Manifest {
     }
 }
 
+/// The file name of a read in format 2 (see the module's documentation).
+fn record_name(source: &Source) -> String {
+    let slug = match source {
+        Source::Arm(call) => {
+            let path = call.path.to_ascii_lowercase();
+            let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+            segments[segments.len().saturating_sub(2)..].join("-")
+        }
+        Source::Probe {
+            host,
+            port,
+            protocol,
+        } => format!("{host}-{port}-{}", protocol.name()).to_ascii_lowercase(),
+    };
+    let slug: String = slug
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    let digest = Sha256::digest(source.key().as_bytes());
+    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("reads/{}-{slug}-{hash}.json", SourceName::of(source).name())
+}
+
 /// The bundle's files as (relative path, text): the one layout both forms share.
 fn files(manifest: &Manifest, raws: &RawReads) -> Result<Vec<(String, String)>> {
-    let mut files = vec![("manifest.json".to_string(), to_pretty(manifest)?)];
-    for (index, raw) in raws.iter().enumerate() {
+    let mut files = vec![(
+        "manifest.json".to_string(),
+        to_pretty(&ManifestRecord::from(manifest))?,
+    )];
+    let mut names = BTreeSet::new();
+    for raw in raws.iter() {
         let mut raw = raw.clone();
         if let Some(body) = raw.body.as_mut() {
             redact(body);
         }
-        files.push((
-            format!("reads/{:03}-{}.json", index + 1, file_stem(&raw.path)),
-            to_pretty(&raw)?,
-        ));
+        let name = record_name(&raw.source);
+        if !names.insert(name.clone()) {
+            bail!("two reads would both be stored as {name}; nothing was written");
+        }
+        files.push((name, to_pretty(&ReadRecord::from(&raw))?));
     }
     Ok(files)
 }
@@ -101,10 +170,15 @@ pub fn is_archive(path: &Path) -> bool {
 
 /// Writes a bundle: a `.tar.gz`/`.tgz` file to attach to a ticket, or a directory.
 pub fn write(out: &Path, manifest: &Manifest, raws: &RawReads) -> Result<()> {
+    write_as(out, manifest, raws, "--out")
+}
+
+/// [`write`], naming the argument that gave `out` when it is taken.
+fn write_as(out: &Path, manifest: &Manifest, raws: &RawReads, argument: &str) -> Result<()> {
     let files = files(manifest, raws)?;
     if is_archive(out) {
         if out.exists() {
-            bail!("{} exists; choose a new --out", out.display());
+            bail!("{} exists; choose a new {argument}", out.display());
         }
         let file =
             fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -131,7 +205,7 @@ pub fn write(out: &Path, manifest: &Manifest, raws: &RawReads) -> Result<()> {
             .unwrap_or(true)
     {
         bail!(
-            "{} exists and is not an empty directory; choose a new --out",
+            "{} exists and is not an empty directory; choose a new {argument}",
             out.display()
         );
     }
@@ -251,34 +325,53 @@ pub fn parse(mut files: Vec<(String, String)>, origin: &str) -> Result<(Manifest
     if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
         bail!("{origin} is not a pxb-preflight bundle (its manifest has no format \"{FORMAT}\")");
     }
-    match header.get("format_version").and_then(Value::as_u64) {
-        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+    let version = match header.get("format_version").and_then(Value::as_u64) {
+        Some(v @ (1 | 2)) => v as u32,
         Some(v) if v > u64::from(FORMAT_VERSION) => bail!(
             "the bundle has format version {v}, newer than this pxb-preflight understands ({FORMAT_VERSION}); upgrade pxb-preflight"
         ),
         other => bail!("the bundle has an unsupported format version {other:?}"),
-    }
-    let manifest: Manifest = serde_json::from_value(header)
-        .with_context(|| format!("the manifest of {origin} is malformed"))?;
+    };
+    let malformed = || format!("the manifest of {origin} is malformed");
+    let (tool_version, collected_at, target) = if version == 1 {
+        let m: v1::ManifestRecord = serde_json::from_value(header).with_context(malformed)?;
+        (m.tool_version, m.collected_at, m.target)
+    } else {
+        let m: ManifestRecord = serde_json::from_value(header).with_context(malformed)?;
+        (m.tool_version, m.collected_at, m.target)
+    };
     let mut raws = RawReads::default();
     for (name, text) in files
         .iter()
         .filter(|(name, _)| name.starts_with("reads/") && name.ends_with(".json"))
     {
-        let raw: RawRead = serde_json::from_str(text)
-            .with_context(|| format!("{name} is not a valid read record"))?;
+        let invalid = || format!("{name} is not a valid read record");
+        let raw = if version == 1 {
+            let record: v1::ReadRecord = serde_json::from_str(text).with_context(invalid)?;
+            RawRead::try_from(record).with_context(invalid)?
+        } else {
+            let record: ReadRecord = serde_json::from_str(text).with_context(invalid)?;
+            RawRead::try_from(record).with_context(invalid)?
+        };
         raws.insert(raw);
     }
+    let manifest = Manifest::of(version, tool_version, collected_at, target, &raws);
     Ok((manifest, raws))
+}
+
+/// Rewrites the bundle at `source` (format 1 or 2, directory or `.tar.gz`) as a format 2
+/// bundle at `destination` (directory or `.tar.gz`). A format 2 bundle upgrades to itself.
+pub fn upgrade(source: &Path, destination: &Path) -> Result<()> {
+    let (manifest, raws) = read(source)?;
+    write_as(destination, &manifest, &raws, "DST")
 }
 
 /// A one-screen summary of a bundle for support staff.
 pub fn inspect(path: &Path) -> Result<String> {
     let (manifest, raws) = read(path)?;
     let mut out = format!(
-        "bundle {}\n  format: {} v{}, written by pxb-preflight {}\n  collected at: {}\n  cluster: {}\n",
+        "bundle {}\n  format: {FORMAT} v{}, written by pxb-preflight {}\n  collected at: {}\n  cluster: {}\n",
         path.display(),
-        manifest.format,
         manifest.format_version,
         manifest.tool_version,
         manifest.collected_at,
@@ -298,13 +391,24 @@ pub fn inspect(path: &Path) -> Result<String> {
         raws.len(),
         manifest.failed_reads.len()
     ));
+    let mut sources = BTreeMap::new();
+    for raw in raws.iter() {
+        *sources.entry(SourceName::of(&raw.source)).or_insert(0) += 1;
+    }
+    let sources: Vec<String> = sources
+        .iter()
+        .map(|(source, count)| format!("{} {count}", source.name()))
+        .collect();
+    out.push_str(&format!("  sources: {}\n", sources.join(", ")));
     for failed in &manifest.failed_reads {
         let status = failed
             .status
             .map_or("no answer".to_string(), |s| format!("HTTP {s}"));
         out.push_str(&format!(
             "    failed: {} {} {}\n",
-            failed.path, status, failed.code
+            failed.source.path(),
+            status,
+            failed.error.code()
         ));
     }
     Ok(out)
@@ -312,29 +416,6 @@ pub fn inspect(path: &Path) -> Result<String> {
 
 fn to_pretty<T: Serialize>(value: &T) -> Result<String> {
     Ok(serde_json::to_string_pretty(value)? + "\n")
-}
-
-/// `…/managedClusters/aks1/trustedAccessRoleBindings` → `trustedaccessrolebindings-aks1`-like names.
-fn file_stem(path: &str) -> String {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let tail = segments
-        .iter()
-        .rev()
-        .take(2)
-        .rev()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("-");
-    tail.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .take(80)
-        .collect()
 }
 
 /// Whether a JSON key holds a secret: write-only credentials, keys, tokens, protected settings.
@@ -416,8 +497,69 @@ mod tests {
         assert!(err.contains("newer than this pxb-preflight"), "{err}");
     }
 
+    fn arm(path: &str, filter: Option<&str>) -> Source {
+        Source::Arm(crate::reads::ArmCall {
+            method: "GET".into(),
+            path: path.into(),
+            api_version: "2022-04-01".into(),
+            filter: filter.map(str::to_string),
+        })
+    }
+
     #[test]
-    fn file_names_are_safe() {
-        assert_eq!(file_stem("/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/AKS 1"), "managedclusters-aks_1");
+    fn a_read_is_named_by_what_was_read() {
+        let cluster = "/subscriptions/S/resourceGroups/G/providers/Microsoft.ContainerService/managedClusters/AKS 1";
+        let name = record_name(&arm(cluster, None));
+        assert!(
+            name.starts_with("reads/arm-managedclusters-aks_1-") && name.ends_with(".json"),
+            "{name}"
+        );
+        // ARM paths are case-insensitive: another spelling is the same read, the same file.
+        assert_eq!(record_name(&arm(&cluster.to_ascii_lowercase(), None)), name);
+        // The same path with another $filter is another read.
+        let assignments = "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments";
+        let a = record_name(&arm(assignments, Some("assignedTo('a')")));
+        let b = record_name(&arm(assignments, Some("assignedTo('b')")));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), b.len(), "only the hash differs: {a} {b}");
+        let probe = record_name(&Source::Probe {
+            host: "PXB.example.com".into(),
+            port: 10002,
+            protocol: crate::probe::Protocol::Http2,
+        });
+        assert!(
+            probe.starts_with("reads/probe-pxb.example.com-10002-http2-"),
+            "{probe}"
+        );
+    }
+
+    #[test]
+    fn records_round_trip_through_the_wire_form() {
+        let read = RawRead {
+            source: arm("/subscriptions/s", Some("atScope()")),
+            status: Some(403),
+            body: None,
+            error: Some(ReadError {
+                kind: crate::reads::FailureKind::Http,
+                arm_code: Some("AuthorizationFailed".into()),
+                message: "no".into(),
+            }),
+        };
+        let text = serde_json::to_string(&ReadRecord::from(&read)).unwrap();
+        assert!(
+            text.starts_with(r#"{"source":"arm","method":"GET""#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""error":{"kind":"http","code":"AuthorizationFailed""#),
+            "{text}"
+        );
+        let record: ReadRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(RawRead::try_from(record).unwrap(), read);
+        let probe =
+            json!({"source": "probe", "host": "h", "port": 1, "protocol": "http", "body": {}});
+        let record: ReadRecord = serde_json::from_value(probe).unwrap();
+        let raw = RawRead::try_from(record).unwrap();
+        assert_eq!((raw.status, raw.key()), (None, "http://h:1".to_string()));
     }
 }
