@@ -1,9 +1,7 @@
 //! The command line without ARM: catalog, explain, bundles, and bad input (exit 2, one line).
 
-mod common;
-
+use crate::common::{copy_dir, fixture};
 use assert_cmd::Command;
-use common::{copy_dir, fixture};
 
 fn bin() -> Command {
     let mut cmd = Command::cargo_bin("pxb-preflight").unwrap();

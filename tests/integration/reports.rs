@@ -1,9 +1,7 @@
 //! Report formats for CI and tickets: JUnit, Markdown, and several destinations in one run.
 
-mod common;
-
+use crate::common::{copy_dir, fixture};
 use assert_cmd::Command;
-use common::{copy_dir, fixture};
 use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
 
 fn check(fixture_name: &str, outputs: &[&str]) -> std::process::Output {

@@ -2,9 +2,7 @@
 //! failure modes (403, 404, 429 with Retry-After, pagination, malformed bodies), and
 //! the read-only promise.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use wiremock::ResponseTemplate;
 
