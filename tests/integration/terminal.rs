@@ -2,9 +2,7 @@
 //! with util-linux `script`), `-v` call logging without tokens, `--quiet`, `--color`,
 //! shell completions and the man page.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn piped_check(fake: &FakeArm, extra: &[&str]) -> assert_cmd::Command {
     let mut args = vec!["-o", "json"];

@@ -1,8 +1,6 @@
 //! The proxy checks with real Helm inputs: a values file in the PXB docs' shape, `--set`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn values_file() -> String {
     fixture("proxy-values")

@@ -1,9 +1,7 @@
 //! pxb-ports against real listeners on 127.0.0.1 that the test opens: open, refused,
 //! silent and wrong-protocol ports. Listeners live as long as the test's runtime.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

@@ -1,8 +1,6 @@
 //! Azure Policy and egress checks end to end.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn assignments_path() -> String {

@@ -1,8 +1,6 @@
 //! NSG checks end to end, from the ready fixture with one NSG changed.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const SUBNET_NSG: &str = "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/nsg-aks-nodes";

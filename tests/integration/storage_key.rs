@@ -1,8 +1,6 @@
 //! The storage account key given to PXB: verified against listKeys, never shown anywhere.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const KEY1: &str = "planted-key1-Wm9vQmFyQmF6UXV4UXV1eENvcmdlR3JhdWx0R2FycGx5V2FsZG8xMjM0NTY3OA==";

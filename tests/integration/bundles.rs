@@ -1,8 +1,6 @@
 //! Single-file bundles: collect to .tar.gz, replay it offline, inspect it.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::io::Read;
 

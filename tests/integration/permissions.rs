@@ -1,9 +1,7 @@
 //! Permission checks end to end: the real binary, the fake ARM, RBAC data in ARM's shapes.
 //! Each case edits the ready fixture's role assignments, definitions or denies.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const VAULT_P: &str = "c009b9a0-0024-417c-83cd-025d3776045d";

@@ -2,9 +2,7 @@
 //! failure modes (403, 404, 429 with Retry-After, pagination, malformed bodies), and
 //! the read-only promise.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use wiremock::ResponseTemplate;
 
@@ -57,12 +55,81 @@ async fn ready_cluster_live_matches_its_bundle_and_reads_each_resource_once() {
     reads.sort();
     reads.dedup();
     assert_eq!(total, reads.len(), "a resource was read twice: {reads:?}");
-    assert_eq!(total, 35, "{reads:#?}");
     let per_principal = reads.iter().filter(|r| r.contains("assignedTo(")).count();
-    assert_eq!(per_principal, 3, "one assignment list per principal");
+    let recorded_principals = fixture_reads("ready")
+        .iter()
+        .filter(|r| r["filter"].as_str().unwrap_or("").contains("assignedTo("))
+        .count();
+    assert_eq!(
+        per_principal, recorded_principals,
+        "one assignment list per principal"
+    );
     assert!(requests
         .iter()
         .all(|r| r.url.query().unwrap_or("").contains("api-version=")));
+
+    // What a live check reads is what its bundle records, read for read...
+    let mut recorded: Vec<String> = fixture_reads("ready")
+        .iter()
+        .filter(|r| is_http_read(r))
+        .map(|r| {
+            let path = r["path"].as_str().unwrap_or_default();
+            let filter = r["filter"].as_str().unwrap_or_default();
+            format!("{} {filter}", path.to_ascii_lowercase())
+        })
+        .collect();
+    recorded.sort();
+    assert_eq!(reads, recorded, "the live reads are the bundle's reads");
+    // ...and the list itself is a snapshot: a new read is a reviewed change, not a count.
+    let mut listed: Vec<String> = requests.iter().map(describe_read).collect();
+    listed.sort();
+    insta::assert_snapshot!("ready-reads", listed.join("\n"));
+}
+
+/// `METHOD path api-version=… [$filter=…]`, the filter decoded.
+fn describe_read(request: &wiremock::Request) -> String {
+    let query = |key: &str| {
+        request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+    };
+    let filter = query("$filter")
+        .map(|f| format!(" $filter={f}"))
+        .unwrap_or_default();
+    format!(
+        "{} {} api-version={}{filter}",
+        request.method,
+        request.url.path(),
+        query("api-version").unwrap_or_default()
+    )
+}
+
+/// A recorded read is served only at its recorded api-version: the fake answers another
+/// one as ARM would (400), so a read whose api-version drifted cannot pass unnoticed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_at_another_api_version_is_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("ready"), dir.path());
+    let (file, mut read) = read_files(dir.path())
+        .into_iter()
+        .find(|(_, read)| {
+            read["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/trustedAccessRoleBindings"))
+        })
+        .expect("the ready fixture records the trusted access bindings");
+    read["api_version"] = json!("2019-01-01");
+    std::fs::write(&file, read.to_string()).unwrap();
+    let bundle = dir.path().to_str().unwrap();
+
+    let fake = FakeArm::serving(bundle).await;
+    let report = json_of(&run(fake.check(bundle, &["-o", "json"])).await);
+    assert_eq!(status_of(&report, "trusted-access"), "error", "{report:#}");
+    let message = check_of(&report, "trusted-access").to_string();
+    assert!(message.contains("InvalidApiVersionParameter"), "{message}");
+    assert_eq!(status_of(&report, "cluster-state"), "pass");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -426,4 +493,20 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+/// Every read record file of a bundle directory (any JSON file but the manifest), parsed.
+fn read_files(bundle: &std::path::Path) -> Vec<(std::path::PathBuf, Value)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(bundle).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(read_files(&path));
+        } else if path.extension().is_some_and(|e| e == "json") && !path.ends_with("manifest.json")
+        {
+            let text = std::fs::read_to_string(&path).unwrap();
+            found.push((path, serde_json::from_str(&text).unwrap()));
+        }
+    }
+    found
 }

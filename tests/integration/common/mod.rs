@@ -1,16 +1,17 @@
 //! An in-process fake ARM (and AAD token endpoint) for running the real binary against.
 //!
 //! It serves a fixture bundle's recorded reads at their paths, routed case-insensitively
-//! as ARM does; tests override single reads (errors, throttling, pages, bad bodies) with
-//! higher-priority mocks. Nothing here talks to anything but 127.0.0.1.
+//! as ARM does, each only at the api-version it was recorded with (another api-version
+//! gets ARM's 400); tests override single reads (errors, throttling, pages, bad bodies)
+//! with higher-priority mocks. Nothing here talks to anything but 127.0.0.1.
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
-use wiremock::matchers::method;
-use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::{method, query_param};
+use wiremock::{Match, Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 pub const CLIENT_SECRET: &str = "planted-client-secret-Zq8~x";
@@ -20,6 +21,7 @@ pub const CLUSTER: &str = "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/r
 pub const VAULT: &str = "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-aks-prod";
 pub const ACCOUNT: &str = "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/rg-backup/providers/Microsoft.Storage/storageAccounts/staksbackupprod";
 
+/// The bundle `fixtures/<name>`; an absolute `name` is a bundle elsewhere (an altered copy).
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
@@ -82,6 +84,46 @@ pub fn authorization_failed(action: &str, scope: &str) -> Value {
     )
 }
 
+/// Probe records (TCP connections the collector makes itself) are not HTTP reads.
+pub fn is_http_read(read: &Value) -> bool {
+    read["method"] != "TCP" && read["source"] != "probe"
+}
+
+/// A GET of `path` (any case), with `$filter` when given: reads of one path that differ by
+/// it (role assignments per principal) are routed by it too.
+fn read_mock(path: &str, filter: Option<&str>) -> MockBuilder {
+    let mock = Mock::given(method("GET")).and(PathIgnoringCase(path.to_string()));
+    match filter {
+        Some(filter) => mock.and(query_param("$filter", filter)),
+        None => mock,
+    }
+}
+
+/// ARM's 400 for a read at an api-version the fixture did not record it with: a fixture
+/// read is never served to a request the real ARM would have answered differently.
+struct InvalidApiVersion {
+    recorded: Option<String>,
+    latency: Duration,
+}
+
+impl Respond for InvalidApiVersion {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let asked = request
+            .url
+            .query_pairs()
+            .find(|(key, _)| key == "api-version")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        let message = format!(
+            "The api-version '{asked}' is invalid. The supported versions are '{}'.",
+            self.recorded.as_deref().unwrap_or_default()
+        );
+        ResponseTemplate::new(400)
+            .set_body_json(arm_error("InvalidApiVersionParameter", &message))
+            .set_delay(self.latency)
+    }
+}
+
 pub struct FakeArm {
     pub server: MockServer,
 }
@@ -108,17 +150,34 @@ impl FakeArm {
             )
             .mount(&self.server)
             .await;
-        for read in fixture_reads(fixture) {
+        for read in fixture_reads(fixture).into_iter().filter(is_http_read) {
             let path = read["path"].as_str().unwrap().to_string();
+            let filter = read["filter"].as_str();
             let status = read["status"].as_u64().unwrap_or(500) as u16;
             let body = match &read["error"] {
                 Value::Null => read["body"].clone(),
                 error => json!({"error": error}),
             };
-            let response = ResponseTemplate::new(status)
-                .set_body_json(body)
-                .set_delay(latency);
-            self.mount_filtered(&path, read["filter"].as_str(), 5, response)
+            let recorded_version = read["api_version"].as_str().map(str::to_string);
+            if let Some(version) = &recorded_version {
+                read_mock(&path, filter)
+                    .and(query_param("api-version", version.as_str()))
+                    .respond_with(
+                        ResponseTemplate::new(status)
+                            .set_body_json(body)
+                            .set_delay(latency),
+                    )
+                    .with_priority(5)
+                    .mount(&self.server)
+                    .await;
+            }
+            read_mock(&path, filter)
+                .respond_with(InvalidApiVersion {
+                    recorded: recorded_version,
+                    latency,
+                })
+                .with_priority(6)
+                .mount(&self.server)
                 .await;
         }
     }
@@ -127,8 +186,7 @@ impl FakeArm {
         self.mount_filtered(path, None, priority, response).await;
     }
 
-    /// Reads of one path that differ by `$filter` (role assignments per principal) are
-    /// routed by it too.
+    /// Mounts `response` for the read of `path` (and `filter`) at any api-version.
     async fn mount_filtered(
         &self,
         path: &str,
@@ -136,11 +194,8 @@ impl FakeArm {
         priority: u8,
         response: ResponseTemplate,
     ) {
-        let mut mock = Mock::given(method("GET")).and(PathIgnoringCase(path.to_string()));
-        if let Some(filter) = filter {
-            mock = mock.and(wiremock::matchers::query_param("$filter", filter));
-        }
-        mock.respond_with(response)
+        read_mock(path, filter)
+            .respond_with(response)
             .with_priority(priority)
             .mount(&self.server)
             .await;
@@ -289,4 +344,46 @@ pub fn check_of<'a>(report: &'a Value, id: &str) -> &'a Value {
         .iter()
         .find(|c| c["id"] == id)
         .unwrap()
+}
+
+/// The catalog as `pxb-preflight checks` lists it: each check's id and profiles, in order.
+pub fn catalog() -> Vec<(String, Vec<String>)> {
+    let out = assert_cmd::Command::cargo_bin("pxb-preflight")
+        .unwrap()
+        .env_clear()
+        .arg("checks")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut columns = line.split_whitespace();
+            let id = columns.next().unwrap_or_default().to_string();
+            let profiles = columns.next().unwrap_or_default();
+            (id, profiles.split(',').map(str::to_string).collect())
+        })
+        .collect()
+}
+
+/// The ids of the catalog's checks that run under `--profile profile` (`all`: every one).
+pub fn catalog_ids(profile: &str) -> Vec<String> {
+    catalog()
+        .into_iter()
+        .filter(|(_, profiles)| profile == "all" || profiles.iter().any(|p| p == profile))
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// The names of the fixture bundles: the directories of `fixtures/` with a manifest.
+pub fn fixture_bundles() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixture(""))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|dir| dir.join("manifest.json").is_file())
+        .map(|dir| dir.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
