@@ -2,9 +2,7 @@
 //! `.tar.gz`, kept under `tests/compat/v1/`) gives the same report as its upgrade and as the
 //! v2 fixture; upgrading a v2 bundle changes nothing; adding a read renames no file.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
