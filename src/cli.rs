@@ -6,6 +6,7 @@
 use crate::checks::Profile;
 use crate::cloud::CloudName;
 use crate::target::{HelmInputs, PxbEndpoint, RestoreRole, TargetRecord, CLUSTER_TYPE};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -241,14 +242,23 @@ pub struct OutputSpec {
     pub path: Option<PathBuf>,
 }
 
-fn parse_output(text: &str) -> Result<OutputSpec, String> {
+/// Why an `-o FORMAT[=PATH]` value was refused (clap prints it with the flag).
+#[derive(Debug, thiserror::Error)]
+pub enum OutputSpecError {
+    #[error("'{0}=' names no file")]
+    NoFile(String),
+    #[error("unknown format '{0}' (table, json, junit, markdown)")]
+    UnknownFormat(String),
+}
+
+fn parse_output(text: &str) -> Result<OutputSpec, OutputSpecError> {
     let (name, path) = match text.split_once('=') {
         Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
-        Some((name, _)) => return Err(format!("'{name}=' names no file")),
+        Some((name, _)) => return Err(OutputSpecError::NoFile(name.to_string())),
         None => (text, None),
     };
     let format = OutputFormat::from_str(name, true)
-        .map_err(|_| format!("unknown format '{name}' (table, json, junit, markdown)"))?;
+        .map_err(|_| OutputSpecError::UnknownFormat(name.to_string()))?;
     Ok(OutputSpec { format, path })
 }
 
@@ -280,19 +290,16 @@ impl TargetArgs {
     }
 
     /// Reads the values files (a bad one stops the run) and keeps only the proxy settings.
-    fn helm_inputs(&self) -> Result<Option<HelmInputs>, String> {
+    fn helm_inputs(&self) -> Result<Option<HelmInputs>> {
         if self.helm_values.is_empty() && self.set.is_empty() {
             return Ok(None);
         }
         let mut values = Vec::new();
         for path in &self.helm_values {
             let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read --helm-values {}: {e}", path.display()))?;
-            let parsed = crate::helm::parse_values(&text).map_err(|e| {
-                format!(
-                    "--helm-values {} is not valid YAML values: {e}",
-                    path.display()
-                )
+                .with_context(|| format!("cannot read --helm-values {}", path.display()))?;
+            let parsed = crate::helm::parse_values(&text).with_context(|| {
+                format!("--helm-values {} is not valid YAML values", path.display())
             })?;
             // A file that does not mention proxy must not read as `proxy: null` (a deletion).
             let proxy_only = parsed.get("proxy").map_or_else(
@@ -323,7 +330,7 @@ impl TargetArgs {
     }
 
     /// The target as given; its IDs are validated by `Target::from_record`.
-    pub fn record(&self) -> Result<TargetRecord, String> {
+    pub fn record(&self) -> Result<TargetRecord> {
         let cluster = match (
             &self.cluster,
             &self.subscription,
@@ -334,21 +341,14 @@ impl TargetArgs {
             (None, Some(sub), Some(group), Some(name)) => {
                 for (flag, value) in [("--subscription", sub), ("-g", group), ("-n", name)] {
                     if value.trim().is_empty() || value.contains('/') {
-                        return Err(format!(
-                            "{flag} '{value}' must be a plain name, not empty and without '/'"
-                        ));
+                        bail!("{flag} '{value}' must be a plain name, not empty and without '/'");
                     }
                 }
                 format!(
                     "/subscriptions/{sub}/resourceGroups/{group}/providers/{CLUSTER_TYPE}/{name}"
                 )
             }
-            _ => {
-                return Err(
-                    "no cluster given: pass --cluster ID, or --subscription SUB -g RG -n NAME"
-                        .to_string(),
-                )
-            }
+            _ => bail!("no cluster given: pass --cluster ID, or --subscription SUB -g RG -n NAME"),
         };
         let restore_role = self
             .restore_role_file
@@ -380,11 +380,11 @@ impl TargetArgs {
 
 /// Reads the Actions of a role file in the shape `az role definition create` accepts
 /// (`Name`, `Actions`, ...; keys matched case-insensitively, as the Azure CLI does).
-fn read_restore_role(path: &std::path::Path) -> Result<RestoreRole, String> {
+fn read_restore_role(path: &std::path::Path) -> Result<RestoreRole> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read --restore-role-file {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot read --restore-role-file {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("--restore-role-file {} is not JSON: {e}", path.display()))?;
+        .with_context(|| format!("--restore-role-file {} is not JSON", path.display()))?;
     let field = |name: &str| {
         value.as_object().and_then(|o| {
             o.iter()
@@ -401,10 +401,7 @@ fn read_restore_role(path: &std::path::Path) -> Result<RestoreRole, String> {
         })
         .unwrap_or_default();
     if actions.is_empty() {
-        return Err(format!(
-            "--restore-role-file {} has no Actions",
-            path.display()
-        ));
+        bail!("--restore-role-file {} has no Actions", path.display());
     }
     let name = field("Name")
         .and_then(|n| n.as_str())

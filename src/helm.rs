@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 /// A values file that is not a map of values.
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
-    #[error("{0}")]
+    #[error(transparent)]
     Yaml(#[from] serde_norway::Error),
     #[error("the top level is not a map of values")]
     NotAMap,

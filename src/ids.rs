@@ -7,6 +7,21 @@
 
 use std::fmt;
 
+/// An ID that is not an ARM ID of the shape the caller needs; the text is the user's message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("malformed resource ID '{input}': {why}")]
+    Malformed { input: String, why: &'static str },
+    #[error("resource ID '{input}' is of type '{found}', expected '{expected}'")]
+    WrongType {
+        input: String,
+        found: String,
+        expected: String,
+    },
+    #[error("'{0}' is not a resource group ID or name")]
+    NotResourceGroup(String),
+}
+
 /// A parsed ARM ID of a subscription, a resource group, or a (possibly nested) resource.
 #[derive(Clone, Debug)]
 pub struct ResourceId {
@@ -21,12 +36,15 @@ pub struct ResourceId {
 }
 
 impl ResourceId {
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
         // Blanks and trailing slashes in any mix: what is kept must parse to itself.
         let trimmed = input
             .trim_start()
             .trim_end_matches(|c: char| c == '/' || c.is_whitespace());
-        let bad = |why: &str| format!("malformed resource ID '{input}': {why}");
+        let bad = |why: &'static str| IdError::Malformed {
+            input: input.to_string(),
+            why,
+        };
         if !trimmed.starts_with('/') {
             return Err(bad("it must start with /subscriptions/"));
         }
@@ -77,31 +95,34 @@ impl ResourceId {
     }
 
     /// Parses and requires the given resource type (case-insensitive).
-    pub fn parse_typed(input: &str, expected_type: &str) -> Result<Self, String> {
+    pub fn parse_typed(input: &str, expected_type: &str) -> Result<Self, IdError> {
         let id = Self::parse(input)?;
         match id.resource_type() {
             Some(t) if t.eq_ignore_ascii_case(expected_type) => Ok(id),
-            other => Err(format!(
-                "resource ID '{input}' is of type '{}', expected '{expected_type}'",
-                other.unwrap_or("resource group or subscription")
-            )),
+            other => Err(IdError::WrongType {
+                input: input.to_string(),
+                found: other
+                    .unwrap_or("resource group or subscription")
+                    .to_string(),
+                expected: expected_type.to_string(),
+            }),
         }
     }
 
     /// Parses a resource group ID, or a bare name taken to be in `subscription`.
-    pub fn parse_resource_group(input: &str, subscription: &str) -> Result<Self, String> {
+    pub fn parse_resource_group(input: &str, subscription: &str) -> Result<Self, IdError> {
         let id = if input.trim().starts_with('/') {
             Self::parse(input)?
         } else {
             Self::resource_group_id(subscription, input.trim())?
         };
         if id.resource_group.is_none() || id.resource_type.is_some() {
-            return Err(format!("'{input}' is not a resource group ID or name"));
+            return Err(IdError::NotResourceGroup(input.to_string()));
         }
         Ok(id)
     }
 
-    pub fn resource_group_id(subscription: &str, group: &str) -> Result<Self, String> {
+    pub fn resource_group_id(subscription: &str, group: &str) -> Result<Self, IdError> {
         Self::parse(&format!(
             "/subscriptions/{subscription}/resourceGroups/{group}"
         ))

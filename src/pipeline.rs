@@ -77,7 +77,7 @@ pub fn gather_live(
 /// The target as given, and the storage account key to verify (from
 /// `PXB_STORAGE_ACCOUNT_KEY` or `--storage-account-key-file`, never a flag value).
 fn live_target(args: &TargetArgs) -> Result<(TargetRecord, Option<secret::Secret>)> {
-    let mut record = args.record().map_err(|e| anyhow!(e))?;
+    let mut record = args.record()?;
     let from_env = std::env::var("PXB_STORAGE_ACCOUNT_KEY")
         .ok()
         .filter(|v| !v.is_empty());

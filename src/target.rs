@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     /// A resource ID that does not parse, or names the wrong type of resource.
-    #[error("{0}")]
-    ResourceId(String),
+    #[error(transparent)]
+    ResourceId(#[from] crate::ids::IdError),
     #[error("--pxb-endpoint '{0}' must be a host name or address (ports go in --pxb-rest-port and --pxb-grpc-port)")]
     PxbEndpoint(String),
     #[error("'{0}' is not an object ID (a GUID such as 00000000-0000-0000-0000-000000000000)")]
