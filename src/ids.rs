@@ -212,9 +212,12 @@ mod tests {
         let err =
             ResourceId::parse_typed(CLUSTER, "Microsoft.Storage/storageAccounts").unwrap_err();
         assert!(
-            err.contains("expected 'Microsoft.Storage/storageAccounts'"),
+            matches!(&err, IdError::WrongType { expected, .. } if expected == "Microsoft.Storage/storageAccounts"),
             "{err}"
         );
+        assert!(err
+            .to_string()
+            .contains("expected 'Microsoft.Storage/storageAccounts'"));
     }
 
     #[test]
