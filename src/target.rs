@@ -4,7 +4,6 @@
 //! bundle's manifest, so a bundle replays with exactly the inputs it was collected with.
 
 use crate::ids::ResourceId;
-use serde::{Deserialize, Serialize};
 
 /// An input that does not name what it must: the run stops before any request.
 #[derive(Debug, thiserror::Error)]
@@ -47,88 +46,57 @@ pub struct Target {
 /// The px-central Helm inputs, reduced to what the proxy checks read: each values file's
 /// `proxy` subtree and the `--set` expressions that assign `proxy.*` (other chart values
 /// can hold passwords and are never kept).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HelmInputs {
-    #[serde(default)]
     pub values: Vec<serde_json::Value>,
-    #[serde(default)]
     pub set: Vec<String>,
 }
 
 /// Where PXB's server listens and where its clients come from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PxbEndpoint {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    #[serde(default = "default_rest_port")]
     pub rest_port: u16,
-    #[serde(default = "default_grpc_port")]
     pub grpc_port: u16,
     /// Source of the PXB clients' traffic for `pxb-nsg-ports`: a CIDR or a service tag.
-    #[serde(default = "default_client_source")]
     pub client_source: String,
-}
-
-fn default_rest_port() -> u16 {
-    10001
-}
-fn default_grpc_port() -> u16 {
-    10002
-}
-fn default_client_source() -> String {
-    "VirtualNetwork".into()
 }
 
 impl Default for PxbEndpoint {
     fn default() -> Self {
         PxbEndpoint {
             host: None,
-            rest_port: default_rest_port(),
-            grpc_port: default_grpc_port(),
-            client_source: default_client_source(),
+            rest_port: 10001,
+            grpc_port: 10002,
+            client_source: "VirtualNetwork".into(),
         }
     }
 }
 
 /// The actions of the restore role a user created (`az role definition create` JSON).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RestoreRole {
     pub name: String,
     pub actions: Vec<String>,
 }
 
-/// The manifest form of a [`Target`]: plain strings a person can read and edit.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// The target as the user gave it: plain strings, before validation. Its wire forms are the
+/// bundle manifest's (`bundle::wire`) and the JSON report's (`report::json`).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TargetRecord {
     pub cluster: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vault: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_resource_group: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_account: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob_container: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staging_resource_group: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staging_storage_account: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pxb_principal: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_source_cluster: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_role: Option<RestoreRole>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub storage_account_key_provided: bool,
-    #[serde(default, skip_serializing_if = "is_default_endpoint")]
     pub pxb: PxbEndpoint,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm: Option<HelmInputs>,
-}
-
-fn is_default_endpoint(endpoint: &PxbEndpoint) -> bool {
-    *endpoint == PxbEndpoint::default()
 }
 
 impl Target {

@@ -335,10 +335,10 @@ pub fn parse(mut files: Vec<(String, String)>, origin: &str) -> Result<(Manifest
     let malformed = || format!("the manifest of {origin} is malformed");
     let (tool_version, collected_at, target) = if version == 1 {
         let m: v1::ManifestRecord = serde_json::from_value(header).with_context(malformed)?;
-        (m.tool_version, m.collected_at, m.target)
+        (m.tool_version, m.collected_at, m.target.into())
     } else {
         let m: ManifestRecord = serde_json::from_value(header).with_context(malformed)?;
-        (m.tool_version, m.collected_at, m.target)
+        (m.tool_version, m.collected_at, m.target.into())
     };
     let mut raws = RawReads::default();
     for (name, text) in files
@@ -377,7 +377,7 @@ pub fn inspect(path: &Path) -> Result<String> {
         manifest.collected_at,
         manifest.target.cluster
     );
-    let target = serde_json::to_value(&manifest.target)?;
+    let target = serde_json::to_value(wire::TargetWire::from(&manifest.target))?;
     for (key, value) in target
         .as_object()
         .into_iter()

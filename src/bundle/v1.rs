@@ -7,7 +7,6 @@
 
 use crate::probe::Protocol;
 use crate::reads::{ArmCall, FailureKind, RawRead, ReadError, Source};
-use crate::target::TargetRecord;
 use anyhow::{anyhow, Result};
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,7 +16,7 @@ use serde_json::Value;
 pub struct ManifestRecord {
     pub tool_version: String,
     pub collected_at: String,
-    pub target: TargetRecord,
+    pub target: super::wire::TargetWire,
 }
 
 /// One file under `reads/` in format 1.

@@ -8,7 +8,7 @@
 use super::{FailedRead, Manifest, FORMAT, FORMAT_VERSION};
 use crate::probe::Protocol;
 use crate::reads::{ArmCall, FailureKind, RawRead, ReadError, Source};
-use crate::target::TargetRecord;
+use crate::target::{HelmInputs, PxbEndpoint, RestoreRole, TargetRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -20,7 +20,7 @@ pub struct ManifestRecord {
     /// The pxb-preflight version that collected the reads.
     pub tool_version: String,
     pub collected_at: String,
-    pub target: TargetRecord,
+    pub target: TargetWire,
     /// A summary for people; the read records are what counts.
     #[serde(default)]
     pub failed_reads: Vec<FailedReadRecord>,
@@ -202,7 +202,7 @@ impl From<&Manifest> for ManifestRecord {
             format_version: FORMAT_VERSION,
             tool_version: manifest.tool_version.clone(),
             collected_at: manifest.collected_at.clone(),
-            target: manifest.target.clone(),
+            target: TargetWire::from(&manifest.target),
             failed_reads: manifest
                 .failed_reads
                 .iter()
@@ -221,5 +221,183 @@ impl From<&FailedRead> for FailedReadRecord {
             kind: failed.error.kind,
             code: failed.error.arm_code.clone(),
         }
+    }
+}
+
+/// The manifest's `target`: the cluster and every input given, as the user spelled them
+/// (the same shape in formats 1 and 2). Absent inputs are left out, not `null`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct TargetWire {
+    pub cluster: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_resource_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob_container: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staging_resource_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staging_storage_account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pxb_principal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_source_cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_role: Option<RestoreRoleWire>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub storage_account_key_provided: bool,
+    /// Left out when it is the default endpoint (no host, standard ports and source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pxb: Option<PxbEndpointWire>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm: Option<HelmWire>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RestoreRoleWire {
+    pub name: String,
+    pub actions: Vec<String>,
+}
+
+/// Each field falls back to the default endpoint's when a hand-edited manifest omits it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PxbEndpointWire {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default = "default_rest_port")]
+    pub rest_port: u16,
+    #[serde(default = "default_grpc_port")]
+    pub grpc_port: u16,
+    #[serde(default = "default_client_source")]
+    pub client_source: String,
+}
+
+fn default_rest_port() -> u16 {
+    PxbEndpoint::default().rest_port
+}
+fn default_grpc_port() -> u16 {
+    PxbEndpoint::default().grpc_port
+}
+fn default_client_source() -> String {
+    PxbEndpoint::default().client_source
+}
+
+/// Only what the proxy checks keep of the Helm inputs (never other chart values).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HelmWire {
+    #[serde(default)]
+    pub values: Vec<Value>,
+    #[serde(default)]
+    pub set: Vec<String>,
+}
+
+impl From<&TargetRecord> for TargetWire {
+    fn from(t: &TargetRecord) -> Self {
+        TargetWire {
+            cluster: t.cluster.clone(),
+            vault: t.vault.clone(),
+            snapshot_resource_group: t.snapshot_resource_group.clone(),
+            storage_account: t.storage_account.clone(),
+            blob_container: t.blob_container.clone(),
+            staging_resource_group: t.staging_resource_group.clone(),
+            staging_storage_account: t.staging_storage_account.clone(),
+            pxb_principal: t.pxb_principal.clone(),
+            restore_source_cluster: t.restore_source_cluster.clone(),
+            restore_role: t.restore_role.as_ref().map(|r| RestoreRoleWire {
+                name: r.name.clone(),
+                actions: r.actions.clone(),
+            }),
+            storage_account_key_provided: t.storage_account_key_provided,
+            pxb: (t.pxb != PxbEndpoint::default()).then(|| PxbEndpointWire {
+                host: t.pxb.host.clone(),
+                rest_port: t.pxb.rest_port,
+                grpc_port: t.pxb.grpc_port,
+                client_source: t.pxb.client_source.clone(),
+            }),
+            helm: t.helm.as_ref().map(|h| HelmWire {
+                values: h.values.clone(),
+                set: h.set.clone(),
+            }),
+        }
+    }
+}
+
+impl From<TargetWire> for TargetRecord {
+    fn from(t: TargetWire) -> Self {
+        TargetRecord {
+            cluster: t.cluster,
+            vault: t.vault,
+            snapshot_resource_group: t.snapshot_resource_group,
+            storage_account: t.storage_account,
+            blob_container: t.blob_container,
+            staging_resource_group: t.staging_resource_group,
+            staging_storage_account: t.staging_storage_account,
+            pxb_principal: t.pxb_principal,
+            restore_source_cluster: t.restore_source_cluster,
+            restore_role: t.restore_role.map(|r| RestoreRole {
+                name: r.name,
+                actions: r.actions,
+            }),
+            storage_account_key_provided: t.storage_account_key_provided,
+            pxb: t.pxb.map_or_else(PxbEndpoint::default, |p| PxbEndpoint {
+                host: p.host,
+                rest_port: p.rest_port,
+                grpc_port: p.grpc_port,
+                client_source: p.client_source,
+            }),
+            helm: t.helm.map(|h| HelmInputs {
+                values: h.values,
+                set: h.set,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every input survives the manifest round trip; a default endpoint and absent inputs
+    /// are left out of the file.
+    #[test]
+    fn the_target_round_trips_through_the_manifest() {
+        let full = TargetRecord {
+            cluster: "c".into(),
+            vault: Some("v".into()),
+            restore_role: Some(RestoreRole {
+                name: "r".into(),
+                actions: vec!["a".into()],
+            }),
+            storage_account_key_provided: true,
+            pxb: PxbEndpoint {
+                host: Some("h".into()),
+                rest_port: 1,
+                ..PxbEndpoint::default()
+            },
+            helm: Some(HelmInputs {
+                values: vec![serde_json::json!({"proxy": {}})],
+                set: vec!["proxy.x=1".into()],
+            }),
+            ..Default::default()
+        };
+        let text = serde_json::to_string(&TargetWire::from(&full)).unwrap();
+        let back: TargetWire = serde_json::from_str(&text).unwrap();
+        assert_eq!(TargetRecord::from(back), full);
+
+        let bare = TargetRecord {
+            cluster: "c".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_value(TargetWire::from(&bare)).unwrap(),
+            serde_json::json!({"cluster": "c"})
+        );
+        let edited: TargetWire =
+            serde_json::from_str(r#"{"cluster": "c", "pxb": {"host": "h"}}"#).unwrap();
+        let endpoint = TargetRecord::from(edited).pxb;
+        assert_eq!((endpoint.rest_port, endpoint.grpc_port), (10001, 10002));
     }
 }
