@@ -1,5 +1,5 @@
 //! Benchmark: `check --bundle` of each fixture, the offline path support staff use, as a
-//! whole process (start, read the bundle, judge all 36 checks, render). Prints the median
+//! whole process (start, read the bundle, judge every check of the catalog, render). Prints the median
 //! wall time per fixture and format; run with `cargo bench --bench replay`.
 
 use std::path::Path;
@@ -11,20 +11,22 @@ const RUNS: usize = 21;
 fn main() {
     let binary = Path::new(env!("CARGO_BIN_EXE_pxb-preflight"));
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    for fixture in [
-        "ready",
-        "sp-cluster-csi-disabled",
-        "backup-not-configured",
-        "proxy-cluster",
-    ] {
+    // Every fixture bundle (a directory with a manifest), in name order.
+    let mut bundles: Vec<_> = std::fs::read_dir(&fixtures)
+        .expect("the fixtures directory")
+        .map(|entry| entry.expect("a fixtures entry").path())
+        .filter(|path| path.join("manifest.json").is_file())
+        .collect();
+    bundles.sort();
+    for bundle in &bundles {
+        let fixture = bundle.file_name().unwrap_or_default().to_string_lossy();
         for format in ["table", "json"] {
-            let bundle = fixtures.join(fixture);
             let mut times: Vec<Duration> = (0..RUNS)
                 .map(|_| {
                     let started = Instant::now();
                     let output = Command::new(binary)
                         .args(["check", "--bundle"])
-                        .arg(&bundle)
+                        .arg(bundle)
                         .args(["-o", format])
                         .env_clear()
                         .output()
