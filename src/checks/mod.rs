@@ -136,6 +136,10 @@ impl Outcome {
     pub fn error(unobserved: &Unobserved) -> Self {
         Self::new(Status::Error, unobserved.describe())
     }
+    /// The outcome reported for a judgement: a fact that could not be observed is `error`.
+    pub fn of(judgement: Judgement) -> Self {
+        judgement.unwrap_or_else(|unobserved| Self::error(&unobserved))
+    }
     pub fn evidence(mut self, evidence: Evidence) -> Self {
         self.evidence.push(evidence);
         self
@@ -146,6 +150,10 @@ impl Outcome {
     }
 }
 
+/// What a check function returns: its outcome, or the fact it needed and could not
+/// observe. Check functions take facts with `?` (see [`crate::facts::Require`]).
+pub type Judgement = Result<Outcome, Unobserved>;
+
 pub struct Check {
     pub id: &'static str,
     pub title: &'static str,
@@ -154,7 +162,7 @@ pub struct Check {
     pub explain: &'static str,
     /// Which versioned requirement data the check applies (shown by `explain`).
     pub uses: Uses,
-    pub run: fn(&Facts) -> Outcome,
+    pub run: fn(&Facts) -> Judgement,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,6 +175,11 @@ pub enum Uses {
 impl Check {
     pub fn in_profile(&self, selected: Option<Profile>) -> bool {
         selected.is_none_or(|p| self.profiles.contains(&p))
+    }
+
+    /// The check's verdict over `facts`.
+    pub fn judge(&self, facts: &Facts) -> Outcome {
+        Outcome::of((self.run)(facts))
     }
 }
 
@@ -230,7 +243,7 @@ pub fn run_all(facts: &Facts, profile: Option<Profile>) -> Vec<Verdict> {
         .filter(|c| c.in_profile(profile))
         .map(|check| Verdict {
             check,
-            outcome: (check.run)(facts),
+            outcome: check.judge(facts),
         })
         .collect()
 }

@@ -2,8 +2,8 @@
 //! AzureBackup and AzureCloud service tags allowed (Azure Backup prerequisites page).
 //! Each NSG is evaluated on its own by `crate::nsg`; the deciding rule is the evidence.
 
-use super::{Check, Evidence, Outcome, Uses, AZURE_BACKUP, PXB};
-use crate::facts::{AppliedNsg, Facts};
+use super::{Check, Evidence, Judgement, Outcome, Uses, AZURE_BACKUP, PXB};
+use crate::facts::{AppliedNsg, Facts, Require, Unobserved};
 use crate::ids::ResourceId;
 use crate::nsg::{evaluate, Decision, Endpoint, Flow};
 use crate::probe::Protocol;
@@ -21,14 +21,14 @@ Fix: add an inbound allow for TCP 10001-10002 with a priority lower (earlier) th
     run: pxb_nsg_ports,
 };
 
-fn nsgs_or_outcome(facts: &Facts) -> Result<Vec<AppliedNsg>, Outcome> {
-    match facts.applicable_nsgs() {
-        Ok(nsgs) if nsgs.is_empty() => Err(Outcome::pass(
-            "no NSG applies to the node subnets or the node resource group",
-        )),
-        Ok(nsgs) => Ok(nsgs),
-        Err(e) => Err(Outcome::error(&e)),
-    }
+/// The NSGs on the nodes; `None` when none applies (both NSG checks then pass).
+fn applicable_nsgs(facts: &Facts) -> Result<Option<&[AppliedNsg]>, Unobserved> {
+    let nsgs = facts.network.applicable.require()?;
+    Ok((!nsgs.is_empty()).then_some(nsgs.as_slice()))
+}
+
+fn no_nsg_applies() -> Outcome {
+    Outcome::pass("no NSG applies to the node subnets or the node resource group")
 }
 
 fn rule_text(nsg: &AppliedNsg, decision: &Decision) -> String {
@@ -61,10 +61,9 @@ fn priority_before(rule_priority: u32) -> u32 {
     rule_priority.saturating_sub(1).max(100)
 }
 
-fn pxb_nsg_ports(facts: &Facts) -> Outcome {
-    let nsgs = match nsgs_or_outcome(facts) {
-        Ok(n) => n,
-        Err(outcome) => return outcome,
+fn pxb_nsg_ports(facts: &Facts) -> Judgement {
+    let Some(nsgs) = applicable_nsgs(facts)? else {
+        return Ok(no_nsg_applies());
     };
     let endpoint = &facts.target.pxb;
     let ports = [endpoint.rest_port, endpoint.grpc_port];
@@ -72,7 +71,7 @@ fn pxb_nsg_ports(facts: &Facts) -> Outcome {
     let mut undecidable = Vec::new();
     let mut evidence = Vec::new();
     let mut fixes = Vec::new();
-    for nsg in &nsgs {
+    for nsg in nsgs {
         for port in ports {
             let flow = Flow {
                 source: Endpoint::parse(&endpoint.client_source),
@@ -123,7 +122,7 @@ fn pxb_nsg_ports(facts: &Facts) -> Outcome {
             endpoint.client_source
         ))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 pub const NSG_BACKUP_SERVICE_TAGS: Check = Check {
@@ -141,15 +140,14 @@ Otherwise: warn, naming the NSG and the deciding rule.",
 
 const BACKUP_TAGS: [&str; 2] = ["AzureBackup", "AzureCloud"];
 
-fn nsg_backup_service_tags(facts: &Facts) -> Outcome {
-    let nsgs = match nsgs_or_outcome(facts) {
-        Ok(n) => n,
-        Err(outcome) => return outcome,
+fn nsg_backup_service_tags(facts: &Facts) -> Judgement {
+    let Some(nsgs) = applicable_nsgs(facts)? else {
+        return Ok(no_nsg_applies());
     };
     let mut problems = Vec::new();
     let mut evidence = Vec::new();
     let mut fixes = Vec::new();
-    for nsg in &nsgs {
+    for nsg in nsgs {
         for tag in BACKUP_TAGS {
             let flow = Flow {
                 source: Endpoint::Tag(tag.into()),
@@ -185,7 +183,7 @@ fn nsg_backup_service_tags(facts: &Facts) -> Outcome {
     } else {
         Outcome::warn(problems.join("; ")).fix(fixes.join("\n"))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 pub const PXB_PORTS: Check = Check {
@@ -201,21 +199,18 @@ Fix: check the PXB service (type LoadBalancer/NodePort), its pods, and the NSGs 
     run: pxb_ports,
 };
 
-fn pxb_ports(facts: &Facts) -> Outcome {
-    let Some(probes) = facts.pxb_probes() else {
-        return Outcome::skip(
+fn pxb_ports(facts: &Facts) -> Judgement {
+    let Some(probes) = &facts.pxb_probes else {
+        return Ok(Outcome::skip(
             "no PXB server given: pass --pxb-endpoint HOST to test ports 10001 and 10002",
-        );
+        ));
     };
     let host = facts.target.pxb.host.clone().unwrap_or_default();
     let mut failures = Vec::new();
     let mut evidence = Vec::new();
-    for (port, protocol, result) in probes {
-        let result = match result {
-            Ok(r) => r,
-            Err(e) => return Outcome::error(&e),
-        };
-        let (expected, name) = match protocol {
+    for probe in probes {
+        let (port, result) = (probe.port, probe.result.require()?);
+        let (expected, name) = match probe.protocol {
             Protocol::Http1 => ("an HTTP/1.1 answer", "REST"),
             Protocol::Http2 => ("an HTTP/2 SETTINGS frame", "gRPC"),
         };
@@ -250,5 +245,5 @@ fn pxb_ports(facts: &Facts) -> Outcome {
     } else {
         Outcome::fail(failures.join("; "))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }

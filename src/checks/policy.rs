@@ -2,8 +2,8 @@
 //! extension's namespace, and a cluster with restricted egress is told which FQDNs its
 //! firewall must allow.
 
-use super::{Check, Evidence, Outcome, Uses, AZURE_BACKUP};
-use crate::facts::{Facts, BACKUP_NAMESPACE};
+use super::{Check, Evidence, Judgement, Outcome, Uses, AZURE_BACKUP};
+use crate::facts::{Facts, Require, BACKUP_NAMESPACE};
 use crate::requirements;
 
 pub const AZURE_POLICY_EXCLUSION: Check = Check {
@@ -19,14 +19,11 @@ Otherwise: warn, naming the assignment and policy; fix by adding dataprotection-
     run: azure_policy_exclusion,
 };
 
-fn azure_policy_exclusion(facts: &Facts) -> Outcome {
-    let policies = match facts.kubernetes_policies() {
-        Ok(p) => p,
-        Err(e) => return Outcome::error(&e),
-    };
+fn azure_policy_exclusion(facts: &Facts) -> Judgement {
+    let policies = facts.policy.kubernetes.require()?;
     let mut acting = Vec::new();
     let mut evidence = Vec::new();
-    for policy in &policies {
+    for policy in policies {
         let excluded = policy
             .excluded_namespaces
             .iter()
@@ -92,7 +89,7 @@ fn azure_policy_exclusion(facts: &Facts) -> Outcome {
         ))
         .fix(fixes.join("\n"))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 pub const EGRESS_FQDNS: Check = Check {
@@ -106,7 +103,7 @@ Reads: the managed cluster (networkProfile.outboundType, apiServerAccessProfile.
     run: egress_fqdns,
 };
 
-fn egress_fqdns(facts: &Facts) -> Outcome {
+fn egress_fqdns(facts: &Facts) -> Judgement {
     let id = facts.target.cluster.as_str();
     let props = &facts.cluster.properties;
     let outbound = props
@@ -158,5 +155,5 @@ fn egress_fqdns(facts: &Facts) -> Outcome {
             requirements::azure_backup().egress_fqdns.join(" ")
         ))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }

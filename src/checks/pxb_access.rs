@@ -4,10 +4,10 @@
 //! Lists come from requirements/pxb-2.8.json.
 
 use super::roles::requirement_outcome;
-use super::{Check, Evidence, Outcome, Uses, PXB};
-use crate::facts::{Facts, Wanted};
+use super::{Check, Evidence, Judgement, Outcome, Uses, PXB};
+use crate::facts::Facts;
 use crate::ids::ResourceId;
-use crate::rbac::{scope, Plane};
+use crate::rbac::{scope, Plane, RbacData, Wanted};
 use crate::requirements::{self, OperationList};
 use time::Duration;
 
@@ -52,12 +52,14 @@ fn no_principal() -> Outcome {
     Outcome::skip("no PXB principal: the cluster has no managed identity (see cluster-identity) and no --pxb-principal was given")
 }
 
-fn node_rg_check(facts: &Facts, list: &OperationList, kind: &str) -> Outcome {
+fn node_rg_check(facts: &Facts, list: &OperationList, kind: &str) -> Judgement {
     let Some(principal) = facts.pxb_principal() else {
-        return no_principal();
+        return Ok(no_principal());
     };
     let Some(node_rg) = facts.node_resource_group() else {
-        return Outcome::new_error("the cluster reports no properties.nodeResourceGroup");
+        return Ok(Outcome::new_error(
+            "the cluster reports no properties.nodeResourceGroup",
+        ));
     };
     let fix = pxb_fix(
         kind,
@@ -117,19 +119,19 @@ Fix: create the role (`pxb-preflight role-definition --for pxb-restore`) and ass
     run: restore_permissions,
 };
 
-fn restore_permissions(facts: &Facts) -> Outcome {
+fn restore_permissions(facts: &Facts) -> Judgement {
     let Some(source_id) = &facts.target.restore_source_cluster else {
-        return Outcome::skip("no restore source: pass --restore-source-cluster to check cross-resource-group restores");
+        return Ok(Outcome::skip("no restore source: pass --restore-source-cluster to check cross-resource-group restores"));
     };
-    let source = match facts.source_cluster() {
+    let source = match &facts.source_cluster {
         Some(Ok(c)) => c,
         Some(Err(e)) if e.is_not_found() => {
-            return Outcome::fail(format!(
+            return Ok(Outcome::fail(format!(
                 "the restore source cluster {source_id} does not exist"
-            ))
+            )))
         }
-        Some(Err(e)) => return Outcome::error(&e),
-        None => return Outcome::skip("no restore source"),
+        Some(Err(e)) => return Err(e.clone()),
+        None => return Ok(Outcome::skip("no restore source")),
     };
     let target = &facts.target.cluster;
     let same_group = source_id
@@ -140,18 +142,22 @@ fn restore_permissions(facts: &Facts) -> Outcome {
             .unwrap_or_default()
             .eq_ignore_ascii_case(target.resource_group().unwrap_or_default());
     if same_group {
-        return Outcome::skip("the source cluster is in the same resource group: the PXB page says no restore role is needed");
+        return Ok(Outcome::skip("the source cluster is in the same resource group: the PXB page says no restore role is needed"));
     }
     let Some(principal) = facts.cluster_principal() else {
-        return Outcome::skip("the cluster has no managed identity (see cluster-identity)");
+        return Ok(Outcome::skip(
+            "the cluster has no managed identity (see cluster-identity)",
+        ));
     };
-    if crate::facts::control_plane_principal(&source).is_some_and(|p| p == principal) {
-        return Outcome::skip(
+    if crate::facts::control_plane_principal(source).is_some_and(|p| p == principal) {
+        return Ok(Outcome::skip(
             "both clusters use the same identity: the PXB page says no restore role is needed",
-        );
+        ));
     }
     let Some(source_rg) = facts.source_node_resource_group() else {
-        return Outcome::new_error("the source cluster reports no properties.nodeResourceGroup");
+        return Ok(Outcome::new_error(
+            "the source cluster reports no properties.nodeResourceGroup",
+        ));
     };
     let builtin = &requirements::pxb().restore;
     let (operations, what) = match &facts.target.restore_role {
@@ -199,18 +205,17 @@ Reads: the principal's role assignments and their role definitions (updatedOn, c
     run: role_propagation,
 };
 
-fn role_propagation(facts: &Facts) -> Outcome {
+fn role_propagation(facts: &Facts) -> Judgement {
     let Some(principal) = facts.pxb_principal() else {
-        return no_principal();
+        return Ok(no_principal());
     };
     let Some(node_rg) = facts.node_resource_group() else {
-        return Outcome::new_error("the cluster reports no properties.nodeResourceGroup");
+        return Ok(Outcome::new_error(
+            "the cluster reports no properties.nodeResourceGroup",
+        ));
     };
     let subscription = node_rg.subscription();
-    let assignments = match facts.role_assignments(subscription, &principal) {
-        Ok(a) => a,
-        Err(e) => return Outcome::error(&e),
-    };
+    let assignments = facts.access.role_assignments(subscription, &principal)?;
     let pxb = requirements::pxb();
     let operations: Vec<&String> = [&pxb.install, &pxb.app_cluster, &pxb.restore]
         .iter()
@@ -221,7 +226,10 @@ fn role_propagation(facts: &Facts) -> Outcome {
         .iter()
         .filter(|a| scope::is_at_or_above(&a.scope, node_rg.as_str(), &[]))
     {
-        let Ok(role) = facts.role_definition(subscription, &assignment.role_guid) else {
+        let Ok(role) = facts
+            .access
+            .role_definition(subscription, &assignment.role_guid)
+        else {
             continue;
         };
         let grants_pxb = role.blocks.iter().any(|b| {
@@ -251,7 +259,7 @@ fn role_propagation(facts: &Facts) -> Outcome {
             );
         }
     }
-    if fresh.is_empty() {
+    Ok(if fresh.is_empty() {
         Outcome::pass("no custom role granting PXB operations changed in the last 20 minutes")
     } else {
         let outcome = Outcome::warn(format!(
@@ -259,5 +267,5 @@ fn role_propagation(facts: &Facts) -> Outcome {
             if fresh.len() == 1 { "a custom role".to_string() } else { format!("{} custom roles", fresh.len()) }
         ));
         fresh.into_iter().fold(outcome, Outcome::evidence)
-    }
+    })
 }

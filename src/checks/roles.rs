@@ -5,10 +5,10 @@
 //! roles that together grant every operation of it; a deny blocking any of its operations
 //! fails it; a grant only through a conditional assignment warns.
 
-use super::{Check, Evidence, Outcome, Status, Uses, AZURE_BACKUP};
-use crate::facts::{Facts, Wanted};
+use super::{Check, Evidence, Judgement, Outcome, Status, Uses, AZURE_BACKUP};
+use crate::facts::Facts;
 use crate::ids::ResourceId;
-use crate::rbac::{summarize, Requirement};
+use crate::rbac::{caller_can, evaluate, summarize, RbacData, Requirement, Wanted};
 use crate::requirements::{self, PrincipalKind, RoleNeed, ScopeKind};
 
 const APPLY_NOTE: &str =
@@ -58,11 +58,11 @@ fn principal_name(kind: PrincipalKind) -> &'static str {
 }
 
 /// Why a principal is not known: a `skip` naming the check that fails for it, or an `error`.
-fn missing_principal(facts: &Facts, kind: PrincipalKind) -> Outcome {
-    match kind {
+fn missing_principal(facts: &Facts, kind: PrincipalKind) -> Judgement {
+    Ok(match kind {
         PrincipalKind::Vault => match &facts.vault {
             None => Outcome::skip("no Backup vault given: pass --vault"),
-            Some(Err(e)) if !e.is_not_found() => Outcome::error(e),
+            Some(Err(e)) if !e.is_not_found() => return Err(e.clone()),
             Some(_) => Outcome::skip(
                 "the Backup vault or its managed identity does not exist (see vault-identity)",
             ),
@@ -70,13 +70,13 @@ fn missing_principal(facts: &Facts, kind: PrincipalKind) -> Outcome {
         PrincipalKind::Cluster => {
             Outcome::skip("the cluster has no managed identity (see cluster-identity)")
         }
-        PrincipalKind::Extension => match facts.backup_extension() {
-            Err(e) => Outcome::error(&e),
-            Ok(_) => Outcome::skip(
+        PrincipalKind::Extension => {
+            facts.backup_extension()?;
+            Outcome::skip(
                 "the backup extension or its identity does not exist (see backup-extension)",
-            ),
-        },
-    }
+            )
+        }
+    })
 }
 
 fn missing_scope(kind: ScopeKind) -> Outcome {
@@ -90,10 +90,13 @@ fn missing_scope(kind: ScopeKind) -> Outcome {
     })
 }
 
-fn matrix_check(facts: &Facts, id: &str) -> Outcome {
+fn matrix_check(facts: &Facts, id: &str) -> Judgement {
     let needs = requirements::azure_backup().needs_of(id);
-    let outcomes: Vec<Outcome> = needs.iter().map(|need| role_need(facts, need)).collect();
-    combine(outcomes)
+    let outcomes: Vec<Outcome> = needs
+        .iter()
+        .map(|need| Outcome::of(role_need(facts, need)))
+        .collect();
+    Ok(combine(outcomes))
 }
 
 /// Several requirements of one check: the worst status decides; messages and fixes join.
@@ -133,18 +136,17 @@ fn combine(mut outcomes: Vec<Outcome>) -> Outcome {
     }
 }
 
-fn role_need(facts: &Facts, need: &RoleNeed) -> Outcome {
+fn role_need(facts: &Facts, need: &RoleNeed) -> Judgement {
     let Some(scope) = facts.scope_of(need.scope) else {
-        return missing_scope(need.scope);
+        return Ok(missing_scope(need.scope));
     };
     let Some(principal) = facts.principal_of(need.principal) else {
         return missing_principal(facts, need.principal);
     };
     let guid = requirements::azure_backup().role_guid(&need.role);
-    let role = match facts.role_definition(facts.target.cluster.subscription(), guid) {
-        Ok(role) => role,
-        Err(e) => return Outcome::error(&e),
-    };
+    let role = facts
+        .access
+        .role_definition(facts.target.cluster.subscription(), guid)?;
     let who = format!("{} ({principal})", principal_name(need.principal));
     let fix = format!(
         "az role assignment create --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --role \"{}\" --scope {scope}\n{APPLY_NOTE}",
@@ -155,7 +157,7 @@ fn role_need(facts: &Facts, need: &RoleNeed) -> Outcome {
         &who,
         &principal,
         &scope,
-        Wanted::Role(&role),
+        Wanted::Role(role),
         &need.role,
         fix,
     )
@@ -170,13 +172,10 @@ pub(super) fn requirement_outcome(
     wanted: Wanted,
     what: &str,
     fix: String,
-) -> Outcome {
-    let evaluation = match facts.evaluate(principal, scope, wanted) {
-        Ok(e) => e,
-        Err(e) => return Outcome::error(&e),
-    };
+) -> Judgement {
+    let evaluation = evaluate(&facts.access, principal, scope, wanted)?;
     let scope_text = scope.as_str();
-    match summarize(&evaluation.decisions) {
+    Ok(match summarize(&evaluation.decisions) {
         Requirement::Met(bases) => {
             let mut outcome = Outcome::pass(format!("{who} has {what} at {}", scope.name()));
             for b in bases {
@@ -231,7 +230,7 @@ pub(super) fn requirement_outcome(
             ))
             .fix(fix)
         }
-    }
+    })
 }
 
 fn count(n: usize, what: &str) -> String {
@@ -265,7 +264,7 @@ Otherwise: warn, since someone else may configure backup. The permissions API do
     run: caller_roles,
 };
 
-fn caller_roles(facts: &Facts) -> Outcome {
+fn caller_roles(facts: &Facts) -> Judgement {
     let data = requirements::azure_backup();
     let mut gaps = Vec::new();
     let mut evidence = Vec::new();
@@ -274,12 +273,9 @@ fn caller_roles(facts: &Facts) -> Outcome {
         let Some(scope) = facts.scope_of(*kind) else {
             continue;
         };
-        let blocks = match facts.caller_permissions(&scope) {
-            Ok(b) => b,
-            Err(e) => return Outcome::error(&e),
-        };
+        let blocks = facts.access.caller_permissions(&scope)?;
         checked += 1;
-        let can = facts.caller_can(&blocks, &data.caller.role_assignment_write);
+        let can = caller_can(blocks, &data.caller.role_assignment_write);
         evidence.push(Evidence::new(
             scope.as_str(),
             &data.caller.role_assignment_write,
@@ -290,23 +286,12 @@ fn caller_roles(facts: &Facts) -> Outcome {
             gaps.push(format!("cannot assign roles on {}", scope.name()));
         }
     }
-    if let Some(vault_rg) = facts
-        .target
-        .vault
-        .as_ref()
-        .and_then(|v| ResourceId::resource_group_id(v.subscription(), v.resource_group()?).ok())
-    {
-        let role = match facts.role_definition(
+    if let Some(vault_rg) = facts.vault_resource_group() {
+        let role = facts.access.role_definition(
             facts.target.cluster.subscription(),
             data.role_guid(&data.caller.vault_resource_group_role),
-        ) {
-            Ok(r) => r,
-            Err(e) => return Outcome::error(&e),
-        };
-        let blocks = match facts.caller_permissions(&vault_rg) {
-            Ok(b) => b,
-            Err(e) => return Outcome::error(&e),
-        };
+        )?;
+        let blocks = facts.access.caller_permissions(&vault_rg)?;
         checked += 1;
         let missing: Vec<String> = role
             .operations()
@@ -348,5 +333,5 @@ fn caller_roles(facts: &Facts) -> Outcome {
             gaps.join("; ")
         ))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
