@@ -68,11 +68,14 @@ pub const BACKUP_EXTENSION: Check = Check {
 fn backup_extension(facts: &Facts) -> Judgement {
     let extension = match facts.backup_extension() {
         Ok(e) => e,
-        Err(e) if e.code.eq_ignore_ascii_case("MissingSubscriptionRegistration") => {
+        Err(e)
+            if e.code
+                .eq_ignore_ascii_case("MissingSubscriptionRegistration") =>
+        {
             return Ok(Outcome::fail(format!(
                 "no extension can be installed: {KUBERNETES_CONFIGURATION} is not registered (see provider-registered)"
-            ))
-        )}
+            )));
+        }
         Err(e) => return Err(e),
     };
     let Some(extension) = extension else {
@@ -552,8 +555,8 @@ fn vault_identity(facts: &Facts) -> Judgement {
                     vault_id.resource_group().unwrap_or_default(),
                     vault_id.name(),
                     facts.cluster_location().unwrap_or("<cluster-region>")
-                ))
-        )}
+                )));
+        }
         Err(e) => return Err(e.clone()),
     };
     let mut problems = Vec::new();

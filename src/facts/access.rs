@@ -395,7 +395,41 @@ pub(crate) fn node_resource_group(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::tests::target;
+    use crate::reads::RawRead;
     use serde_json::json;
+    use time::OffsetDateTime;
+
+    #[test]
+    fn rbac_data_is_parsed_once_and_looked_up_in_any_case() {
+        let t = target();
+        let mut raws = RawReads::default();
+        raws.insert(RawRead::ok(
+            &ArmRead::Cluster(t.cluster.clone()),
+            json!({"identity": {"type": "SystemAssigned", "principalId": "CP"}, "properties": {}}),
+        ));
+        let assignments = ArmRead::RoleAssignments {
+            subscription: "SUB1".into(),
+            principal: "cp".into(),
+        };
+        raws.insert(RawRead::ok(&assignments, json!({"value": [{"id": "a1", "properties": {
+            "roleDefinitionId": "/subscriptions/sub1/providers/Microsoft.Authorization/roleDefinitions/ABC",
+            "principalId": "cp", "scope": "/subscriptions/sub1"}}]})));
+        let definition = ArmRead::RoleDefinition {
+            subscription: "sub1".into(),
+            guid: "abc".into(),
+        };
+        raws.insert(RawRead::ok(
+            &definition,
+            json!({"name": "abc", "properties": {"roleName": "Reader"}}),
+        ));
+        let facts = Facts::derive(t, &raws, OffsetDateTime::UNIX_EPOCH).unwrap();
+        let listed = facts.access.role_assignments("sub1", "CP").unwrap();
+        assert_eq!(listed[0].role_guid, "abc");
+        let role = facts.access.role_definition("Sub1", "ABC").unwrap();
+        assert_eq!(role.role_name, "Reader");
+        assert!(facts.access.deny_assignments("sub1").is_err());
+    }
 
     fn cluster(body: serde_json::Value) -> Cluster {
         serde_json::from_value(body).unwrap()

@@ -4,7 +4,9 @@
 //! every field optional, unknown fields and unknown enum values kept as plain strings.
 //! A read that failed, is missing from a bundle, or has a body of the wrong shape becomes
 //! an [`Unobserved`] fact, which checks report as `error`, never as `pass`.
-//! This module does no I/O.
+//! [`Facts::derive`] parses every read once into a typed snapshot; the checks only look it up.
+//! This module does no I/O, does not decide what to read (`crate::plan`) and does not
+//! evaluate RBAC (`crate::rbac`).
 
 use crate::ids::{same_id, ResourceId};
 use crate::probe::Protocol;
@@ -509,9 +511,14 @@ pub struct PortProbe {
 
 // ---- Observations keyed by what was read. -------------------------------------------
 
-/// Observations of one kind of read, keyed by the read's identity ([`ArmRead::key`]), which
-/// is case-insensitive as ARM paths are. Each body is parsed once, when the facts are derived.
+/// Observations of one kind of read, keyed by the read's identity ([`ArmRead::key`]) in
+/// lower case: ARM paths, and the principal IDs and GUIDs in filters, are case-insensitive.
+/// Each body is parsed once, when the facts are derived.
 pub struct ByRead<T>(BTreeMap<String, Observed<T>>);
+
+fn lookup_key(read: &ArmRead) -> String {
+    read.key().to_ascii_lowercase()
+}
 
 impl<T> Default for ByRead<T> {
     fn default() -> Self {
@@ -527,7 +534,7 @@ impl<T> ByRead<T> {
         read: &ArmRead,
         into: impl FnOnce(W) -> T,
     ) {
-        let key = read.key();
+        let key = lookup_key(read);
         if raws.contains(read) && !self.0.contains_key(&key) {
             self.0.insert(key, observe(raws, read).map(into));
         }
@@ -535,7 +542,7 @@ impl<T> ByRead<T> {
 
     /// The observation of `read`; a read that is not in the data is [`Unobserved`].
     pub fn get(&self, read: &ArmRead) -> Observed<&T> {
-        match self.0.get(&read.key()) {
+        match self.0.get(&lookup_key(read)) {
             Some(observed) => observed.require(),
             None => Err(not_collected(read)),
         }
@@ -716,7 +723,7 @@ pub fn same_resource(a: Option<&str>, b: &ResourceId) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::reads::RawRead;
     use crate::target::TargetRecord;
