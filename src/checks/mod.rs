@@ -2,8 +2,9 @@
 //! listed once in [`REGISTRY`].
 //!
 //! A check is a plain synchronous function over [`Facts`]: no I/O, no clients, no clock.
-//! It returns an [`Outcome`] with evidence and, for failures, the exact fix. Ids and
-//! statuses are the public contract of shared/checks.md.
+//! It returns a [`Judgement`]: an [`Outcome`] with evidence and, for failures, the exact
+//! fix, or (through `?`) the fact it could not observe, which is reported as `error`. Ids
+//! and statuses are the public contract of shared/checks.md.
 
 mod azure_backup;
 mod cluster;
