@@ -64,17 +64,6 @@ impl Unobserved {
 
 pub type Observed<T> = Result<T, Unobserved>;
 
-/// Borrows an observation for `?`: the checks' one way to require a fact.
-pub trait Require<T> {
-    fn require(&self) -> Observed<&T>;
-}
-
-impl<T> Require<T> for Observed<T> {
-    fn require(&self) -> Observed<&T> {
-        self.as_ref().map_err(Clone::clone)
-    }
-}
-
 /// Reads one fact, turning absence, failure or a body of the wrong shape into [`Unobserved`].
 pub(crate) fn observe<T: DeserializeOwned>(raws: &RawReads, read: &ArmRead) -> Observed<T> {
     let unobserved = |status, code: &str, message: String| Unobserved {
@@ -510,6 +499,16 @@ pub struct PortProbe {
 }
 
 // ---- Observations keyed by what was read. -------------------------------------------
+/// Borrows an observation for `?`: the checks' one way to require a fact.
+pub trait Require<T> {
+    fn require(&self) -> Observed<&T>;
+}
+
+impl<T> Require<T> for Observed<T> {
+    fn require(&self) -> Observed<&T> {
+        self.as_ref().map_err(Clone::clone)
+    }
+}
 
 /// Observations of one kind of read, keyed by the read's identity ([`ArmRead::key`]) in
 /// lower case: ARM paths, and the principal IDs and GUIDs in filters, are case-insensitive.
