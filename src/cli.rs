@@ -1,5 +1,7 @@
 //! Command-line definitions (clap). Flags and subcommands here are the public interface of
-//! shared/checks.md §1–2; this module only declares and shapes them, it does no work.
+//! shared/checks.md §1–2. Besides declaring them, it turns the target flags into a
+//! [`TargetRecord`], reading the local files they name (Helm values, restore role); it
+//! never calls Azure and runs no command (that is `crate::commands`).
 
 use crate::checks::Profile;
 use crate::cloud::CloudName;
@@ -74,6 +76,15 @@ pub enum BundleAction {
     Inspect {
         /// The bundle directory or .tar.gz file.
         path: PathBuf,
+    },
+    /// Rewrite a bundle (directory or .tar.gz, any older format) in the current format.
+    Upgrade {
+        /// The bundle to upgrade: a directory or .tar.gz file.
+        #[arg(value_name = "SRC")]
+        source: PathBuf,
+        /// Where to write it: a new directory, or a .tar.gz file.
+        #[arg(value_name = "DST")]
+        destination: PathBuf,
     },
 }
 

@@ -6,6 +6,25 @@
 
 use url::{Host, Url};
 
+/// An endpoint that is refused before any request is made.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error("{what} '{value}' is not a URL: {reason}")]
+    NotAUrl {
+        what: String,
+        value: String,
+        reason: url::ParseError,
+    },
+    #[error("{what} '{value}' uses http://, which is allowed only for loopback addresses (127.0.0.0/8, [::1], localhost)")]
+    PlainHttp { what: String, value: String },
+    #[error("{what} '{value}' has unsupported scheme '{scheme}'")]
+    UnsupportedScheme {
+        what: String,
+        value: String,
+        scheme: String,
+    },
+}
+
 // The variant names are Azure's own cloud names.
 #[allow(clippy::enum_variant_names)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -33,7 +52,7 @@ impl Cloud {
         name: CloudName,
         arm_override: Option<&str>,
         authority_override: Option<&str>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, EndpointError> {
         let (arm, audience, authority) = match name {
             CloudName::AzureCloud => (
                 "https://management.azure.com/",
@@ -65,18 +84,28 @@ impl Cloud {
 }
 
 /// Parses an endpoint URL, refusing plain HTTP except to loopback addresses.
-pub fn validate_endpoint(what: &str, value: &str) -> Result<Url, String> {
-    let mut url =
-        Url::parse(value.trim()).map_err(|e| format!("{what} '{value}' is not a URL: {e}"))?;
+pub fn validate_endpoint(what: &str, value: &str) -> Result<Url, EndpointError> {
+    let mut url = Url::parse(value.trim()).map_err(|reason| EndpointError::NotAUrl {
+        what: what.to_string(),
+        value: value.to_string(),
+        reason,
+    })?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
         "http" => {
-            return Err(format!(
-                "{what} '{value}' uses http://, which is allowed only for loopback addresses (127.0.0.0/8, [::1], localhost)"
-            ))
+            return Err(EndpointError::PlainHttp {
+                what: what.to_string(),
+                value: value.to_string(),
+            })
         }
-        other => return Err(format!("{what} '{value}' has unsupported scheme '{other}'")),
+        other => {
+            return Err(EndpointError::UnsupportedScheme {
+                what: what.to_string(),
+                value: value.to_string(),
+                scheme: other.to_string(),
+            })
+        }
     }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());

@@ -6,12 +6,14 @@
 //!
 //! Every function here must accept any bytes: a panic (including a failed invariant
 //! below) is the bug being looked for. Nothing here touches the network or writes files;
-//! only [`Fixture::load`] reads one.
+//! only [`Fixture::load`] reads one. Compiled only for tests and with the `fuzzing` feature,
+//! never into the release binary.
 
 use crate::cli::OutputFormat;
+use crate::pipeline::{self, Gathered};
 use crate::reads::{RawRead, RawReads};
 use crate::target::TargetRecord;
-use crate::{bundle, helm, ids, nsg, rbac};
+use crate::{bundle, checks, helm, ids, nsg, rbac};
 use clap::ValueEnum;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -197,28 +199,38 @@ pub fn arm_body(fixture: &Fixture, data: &[u8]) -> bool {
         }
         raws.insert(read);
     }
-    replay(fixture.target.clone(), &raws, fixture.collected_at)
+    replay(fixture.target.clone(), raws, fixture.collected_at)
 }
 
 fn replay_bundle((manifest, raws): (bundle::Manifest, RawReads)) -> bool {
     let collected_at = manifest.collected_at().ok();
-    replay(manifest.target, &raws, collected_at)
+    replay(manifest.target, raws, collected_at)
 }
 
-/// Judges the reads and renders every report format; a run that cannot judge (no usable
-/// cluster, bad target) is an error for the user, not a crash.
-fn replay(
-    target: TargetRecord,
-    raws: &RawReads,
-    observed_at: Option<time::OffsetDateTime>,
-) -> bool {
-    let observed_at = observed_at.unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let Ok(report) = crate::judge(target, raws, observed_at, None, true) else {
+/// Judges the reads and renders every report format, through the pipeline `check` uses;
+/// a run that cannot judge (no usable cluster, bad target) is an error for the user, not
+/// a crash. A bundle with an unreadable collection time is judged as of the epoch.
+fn replay(target: TargetRecord, raws: RawReads, observed_at: Option<time::OffsetDateTime>) -> bool {
+    let gathered = Gathered {
+        target,
+        raws,
+        observed_at: observed_at.unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+    };
+    let profile = None;
+    let Ok(report) = pipeline::judge(&gathered, profile, true) else {
         return false;
     };
-    assert_eq!(report.verdicts.len(), crate::checks::REGISTRY.len());
+    let selected = checks::REGISTRY
+        .iter()
+        .filter(|check| check.in_profile(profile))
+        .count();
+    assert_eq!(
+        report.verdicts.len(),
+        selected,
+        "one verdict per selected check"
+    );
     for format in OutputFormat::value_variants() {
-        let text = crate::render(&report, *format, false, true);
+        let text = pipeline::render(&report, *format, false, true);
         assert!(!text.is_empty(), "{format:?} rendered nothing");
     }
     true

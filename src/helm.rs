@@ -7,6 +7,30 @@
 
 use serde_json::{Map, Value};
 
+/// A values file that is not a map of values.
+#[derive(Debug, thiserror::Error)]
+pub enum ValuesError {
+    #[error("{0}")]
+    Yaml(#[from] serde_norway::Error),
+    #[error("the top level is not a map of values")]
+    NotAMap,
+}
+
+/// A `--set` key Helm would reject; reported as a finding, not an error of the run.
+#[derive(Debug, thiserror::Error)]
+enum KeyProblem {
+    #[error("key '{0}' is nested deeper than Helm's maximum of {MAX_NESTED_NAME_LEVEL} levels")]
+    TooDeep(String),
+    #[error("key '{0}' has an empty name")]
+    EmptyName(String),
+    #[error("key '{0}' has an unclosed list index")]
+    UnclosedIndex(String),
+    #[error("key '{key}' has a bad list index '{index}'")]
+    BadIndex { key: String, index: String },
+    #[error("key '{key}' has list index {index}, above Helm's maximum of {MAX_INDEX}")]
+    IndexTooLarge { key: String, index: usize },
+}
+
 /// Merges `overlay` into `base` the way Helm coalesces values.
 pub fn merge(base: &mut Value, overlay: &Value) {
     match (base, overlay) {
@@ -29,14 +53,14 @@ pub fn merge(base: &mut Value, overlay: &Value) {
 }
 
 /// Parses a values file's text (YAML, of which JSON is a subset).
-pub fn parse_values(text: &str) -> Result<Value, String> {
+pub fn parse_values(text: &str) -> Result<Value, ValuesError> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
-    match serde_norway::from_str::<Value>(text).map_err(|e| e.to_string())? {
+    match serde_norway::from_str::<Value>(text)? {
         Value::Null => Ok(Value::Object(Map::new())),
         value @ Value::Object(_) => Ok(value),
-        _ => Err("the top level is not a map of values".to_string()),
+        _ => Err(ValuesError::NotAMap),
     }
 }
 
@@ -118,20 +142,18 @@ fn typed(raw: &str) -> Value {
 const MAX_INDEX: usize = 65_536;
 const MAX_NESTED_NAME_LEVEL: usize = 30;
 
-fn parse_path(key: &str) -> Result<Vec<Segment>, String> {
+fn parse_path(key: &str) -> Result<Vec<Segment>, KeyProblem> {
     let mut path = Vec::new();
     let parts = split_unescaped(key, '.');
     if parts.len() > MAX_NESTED_NAME_LEVEL + 1 {
-        return Err(format!(
-            "key '{key}' is nested deeper than Helm's maximum of {MAX_NESTED_NAME_LEVEL} levels"
-        ));
+        return Err(KeyProblem::TooDeep(key.to_string()));
     }
     for part in parts {
         let (name, indexes) = part
             .split_once('[')
             .map_or((part.as_str(), ""), |(n, rest)| (n, rest));
         if name.is_empty() && path.is_empty() {
-            return Err(format!("key '{key}' has an empty name"));
+            return Err(KeyProblem::EmptyName(key.to_string()));
         }
         if !name.is_empty() {
             path.push(Segment::Key(unescape(name)));
@@ -140,14 +162,16 @@ fn parse_path(key: &str) -> Result<Vec<Segment>, String> {
             for index in format!("[{indexes}").split('[').skip(1) {
                 let number = index
                     .strip_suffix(']')
-                    .ok_or_else(|| format!("key '{key}' has an unclosed list index"))?;
-                let index: usize = number
-                    .parse()
-                    .map_err(|_| format!("key '{key}' has a bad list index '{number}'"))?;
+                    .ok_or_else(|| KeyProblem::UnclosedIndex(key.to_string()))?;
+                let index: usize = number.parse().map_err(|_| KeyProblem::BadIndex {
+                    key: key.to_string(),
+                    index: number.to_string(),
+                })?;
                 if index > MAX_INDEX {
-                    return Err(format!(
-                        "key '{key}' has list index {index}, above Helm's maximum of {MAX_INDEX}"
-                    ));
+                    return Err(KeyProblem::IndexTooLarge {
+                        key: key.to_string(),
+                        index,
+                    });
                 }
                 path.push(Segment::Index(index));
             }
@@ -188,7 +212,7 @@ pub fn parse_set(expression: &str) -> SetExpression {
         };
         match parse_path(key) {
             Ok(path) => parsed.assignments.push((path, value)),
-            Err(problem) => parsed.problems.push(problem),
+            Err(problem) => parsed.problems.push(problem.to_string()),
         }
         rest = remainder;
     }

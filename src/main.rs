@@ -1,5 +1,5 @@
-//! The `pxb-preflight` binary: everything lives in the library so the fuzz targets can
-//! reach the same parsers; this only hands over.
+//! The `pxb-preflight` binary: everything lives in the library, which the fuzz targets
+//! also link; this only hands over.
 
 fn main() -> std::process::ExitCode {
     pxb_preflight::main()

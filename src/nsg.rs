@@ -1,12 +1,13 @@
 //! Network security group evaluation with Azure's semantics: rules of one NSG in priority
 //! order (lower first), first match wins, default rules included; protocols, singular and
-//! plural port and prefix fields, port ranges, IPv4 CIDRs, `*`, and service tags
+//! plural port and prefix fields, port ranges, IPv4 and IPv6 prefixes, `*`, and service tags
 //! (`VirtualNetwork`, `AzureLoadBalancer`, `Internet`, `AzureCloud`, regional
 //! `AzureCloud.eastus` forms, ...). What cannot be decided offline (application security
 //! groups, a CIDR against a service tag whose addresses are not known here) is reported as
 //! undecidable, never guessed. Pure: no I/O.
 
-use std::net::Ipv4Addr;
+use ipnet::IpNet;
+use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rule {
@@ -43,51 +44,44 @@ impl Endpoint {
     }
 }
 
+/// An IPv4 or IPv6 prefix (an address alone is a one-address prefix); host bits are masked.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Net {
-    base: u32,
-    bits: u8,
-}
+pub struct Net(IpNet);
 
 impl Net {
     pub fn parse(text: &str) -> Option<Net> {
-        let (addr, bits) = match text.trim().split_once('/') {
-            Some((a, b)) => (a, b.parse().ok()?),
-            None => (text.trim(), 32),
+        let text = text.trim();
+        let net = match text.parse::<IpNet>() {
+            Ok(net) => net,
+            Err(_) => IpNet::from(text.parse::<IpAddr>().ok()?),
         };
-        let addr: Ipv4Addr = addr.parse().ok()?;
-        (bits <= 32).then(|| Net {
-            base: u32::from(addr) & mask(bits),
-            bits,
-        })
+        Some(Net(net.trunc()))
     }
 
     fn contains(&self, other: &Net) -> bool {
-        self.bits <= other.bits && other.base & mask(self.bits) == self.base
+        self.0.contains(&other.0)
     }
 
     fn overlaps(&self, other: &Net) -> bool {
         self.contains(other) || other.contains(self)
     }
 
+    /// Private and shared ranges, where virtual-network addresses live (unique local for IPv6).
     fn is_private(&self) -> bool {
         [
             "10.0.0.0/8",
             "172.16.0.0/12",
             "192.168.0.0/16",
             "100.64.0.0/10",
+            "fc00::/7",
         ]
         .iter()
         .filter_map(|p| Net::parse(p))
         .any(|p| p.overlaps(self))
     }
-}
 
-fn mask(bits: u8) -> u32 {
-    if bits == 0 {
-        0
-    } else {
-        u32::MAX << (32 - bits)
+    fn is_everything(&self) -> bool {
+        self.0.prefix_len() == 0
     }
 }
 
@@ -102,7 +96,7 @@ enum Cover {
 
 fn is_any(prefix: &str) -> bool {
     let p = prefix.trim();
-    p == "*" || p.eq_ignore_ascii_case("Any") || p == "0.0.0.0/0"
+    p == "*" || p.eq_ignore_ascii_case("Any") || Net::parse(p).is_some_and(|n| n.is_everything())
 }
 
 /// `AzureCloud.EastUS` → (`azurecloud`, Some(`eastus`)).
@@ -418,6 +412,31 @@ mod tests {
                 ("allow", "AllowVnetInBound"),
             ),
             (
+                "IPv6 client inside an allowed IPv6 prefix",
+                vec![
+                    rule("allow-v6", 100, true, "Tcp", "2001:db8::/32", "10001"),
+                    rule("deny-rest", 200, false, "*", "*", "*"),
+                ],
+                tcp("2001:db8:0:1::5", 10001),
+                ("allow", "allow-v6"),
+            ),
+            (
+                "IPv6 client outside the IPv6 prefix and the IPv4 one",
+                vec![
+                    rule(
+                        "allow-v6",
+                        100,
+                        true,
+                        "Tcp",
+                        "2001:db8::/32,10.0.0.0/8",
+                        "10001",
+                    ),
+                    rule("deny-rest", 200, false, "*", "*", "*"),
+                ],
+                tcp("2001:db9::5", 10001),
+                ("deny", "deny-rest"),
+            ),
+            (
                 "plural ports",
                 vec![rule("deny-list", 100, false, "*", "*", "443,10002")],
                 tcp("VirtualNetwork", 10002),
@@ -575,6 +594,15 @@ mod tests {
         );
         assert_eq!(Net::parse("10.0.0.0/33"), None);
         assert_eq!(Net::parse("AzureCloud"), None);
+        // IPv6 prefixes are prefixes, never service tags.
+        assert!(net("2001:db8::/32").contains(&net("2001:db8:1::/48")));
+        assert!(!net("2001:db8::/32").contains(&net("2001:db9::1")));
+        assert!(net("fd00:10::/64").is_private() && !net("2001:db8::1").is_private());
+        assert!(
+            !net("0.0.0.0/0").contains(&net("2001:db8::1")),
+            "families never mix"
+        );
+        assert!(is_any("::/0") && is_any("0.0.0.0/0") && !is_any("10.0.0.0/8"));
     }
 
     proptest::proptest! {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// What the probed port must speak; bundles record it by [`Protocol::name`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
     Http1,
@@ -21,6 +22,13 @@ impl Protocol {
             Protocol::Http1 => "http",
             Protocol::Http2 => "http2",
         }
+    }
+
+    /// The protocol of a [`Protocol::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Protocol::Http1, Protocol::Http2]
+            .into_iter()
+            .find(|p| p.name() == name)
     }
 }
 

@@ -1,11 +1,14 @@
-//! What the tool reads from ARM, and the raw answers it got.
+//! What the tool reads, and the raw answers it got.
 //!
-//! An [`ArmRead`] names one logical read (a resource GET, or a whole paged list) with its
-//! path, api-version and the permission it needs. A [`RawRead`] is what came back: the
-//! status and JSON body, or the failure. The collector produces raw reads, bundles store
-//! them, facts are derived from them. Nothing here does I/O or interprets a body.
+//! An [`ArmRead`] names one logical read (a resource GET, a whole paged list, or a TCP
+//! probe of the PXB server) with its path, api-version and the permission it needs. A
+//! [`RawRead`] is what came back: which [`Source`] was read, the status and JSON body, or
+//! the typed [`ReadError`]. The collector produces raw reads, bundles store them (in their
+//! own wire form, see `crate::bundle`), facts are derived from them. Nothing here does I/O
+//! or interprets a body.
 
 use crate::ids::ResourceId;
+use crate::probe::Protocol;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -68,7 +71,7 @@ pub enum ArmRead {
     Probe {
         host: String,
         port: u16,
-        protocol: crate::probe::Protocol,
+        protocol: Protocol,
     },
 }
 
@@ -114,11 +117,7 @@ impl ArmRead {
                 format!("{scope}/providers/Microsoft.Authorization/policyAssignments")
             }
             ArmRead::PolicyDefinition(id) => id.clone(),
-            ArmRead::Probe {
-                host,
-                port,
-                protocol,
-            } => format!("{}://{host}:{port}", protocol.name()),
+            ArmRead::Probe { .. } => self.source().path(),
         }
     }
 
@@ -202,77 +201,195 @@ impl ArmRead {
         }
     }
 
-    /// Every read is a GET but `listKeys`, which the transport guard allows as a POST.
-    pub fn method(&self) -> &'static str {
+    /// What is read, as recorded: an ARM call (every call is a GET but `listKeys`, which
+    /// the transport guard allows as a POST), or a probe.
+    pub fn source(&self) -> Source {
         match self {
-            ArmRead::ListKeys(_) => "POST",
-            ArmRead::Probe { .. } => "TCP",
-            _ => "GET",
+            ArmRead::Probe {
+                host,
+                port,
+                protocol,
+            } => Source::Probe {
+                host: host.clone(),
+                port: *port,
+                protocol: *protocol,
+            },
+            _ => Source::Arm(ArmCall {
+                method: match self {
+                    ArmRead::ListKeys(_) => "POST",
+                    _ => "GET",
+                }
+                .to_string(),
+                path: self.path(),
+                api_version: self.api_version().to_string(),
+                filter: self.filter(),
+            }),
         }
     }
 
     /// The identity of a read: ARM paths are case-insensitive, so two spellings are one read.
     pub fn key(&self) -> String {
-        read_key(&self.path(), self.filter().as_deref())
+        self.source().key()
     }
 
-    /// `GET /path?api-version=…[&$filter=…]` (POST for listKeys), as shown in messages.
+    /// `GET /path?api-version=…[&$filter=…]` (POST for listKeys), or `TCP probe of …`, as
+    /// shown in messages.
     pub fn describe(&self) -> String {
-        if let ArmRead::Probe { .. } = self {
-            return format!("TCP probe of {}", self.path());
+        self.source().describe()
+    }
+}
+
+/// Where a raw read came from, with what identifies it there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Arm(ArmCall),
+    /// A TCP probe the collector makes itself: no HTTP method, no api-version.
+    Probe {
+        host: String,
+        port: u16,
+        protocol: Protocol,
+    },
+}
+
+/// One ARM request as made: method, resource path, api-version and `$filter`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArmCall {
+    pub method: String,
+    pub path: String,
+    pub api_version: String,
+    pub filter: Option<String>,
+}
+
+impl Source {
+    /// The identity of the read (see [`ArmRead::key`]).
+    pub fn key(&self) -> String {
+        match self {
+            Source::Arm(call) => match &call.filter {
+                Some(f) => format!("{}?$filter={f}", call.path.to_ascii_lowercase()),
+                None => call.path.to_ascii_lowercase(),
+            },
+            Source::Probe { .. } => self.path().to_ascii_lowercase(),
         }
-        let filter = self
-            .filter()
-            .map(|f| format!("&$filter={f}"))
-            .unwrap_or_default();
-        format!(
-            "{} {}?api-version={}{filter}",
-            self.method(),
-            self.path(),
-            self.api_version()
-        )
+    }
+
+    /// The ARM path, or `<protocol>://host:port` for a probe.
+    pub fn path(&self) -> String {
+        match self {
+            Source::Arm(call) => call.path.clone(),
+            Source::Probe {
+                host,
+                port,
+                protocol,
+            } => format!("{}://{host}:{port}", protocol.name()),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Arm(call) => {
+                let filter = call
+                    .filter
+                    .as_ref()
+                    .map(|f| format!("&$filter={f}"))
+                    .unwrap_or_default();
+                format!(
+                    "{} {}?api-version={}{filter}",
+                    call.method, call.path, call.api_version
+                )
+            }
+            Source::Probe { .. } => format!("TCP probe of {}", self.path()),
+        }
+    }
+}
+
+/// What kind of failure left a read without a usable body: what callers branch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// ARM answered with an error status (the status says which; ARM's own `error.code`
+    /// travels beside the kind when ARM gave one).
+    Http,
+    /// No complete HTTP answer: connection error, timeout, body cut off.
+    Transport,
+    /// An answer arrived but its body is not the JSON the read expects.
+    MalformedBody,
+    /// The request failed before any answer for a reason azure_core gives no better kind
+    /// for (the read-only guard refusing it, among others).
+    Refused,
+    /// The tool could not make the request (a bad URL, no token for this read).
+    Client,
+    /// The read is not in the collected data (a bundle without it); never recorded.
+    NotCollected,
+}
+
+impl FailureKind {
+    /// The code messages show when ARM gave none (the string codes of bundle format 1).
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::Http => "HttpError",
+            FailureKind::Transport => "Transport",
+            FailureKind::MalformedBody => "MalformedBody",
+            FailureKind::Refused => "Refused",
+            FailureKind::Client => "Client",
+            FailureKind::NotCollected => "NotCollected",
+        }
     }
 }
 
 /// Why a read produced no usable body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadError {
-    /// ARM's `error.code`, or one of ours: `Transport`, `MalformedBody`, `Refused`.
-    pub code: String,
+    pub kind: FailureKind,
+    /// ARM's own `error.code`, when ARM answered with one.
+    pub arm_code: Option<String>,
     pub message: String,
 }
 
-/// The answer to one [`ArmRead`], exactly as a bundle stores it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+impl ReadError {
+    /// The code messages show: ARM's own, else the kind's name.
+    pub fn code(&self) -> &str {
+        self.arm_code.as_deref().unwrap_or(self.kind.name())
+    }
+}
+
+/// The answer to one [`ArmRead`].
+#[derive(Clone, Debug, PartialEq)]
 pub struct RawRead {
-    pub method: String,
-    pub path: String,
-    pub api_version: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filter: Option<String>,
-    /// The final HTTP status; absent when no HTTP answer arrived (timeout, connection error).
+    pub source: Source,
+    /// The final HTTP status; absent when no HTTP answer arrived (timeout, connection
+    /// error) and for probes, which have none.
     pub status: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ReadError>,
 }
 
 impl RawRead {
     pub fn ok(read: &ArmRead, body: Value) -> Self {
-        Self::new(read, Some(200), Some(body), None)
+        let status = match read {
+            ArmRead::Probe { .. } => None,
+            _ => Some(200),
+        };
+        Self::new(read, status, Some(body), None)
     }
 
+    /// ARM's error answer: its status and its own `error.code` (tests build these).
+    #[cfg(test)]
     pub fn failed(
         read: &ArmRead,
         status: Option<u16>,
-        code: &str,
+        arm_code: &str,
         message: impl Into<String>,
     ) -> Self {
         let error = ReadError {
-            code: code.to_string(),
+            kind: FailureKind::Http,
+            arm_code: Some(arm_code.to_string()),
             message: message.into(),
         };
+        Self::new(read, status, None, Some(error))
+    }
+
+    /// A failure of any kind, as the client classified it.
+    pub fn failure(read: &ArmRead, status: Option<u16>, error: ReadError) -> Self {
         Self::new(read, status, None, Some(error))
     }
 
@@ -283,10 +400,7 @@ impl RawRead {
         error: Option<ReadError>,
     ) -> Self {
         RawRead {
-            method: read.method().to_string(),
-            path: read.path(),
-            api_version: read.api_version().to_string(),
-            filter: read.filter(),
+            source: read.source(),
             status,
             body,
             error,
@@ -294,14 +408,7 @@ impl RawRead {
     }
 
     pub fn key(&self) -> String {
-        read_key(&self.path, self.filter.as_deref())
-    }
-}
-
-fn read_key(path: &str, filter: Option<&str>) -> String {
-    match filter {
-        Some(f) => format!("{}?$filter={f}", path.to_ascii_lowercase()),
-        None => path.to_ascii_lowercase(),
+        self.source.key()
     }
 }
 

@@ -6,6 +6,20 @@
 use crate::ids::ResourceId;
 use serde::{Deserialize, Serialize};
 
+/// An input that does not name what it must: the run stops before any request.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// A resource ID that does not parse, or names the wrong type of resource.
+    #[error("{0}")]
+    ResourceId(String),
+    #[error("--pxb-endpoint '{0}' must be a host name or address (ports go in --pxb-rest-port and --pxb-grpc-port)")]
+    PxbEndpoint(String),
+    #[error("'{0}' is not an object ID (a GUID such as 00000000-0000-0000-0000-000000000000)")]
+    ObjectId(String),
+    #[error("'{0}' is not a valid blob container name (3-63 lower-case letters, digits and single hyphens)")]
+    ContainerName(String),
+}
+
 pub const CLUSTER_TYPE: &str = "Microsoft.ContainerService/managedClusters";
 pub const VAULT_TYPE: &str = "Microsoft.DataProtection/backupVaults";
 pub const STORAGE_ACCOUNT_TYPE: &str = "Microsoft.Storage/storageAccounts";
@@ -118,19 +132,22 @@ fn is_default_endpoint(endpoint: &PxbEndpoint) -> bool {
 }
 
 impl Target {
-    pub fn from_record(record: &TargetRecord) -> Result<Self, String> {
-        let cluster = ResourceId::parse_typed(&record.cluster, CLUSTER_TYPE)?;
+    pub fn from_record(record: &TargetRecord) -> Result<Self, TargetError> {
+        let cluster = ResourceId::parse_typed(&record.cluster, CLUSTER_TYPE)
+            .map_err(TargetError::ResourceId)?;
         let typed = |value: &Option<String>, kind: &str| {
             value
                 .as_deref()
                 .map(|v| ResourceId::parse_typed(v, kind))
                 .transpose()
+                .map_err(TargetError::ResourceId)
         };
         let group = |value: &Option<String>| {
             value
                 .as_deref()
                 .map(|g| ResourceId::parse_resource_group(g, cluster.subscription()))
                 .transpose()
+                .map_err(TargetError::ResourceId)
         };
         let blob_container = record
             .blob_container
@@ -160,21 +177,21 @@ impl Target {
 }
 
 /// `--pxb-endpoint` is a host name or address, without scheme, port or path.
-fn validate_endpoint(endpoint: &PxbEndpoint) -> Result<PxbEndpoint, String> {
+fn validate_endpoint(endpoint: &PxbEndpoint) -> Result<PxbEndpoint, TargetError> {
     if let Some(host) = &endpoint.host {
         let bad = host.trim().is_empty()
             || host.contains("://")
             || host.contains('/')
             || host.chars().any(char::is_whitespace);
         if bad {
-            return Err(format!("--pxb-endpoint '{host}' must be a host name or address (ports go in --pxb-rest-port and --pxb-grpc-port)"));
+            return Err(TargetError::PxbEndpoint(host.clone()));
         }
     }
     Ok(endpoint.clone())
 }
 
 /// Entra object IDs are GUIDs; anything else would make a request filter invalid.
-fn validate_object_id(id: &str) -> Result<String, String> {
+fn validate_object_id(id: &str) -> Result<String, TargetError> {
     let id = id.trim();
     let groups: Vec<&str> = id.split('-').collect();
     let shape = [8, 4, 4, 4, 12];
@@ -186,14 +203,12 @@ fn validate_object_id(id: &str) -> Result<String, String> {
     if valid {
         Ok(id.to_ascii_lowercase())
     } else {
-        Err(format!(
-            "'{id}' is not an object ID (a GUID such as 00000000-0000-0000-0000-000000000000)"
-        ))
+        Err(TargetError::ObjectId(id.to_string()))
     }
 }
 
 /// Blob container names: 3–63 characters of lower-case letters, digits and single hyphens.
-fn validate_container_name(name: &str) -> Result<String, String> {
+fn validate_container_name(name: &str) -> Result<String, TargetError> {
     let valid_chars = name
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
@@ -205,9 +220,7 @@ fn validate_container_name(name: &str) -> Result<String, String> {
     if valid {
         Ok(name.to_string())
     } else {
-        Err(format!(
-            "'{name}' is not a valid blob container name (3-63 lower-case letters, digits and single hyphens)"
-        ))
+        Err(TargetError::ContainerName(name.to_string()))
     }
 }
 

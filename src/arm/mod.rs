@@ -12,7 +12,7 @@ pub mod transport;
 
 use crate::cloud::Cloud;
 use crate::ids::ResourceId;
-use crate::reads::{ArmRead, RawRead};
+use crate::reads::{ArmRead, FailureKind, RawRead, ReadError};
 use crate::secret::Secret;
 use azure_core::auth::TokenCredential;
 use azure_core::error::ErrorKind;
@@ -27,6 +27,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use retry::BoundedRetry;
+
+/// Why a run could not sign in to Azure: it stops before any read.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// No credential of the chain (or the one `AZURE_CREDENTIAL_KIND` pins) is available.
+    #[error("no Azure credential available: {0}")]
+    NoCredential(String),
+    /// A credential exists but getting a token with it failed.
+    #[error("authentication failed: {0}")]
+    Failed(String),
+}
 
 /// How long one HTTP attempt may take, and the retry budget of one read.
 #[derive(Clone, Debug)]
@@ -63,11 +74,11 @@ pub struct ArmClient {
 impl ArmClient {
     /// The Azure SDK credential chain: environment (service principal or workload identity,
     /// honouring `AZURE_AUTHORITY_HOST`), managed identity, then the Azure CLI login.
-    pub fn default_credential(cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, String> {
+    pub fn default_credential(cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, SignInError> {
         let mut options = TokenCredentialOptions::default();
         options.set_authority_host(cloud.authority_host.to_string());
         let unavailable =
-            |e: azure_core::Error| one_line(&format!("no Azure credential available: {e}"));
+            |e: azure_core::Error| SignInError::NoCredential(one_line(&e.to_string()));
         // The SDK's own switch: AZURE_CREDENTIAL_KIND pins one credential (environment,
         // workloadidentity, azurecli, virtualmachine, appservice) instead of the chain.
         if std::env::var("AZURE_CREDENTIAL_KIND").is_ok_and(|kind| !kind.is_empty()) {
@@ -86,12 +97,10 @@ impl ArmClient {
         credential: Arc<dyn TokenCredential>,
         limits: &Limits,
         storage_key: Option<Secret>,
-        trace: bool,
     ) -> Self {
         let transport = transport::ReadOnlyTransport::new(
             azure_core::new_http_client(),
             limits.request_timeout,
-            trace,
         );
         let options = ClientOptions::new(TransportOptions::new(Arc::new(transport)))
             .retry(RetryOptions::custom(Arc::new(limits.retry.clone())));
@@ -130,12 +139,12 @@ impl ArmClient {
 
     /// Gets a token once before any read, so a missing or broken login stops the run
     /// with one clear message instead of turning every read into an error.
-    pub async fn sign_in(&self) -> Result<(), String> {
+    pub async fn sign_in(&self) -> Result<(), SignInError> {
         self.credential
             .get_token(&[&self.scope])
             .await
             .map(|_| ())
-            .map_err(|e| one_line(&format!("authentication failed: {e}")))
+            .map_err(|e| SignInError::Failed(one_line(&e.to_string())))
     }
 
     pub async fn read(&self, read: &ArmRead) -> RawRead {
@@ -183,7 +192,7 @@ impl ArmClient {
         };
         match result {
             Ok(body) => RawRead::ok(read, body),
-            Err(f) => RawRead::failed(read, f.status, &f.code, f.message),
+            Err(f) => RawRead::failure(read, f.status, f.error),
         }
     }
 
@@ -323,17 +332,29 @@ pub(crate) fn list_page(page: Value, base: &Url) -> Result<(Vec<Value>, Option<U
 /// A read that produced no body, before it is recorded.
 pub(crate) struct Failure {
     status: Option<u16>,
-    code: String,
-    message: String,
+    error: ReadError,
 }
 
 impl Failure {
+    fn new(status: Option<u16>, kind: FailureKind, message: String) -> Self {
+        Failure {
+            status,
+            error: ReadError {
+                kind,
+                arm_code: None,
+                message,
+            },
+        }
+    }
     fn from_core(error: &azure_core::Error) -> Self {
         if let Some(http) = find_http_error(error) {
             return Failure {
                 status: Some(u16::from(http.status())),
-                code: http.error_code().unwrap_or("HttpError").to_string(),
-                message: one_line(http.error_message().unwrap_or("no error message")),
+                error: ReadError {
+                    kind: FailureKind::Http,
+                    arm_code: http.error_code().map(str::to_string),
+                    message: one_line(http.error_message().unwrap_or("no error message")),
+                },
             };
         }
         match error.kind() {
@@ -341,33 +362,17 @@ impl Failure {
             ErrorKind::Credential => {
                 Failure::local(one_line(&format!("authentication failed: {error}")))
             }
-            _ => Failure {
-                status: None,
-                code: "Refused".into(),
-                message: one_line(&error.to_string()),
-            },
+            _ => Failure::new(None, FailureKind::Refused, one_line(&error.to_string())),
         }
     }
     fn transport(message: String) -> Self {
-        Failure {
-            status: None,
-            code: "Transport".into(),
-            message,
-        }
+        Failure::new(None, FailureKind::Transport, message)
     }
     fn malformed(message: impl Into<String>) -> Self {
-        Failure {
-            status: Some(200),
-            code: "MalformedBody".into(),
-            message: message.into(),
-        }
+        Failure::new(Some(200), FailureKind::MalformedBody, message.into())
     }
     fn local(message: String) -> Self {
-        Failure {
-            status: None,
-            code: "Client".into(),
-            message,
-        }
+        Failure::new(None, FailureKind::Client, message)
     }
 }
 
@@ -396,6 +401,7 @@ pub fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::list_page;
+    use crate::reads::FailureKind;
     use serde_json::json;
     use url::Url;
 
@@ -429,8 +435,12 @@ mod tests {
             (json!([1]), "not a JSON object"),
         ] {
             let failure = list_page(page, &arm()).err().unwrap();
-            assert_eq!(failure.code, "MalformedBody");
-            assert!(failure.message.contains(why), "{}", failure.message);
+            assert_eq!(failure.error.kind, FailureKind::MalformedBody);
+            assert!(
+                failure.error.message.contains(why),
+                "{}",
+                failure.error.message
+            );
         }
     }
 }

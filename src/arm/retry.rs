@@ -2,7 +2,8 @@
 //! `Retry-After` (azure_core passes it in for 429 and 503), within a bounded total time.
 //!
 //! azure_core's own exponential policy would sleep for any `Retry-After` however long;
-//! this one never sleeps past its total budget, so a run always ends.
+//! this one caps every sleep at its total budget and stops retrying once the budget is
+//! spent, so a run always ends (one read may take up to about twice the budget).
 
 use async_trait::async_trait;
 use azure_core::error::Error;

@@ -1,5 +1,5 @@
 //! The HTTP transport every ARM request goes through: a read-only guard, a timeout, and
-//! the `-v` call log.
+//! the call log (a `debug` event per request, shown with `-v`; see `crate::ui`).
 //!
 //! The guard is the last line that makes "the tool never changes Azure" true whatever the
 //! code above it does: any method other than GET is refused before it leaves the process,
@@ -32,16 +32,31 @@ pub fn is_allowed(method: &Method, path: &str) -> bool {
 pub struct ReadOnlyTransport {
     inner: Arc<dyn HttpClient>,
     request_timeout: Duration,
-    trace: bool,
 }
 
 impl ReadOnlyTransport {
-    pub fn new(inner: Arc<dyn HttpClient>, request_timeout: Duration, trace: bool) -> Self {
+    pub fn new(inner: Arc<dyn HttpClient>, request_timeout: Duration) -> Self {
         Self {
             inner,
             request_timeout,
-            trace,
         }
+    }
+}
+
+/// The query decoded, for people: `?$filter=assignedTo('…')` rather than `?%24filter=…`.
+fn decoded_query(url: &azure_core::Url) -> String {
+    let pairs: Vec<String> = url.query_pairs().map(|(k, v)| format!("{k}={v}")).collect();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+fn outcome(result: &azure_core::Result<Response>) -> String {
+    match result {
+        Ok(response) => u16::from(response.status()).to_string(),
+        Err(e) => format!("no answer ({})", e.kind()),
     }
 }
 
@@ -70,28 +85,14 @@ impl HttpClient for ReadOnlyTransport {
                     format!("no response within {}s", self.request_timeout.as_secs_f32()),
                 )),
             };
-        if self.trace {
-            // Decoded, for people: `$filter=assignedTo('…')` rather than `%24filter=…`.
-            let pairs: Vec<String> = request
-                .url()
-                .query_pairs()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            let query = if pairs.is_empty() {
-                String::new()
-            } else {
-                format!("?{}", pairs.join("&"))
-            };
-            let outcome = match &result {
-                Ok(response) => u16::from(response.status()).to_string(),
-                Err(e) => format!("no answer ({})", e.kind()),
-            };
-            eprintln!(
-                "pxb-preflight: {} {path}{query} -> {outcome} ({} ms)",
-                request.method(),
-                started.elapsed().as_millis()
-            );
-        }
+        // The arguments are only evaluated when the call log is on.
+        tracing::debug!(
+            "{} {path}{} -> {} ({} ms)",
+            request.method(),
+            decoded_query(request.url()),
+            outcome(&result),
+            started.elapsed().as_millis()
+        );
         result
     }
 }
@@ -135,7 +136,7 @@ mod tests {
     async fn refused_requests_never_leave_the_process() {
         let server = wiremock::MockServer::start().await;
         let transport =
-            ReadOnlyTransport::new(azure_core::new_http_client(), Duration::from_secs(5), false);
+            ReadOnlyTransport::new(azure_core::new_http_client(), Duration::from_secs(5));
         let url = azure_core::Url::parse(&format!(
             "{}/subscriptions/s/resourceGroups/g",
             server.uri()

@@ -3,19 +3,31 @@
 //!
 //! Each judges facts only. Inputs the user did not give make a check `skip` naming the flag.
 
-use super::{Check, Evidence, Judgement, Outcome, Uses, AZURE_BACKUP};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP};
 use crate::facts::{
     same_region, same_resource, BackupLocation, Facts, LocationSource, Require, StorageAccount,
     Unobserved, Vault, BACKUP_EXTENSION_TYPE, BACKUP_NAMESPACE, KUBERNETES_CONFIGURATION,
 };
 use crate::ids::ResourceId;
+use crate::reads::{
+    API_CONTAINER_SERVICE, API_DATA_PROTECTION, API_KUBERNETES_CONFIGURATION, API_RESOURCES,
+    API_STORAGE,
+};
 use serde_json::Value;
 
-const PROVIDER_REGISTERED_DOC: &str = "\
-Verifies that the Microsoft.KubernetesConfiguration resource provider is Registered on the cluster's subscription.
-Why: the backup extension is a KubernetesConfiguration extension; it cannot be installed until the provider is registered.
-Reads: GET /subscriptions/{sub}/providers/Microsoft.KubernetesConfiguration (registrationState).
-Fix: `az provider register --namespace Microsoft.KubernetesConfiguration` (takes a few minutes; needs */register/action on the subscription).";
+const PROVIDER_REGISTERED_DOC: Explain = Explain {
+    verifies: "the Microsoft.KubernetesConfiguration resource provider is Registered on the cluster's subscription.",
+    how: None,
+    why: "the backup extension is a KubernetesConfiguration extension; it cannot be installed until the provider is registered.",
+    reads: &[
+        Read::Arm {
+            call: "GET /subscriptions/{sub}/providers/Microsoft.KubernetesConfiguration",
+            api_version: API_RESOURCES,
+            note: "registrationState",
+        },
+    ],
+    fix: "`az provider register --namespace Microsoft.KubernetesConfiguration` (takes a few minutes; needs */register/action on the subscription).",
+};
 
 pub const PROVIDER_REGISTERED: Check = Check {
     id: "provider-registered",
@@ -50,11 +62,19 @@ fn provider_registered(facts: &Facts) -> Judgement {
     )))
 }
 
-const BACKUP_EXTENSION_DOC: &str = "\
-Verifies that an extension of type microsoft.dataprotection.kubernetes (compared case-insensitively) is installed on the cluster, with provisioningState Succeeded, in release namespace dataprotection-microsoft.
-Why: the Backup vault does every backup and restore through this extension; it must be installed on the source cluster and on any restore target.
-Reads: GET {cluster}/providers/Microsoft.KubernetesConfiguration/extensions (all pages).
-Fix: `az k8s-extension create --extension-type microsoft.dataprotection.kubernetes ...` with the storage account and blob container for backups; a failed extension shows its status messages in this check's message.";
+const BACKUP_EXTENSION_DOC: Explain = Explain {
+    verifies: "an extension of type microsoft.dataprotection.kubernetes (compared case-insensitively) is installed on the cluster, with provisioningState Succeeded, in release namespace dataprotection-microsoft.",
+    how: None,
+    why: "the Backup vault does every backup and restore through this extension; it must be installed on the source cluster and on any restore target.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}/providers/Microsoft.KubernetesConfiguration/extensions",
+            api_version: API_KUBERNETES_CONFIGURATION,
+            note: "all pages",
+        },
+    ],
+    fix: "`az k8s-extension create --extension-type microsoft.dataprotection.kubernetes ...` with the storage account and blob container for backups; a failed extension shows its status messages in this check's message.",
+};
 
 pub const BACKUP_EXTENSION: Check = Check {
     id: "backup-extension",
@@ -185,12 +205,29 @@ fn install_extension_command(facts: &Facts) -> String {
     )
 }
 
-const BACKUP_STORAGE_LOCATION_DOC: &str = "\
-Verifies the backup storage location: the storage account and blob container exist; the account is in the cluster's region and subscription; the account kind is StorageV2.
-Which location: the one in the installed extension's configuration settings (configuration.backupStorageLocation.*); without an extension, --storage-account and --blob-container as the planned location. When both exist and differ, the extension wins and the evidence says so.
-Why: the extension writes cluster-state backups to this container, and the Azure CLI refuses an account outside the cluster's region.
-Reads: GET the storage account (Microsoft.Storage, api-version 2023-05-01) and GET its blob container.
-Fix: create a StorageV2 account and a container in the cluster's region and subscription, and point the extension at them.";
+const BACKUP_STORAGE_LOCATION_DOC: Explain = Explain {
+    verifies: "the backup storage location: the storage account and blob container exist; the account is in the cluster's region and subscription; the account kind is StorageV2.",
+    how: Some("the location is the one in the installed extension's configuration settings (configuration.backupStorageLocation.*); without an extension, --storage-account and --blob-container as the planned location. When both exist and differ, the extension wins and the evidence says so."),
+    why: "the extension writes cluster-state backups to this container, and the Azure CLI refuses an account outside the cluster's region.",
+    reads: &[
+        Read::Arm {
+            call: "GET {storageAccount}",
+            api_version: API_STORAGE,
+            note: "kind, location",
+        },
+        Read::Arm {
+            call: "GET {storageAccount}/blobServices/default/containers/{container}",
+            api_version: API_STORAGE,
+            note: "",
+        },
+        Read::Arm {
+            call: "GET {cluster}/providers/Microsoft.KubernetesConfiguration/extensions",
+            api_version: API_KUBERNETES_CONFIGURATION,
+            note: "the installed extension's configuration settings",
+        },
+    ],
+    fix: "create a StorageV2 account and a container in the cluster's region and subscription, and point the extension at them.",
+};
 
 pub const BACKUP_STORAGE_LOCATION: Check = Check {
     id: "backup-storage-location",
@@ -330,11 +367,19 @@ fn backup_storage_location(facts: &Facts) -> Judgement {
     Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
-const STORAGE_NETWORK_ACCESS_DOC: &str = "\
-Verifies that the Backup vault can reach the backup storage account through its firewall: networkAcls.defaultAction is Allow, or networkAcls.bypass contains AzureServices, or a resourceAccessRules entry names the vault.
-Why: the prerequisites page requires the vault to be a trusted service of an account that is behind a firewall or virtual network.
-Reads: the storage account (properties.networkAcls, properties.publicNetworkAccess).
-Fix: add the vault as a resource instance rule (`az storage account network-rule add --resource-id <vault>`) or allow trusted Azure services (`--bypass AzureServices`).";
+const STORAGE_NETWORK_ACCESS_DOC: Explain = Explain {
+    verifies: "the Backup vault can reach the backup storage account through its firewall: networkAcls.defaultAction is Allow, or networkAcls.bypass contains AzureServices, or a resourceAccessRules entry names the vault.",
+    how: None,
+    why: "the prerequisites page requires the vault to be a trusted service of an account that is behind a firewall or virtual network.",
+    reads: &[
+        Read::Arm {
+            call: "GET {storageAccount}",
+            api_version: API_STORAGE,
+            note: "properties.networkAcls, properties.publicNetworkAccess",
+        },
+    ],
+    fix: "add the vault as a resource instance rule (`az storage account network-rule add --resource-id <vault>`) or allow trusted Azure services (`--bypass AzureServices`).",
+};
 
 pub const STORAGE_NETWORK_ACCESS: Check = Check {
     id: "storage-network-access",
@@ -440,11 +485,19 @@ fn bypass_command(account: &ResourceId, current: &str) -> String {
     )
 }
 
-const TRUSTED_ACCESS_DOC: &str = "\
-Verifies that a trusted access role binding on the cluster has sourceResourceId equal to the Backup vault (case-insensitive), the role Microsoft.DataProtection/backupVaults/backup-operator, and provisioningState Succeeded.
-Why: the Backup vault reaches the cluster's API server only through AKS Trusted Access, with this role.
-Reads: GET {cluster}/trustedAccessRoleBindings (all pages). Needs --vault.
-Fix: `az aks trustedaccess rolebinding create --source-resource-id <vault> --roles Microsoft.DataProtection/backupVaults/backup-operator`.";
+const TRUSTED_ACCESS_DOC: Explain = Explain {
+    verifies: "a trusted access role binding on the cluster has sourceResourceId equal to the Backup vault (case-insensitive), the role Microsoft.DataProtection/backupVaults/backup-operator, and provisioningState Succeeded. Needs --vault.",
+    how: None,
+    why: "the Backup vault reaches the cluster's API server only through AKS Trusted Access, with this role.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}/trustedAccessRoleBindings",
+            api_version: API_CONTAINER_SERVICE,
+            note: "all pages",
+        },
+    ],
+    fix: "`az aks trustedaccess rolebinding create --source-resource-id <vault> --roles Microsoft.DataProtection/backupVaults/backup-operator`.",
+};
 
 pub const TRUSTED_ACCESS: Check = Check {
     id: "trusted-access",
@@ -526,11 +579,19 @@ fn trusted_access(facts: &Facts) -> Judgement {
     })
 }
 
-const VAULT_IDENTITY_DOC: &str = "\
-Verifies that the Backup vault exists, has a managed identity (identity.principalId), and is in the cluster's region.
-Why: every role the vault needs (Reader on the cluster, snapshot roles, blob reader) is granted to this identity, and AKS backups use a vault in the cluster's region.
-Reads: GET the Backup vault (Microsoft.DataProtection, api-version 2025-07-01). Needs --vault.
-Fix: `az dataprotection backup-vault update --type SystemAssigned`; create a vault in the cluster's region if it is elsewhere.";
+const VAULT_IDENTITY_DOC: Explain = Explain {
+    verifies: "the Backup vault exists, has a managed identity (identity.principalId), and is in the cluster's region. Needs --vault.",
+    how: None,
+    why: "every role the vault needs (Reader on the cluster, snapshot roles, blob reader) is granted to this identity, and AKS backups use a vault in the cluster's region.",
+    reads: &[
+        Read::Arm {
+            call: "GET {vault}",
+            api_version: API_DATA_PROTECTION,
+            note: "identity.principalId, location",
+        },
+    ],
+    fix: "`az dataprotection backup-vault update --type SystemAssigned`; create a vault in the cluster's region if it is elsewhere.",
+};
 
 pub const VAULT_IDENTITY: Check = Check {
     id: "vault-identity",

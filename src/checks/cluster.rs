@@ -2,15 +2,24 @@
 //!
 //! Each reads only the managed cluster's own properties; none needs another resource.
 
-use super::{cluster_args, Check, Evidence, Judgement, Outcome, Uses, BOTH};
+use super::{cluster_args, Check, Evidence, Explain, Judgement, Outcome, Read, Uses, BOTH};
 use crate::facts::{Facts, Toggle};
+use crate::reads::API_CONTAINER_SERVICE;
 use serde_json::Value;
 
-const CLUSTER_STATE_DOC: &str = "\
-Verifies that the cluster's properties.provisioningState is Succeeded and properties.powerState.code is Running.
-Why: a stopped cluster, or one whose last operation failed, can be neither backed up nor restored to.
-Reads: the managed cluster (GET managedClusters, api-version 2025-10-01).
-Fix: start a stopped cluster with `az aks start`; reconcile a failed one with `az aks update` (no changes) and read the cluster's activity log.";
+const CLUSTER_STATE_DOC: Explain = Explain {
+    verifies: "the cluster's properties.provisioningState is Succeeded and properties.powerState.code is Running.",
+    how: None,
+    why: "a stopped cluster, or one whose last operation failed, can be neither backed up nor restored to.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}",
+            api_version: API_CONTAINER_SERVICE,
+            note: "properties.provisioningState, properties.powerState.code",
+        },
+    ],
+    fix: "start a stopped cluster with `az aks start`; reconcile a failed one with `az aks update` (no changes) and read the cluster's activity log.",
+};
 
 pub const CLUSTER_STATE: Check = Check {
     id: "cluster-state",
@@ -55,11 +64,19 @@ fn cluster_state(facts: &Facts) -> Judgement {
     Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
-const KUBERNETES_VERSION_DOC: &str = "\
-Verifies that properties.currentKubernetesVersion is at least 1.21.1 (compared numerically: 1.9.6 < 1.21.1).
-Why: CSI volume snapshots, which both products use to back up persistent volumes, need Kubernetes 1.21.1 or later.
-Reads: the managed cluster (currentKubernetesVersion; kubernetesVersion when the former is absent).
-Fix: list the versions you can move to with `az aks get-upgrades`, then `az aks upgrade --kubernetes-version`.";
+const KUBERNETES_VERSION_DOC: Explain = Explain {
+    verifies: "properties.currentKubernetesVersion is at least 1.21.1 (compared numerically: 1.9.6 < 1.21.1).",
+    how: None,
+    why: "CSI volume snapshots, which both products use to back up persistent volumes, need Kubernetes 1.21.1 or later.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}",
+            api_version: API_CONTAINER_SERVICE,
+            note: "properties.currentKubernetesVersion; properties.kubernetesVersion when the former is absent",
+        },
+    ],
+    fix: "list the versions you can move to with `az aks get-upgrades`, then `az aks upgrade --kubernetes-version`.",
+};
 
 pub const KUBERNETES_VERSION: Check = Check {
     id: "kubernetes-version",
@@ -109,11 +126,19 @@ fn kubernetes_version(facts: &Facts) -> Judgement {
     })
 }
 
-const CLUSTER_IDENTITY_DOC: &str = "\
-Verifies that the cluster uses a managed identity: identity.type SystemAssigned or UserAssigned, or servicePrincipalProfile.clientId \"msi\".
-Why: Azure Backup for AKS does not support clusters that use a service principal, and the role checks evaluate the cluster's managed identity.
-Reads: the managed cluster (identity, properties.servicePrincipalProfile.clientId).
-Fix: `az aks update --enable-managed-identity` moves the control plane to a system-assigned identity (nodes pick it up on their next upgrade).";
+const CLUSTER_IDENTITY_DOC: Explain = Explain {
+    verifies: "the cluster uses a managed identity: identity.type SystemAssigned or UserAssigned, or servicePrincipalProfile.clientId \"msi\".",
+    how: None,
+    why: "Azure Backup for AKS does not support clusters that use a service principal, and the role checks evaluate the cluster's managed identity.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}",
+            api_version: API_CONTAINER_SERVICE,
+            note: "identity, properties.servicePrincipalProfile.clientId",
+        },
+    ],
+    fix: "`az aks update --enable-managed-identity` moves the control plane to a system-assigned identity (nodes pick it up on their next upgrade).",
+};
 
 pub const CLUSTER_IDENTITY: Check = Check {
     id: "cluster-identity",
@@ -167,11 +192,19 @@ fn cluster_identity(facts: &Facts) -> Judgement {
     )))
 }
 
-const CSI_DISK_DRIVER_DOC: &str = "\
-Verifies that properties.storageProfile.diskCSIDriver.enabled is true.
-Why: both products back up persistent volumes through the Azure Disk CSI driver's snapshots; in-tree volumes are not supported.
-Reads: the managed cluster (storageProfile).
-Fix: `az aks update --enable-disk-driver`.";
+const CSI_DISK_DRIVER_DOC: Explain = Explain {
+    verifies: "properties.storageProfile.diskCSIDriver.enabled is true.",
+    how: None,
+    why: "both products back up persistent volumes through the Azure Disk CSI driver's snapshots; in-tree volumes are not supported.",
+    reads: &[
+        Read::Arm {
+            call: "GET {cluster}",
+            api_version: API_CONTAINER_SERVICE,
+            note: "properties.storageProfile",
+        },
+    ],
+    fix: "`az aks update --enable-disk-driver`.",
+};
 
 pub const CSI_DISK_DRIVER: Check = Check {
     id: "csi-disk-driver",
@@ -198,11 +231,17 @@ fn csi_disk_driver(facts: &Facts) -> Judgement {
     ))
 }
 
-const SNAPSHOT_CONTROLLER_DOC: &str = "\
-Verifies that properties.storageProfile.snapshotController.enabled is true.
-Why: volume backups are CSI VolumeSnapshots, which need the snapshot controller and its CRDs.
-Reads: the managed cluster (storageProfile).
-Fix: `az aks update --enable-snapshot-controller`.";
+const SNAPSHOT_CONTROLLER_DOC: Explain = Explain {
+    verifies: "properties.storageProfile.snapshotController.enabled is true.",
+    how: None,
+    why: "volume backups are CSI VolumeSnapshots, which need the snapshot controller and its CRDs.",
+    reads: &[Read::Arm {
+        call: "GET {cluster}",
+        api_version: API_CONTAINER_SERVICE,
+        note: "properties.storageProfile",
+    }],
+    fix: "`az aks update --enable-snapshot-controller`.",
+};
 
 pub const SNAPSHOT_CONTROLLER: Check = Check {
     id: "snapshot-controller",

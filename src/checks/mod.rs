@@ -36,14 +36,16 @@ impl Profile {
     }
 }
 
+/// A check's verdict. The variants are declared from least to most severe, so the derived
+/// `Ord` is the severity ranking: when several verdicts are combined, the greatest decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
-    Warn,
-    Fail,
     Skip,
+    Warn,
     Error,
+    Fail,
 }
 
 impl Status {
@@ -160,10 +162,57 @@ pub struct Check {
     pub title: &'static str,
     pub profiles: &'static [Profile],
     /// What it verifies, why, the data it reads, how to fix a failure (`explain`).
-    pub explain: &'static str,
+    pub explain: Explain,
     /// Which versioned requirement data the check applies (shown by `explain`).
     pub uses: Uses,
     pub run: fn(&Facts) -> Judgement,
+}
+
+/// The documentation `pxb-preflight explain ID` shows, in the sections every check has.
+pub struct Explain {
+    /// What the check verifies, and what it reports when that does not hold.
+    pub verifies: &'static str,
+    /// How the verdict is reached, for checks whose method needs saying.
+    pub how: Option<&'static str>,
+    /// Why the product needs it.
+    pub why: &'static str,
+    /// Everything the check's verdict depends on.
+    pub reads: &'static [Read],
+    /// How to fix a failure.
+    pub fix: &'static str,
+}
+
+/// One input of a check, as `explain` names it.
+#[derive(Clone, Copy)]
+pub enum Read {
+    /// An ARM request. The api-version comes from the one table in [`crate::reads`].
+    Arm {
+        /// Method and path, with `{placeholders}` for the target's IDs.
+        call: &'static str,
+        api_version: &'static str,
+        /// Which part of the answer the check uses, or how the read is made.
+        note: &'static str,
+    },
+    /// Anything that is not an ARM request: a TCP probe, the Helm values, a key.
+    Other(&'static str),
+}
+
+impl std::fmt::Display for Read {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Read::Arm {
+                call,
+                api_version,
+                note: "",
+            } => write!(f, "{call} (api-version {api_version})"),
+            Read::Arm {
+                call,
+                api_version,
+                note,
+            } => write!(f, "{call} (api-version {api_version}): {note}"),
+            Read::Other(text) => f.write_str(text),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +223,27 @@ pub enum Uses {
 }
 
 impl Check {
+    /// The `explain` text: the sections under fixed headings, one read per line.
+    pub fn explain_text(&self) -> String {
+        let Explain {
+            verifies,
+            how,
+            why,
+            reads,
+            fix,
+        } = &self.explain;
+        let mut text = format!("Verifies: {verifies}\n");
+        if let Some(how) = how {
+            text.push_str(&format!("How: {how}\n"));
+        }
+        text.push_str(&format!("Why: {why}\nReads:\n"));
+        for read in *reads {
+            text.push_str(&format!("  {read}\n"));
+        }
+        text.push_str(&format!("Fix: {fix}"));
+        text
+    }
+
     pub fn in_profile(&self, selected: Option<Profile>) -> bool {
         selected.is_none_or(|p| self.profiles.contains(&p))
     }
@@ -269,14 +339,61 @@ mod tests {
         let mut seen = HashSet::new();
         for check in REGISTRY {
             assert!(seen.insert(check.id), "duplicate id {}", check.id);
-            assert!(
-                !check.title.is_empty() && !check.explain.is_empty(),
-                "{} lacks docs",
-                check.id
-            );
+            assert!(!check.title.is_empty(), "{} lacks a title", check.id);
             assert!(!check.profiles.is_empty(), "{} has no profile", check.id);
         }
-        assert_eq!(REGISTRY.len(), 36);
+    }
+
+    #[test]
+    fn every_explain_has_every_section() {
+        for check in REGISTRY {
+            let text = check.explain_text();
+            let lines: Vec<&str> = text.lines().collect();
+            for heading in ["Verifies:", "Why:", "Reads:", "Fix:"] {
+                let at = lines
+                    .iter()
+                    .position(|l| l.starts_with(heading))
+                    .unwrap_or_else(|| panic!("{}: no {heading} section", check.id));
+                // Reads lists one read per indented line below its heading.
+                let content = match heading {
+                    "Reads:" => lines.get(at + 1).filter(|l| l.starts_with("  ")),
+                    _ => Some(&lines[at]).filter(|l| !l[heading.len()..].trim().is_empty()),
+                };
+                assert!(content.is_some(), "{}: {heading} is empty", check.id);
+            }
+        }
+    }
+
+    /// Api-versions come from the table of reads, never from a literal in a check's prose.
+    #[test]
+    fn explain_prose_names_no_api_version() {
+        for check in REGISTRY {
+            let Explain {
+                verifies,
+                how,
+                why,
+                reads,
+                fix,
+            } = &check.explain;
+            let read_texts = reads.iter().flat_map(|read| match read {
+                Read::Arm { call, note, .. } => [*call, *note],
+                Read::Other(text) => [*text, ""],
+            });
+            for text in [*verifies, *why, *fix]
+                .into_iter()
+                .chain(*how)
+                .chain(read_texts)
+            {
+                assert!(!text.contains("api-version"), "{}: {text}", check.id);
+                assert!(!text.contains('\n'), "{}: a section spans lines", check.id);
+            }
+        }
+    }
+
+    #[test]
+    fn status_order_is_severity() {
+        use Status::*;
+        assert!(Pass < Skip && Skip < Warn && Warn < Error && Error < Fail);
     }
 
     #[test]
@@ -318,6 +435,54 @@ pub(crate) mod testing {
                 "servicePrincipalProfile": {"clientId": "msi"},
                 "storageProfile": {"diskCSIDriver": {"enabled": true}, "snapshotController": {"enabled": true}}
             }
+        })
+    }
+
+    /// A role assignment in the shape of Microsoft's `roleAssignments_listForScope` example.
+    pub fn role_assignment(name: &str, principal: &str, role_guid: &str, scope: &str) -> Value {
+        json!({
+            "properties": {
+                "roleDefinitionId": format!("/subscriptions/sub1/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"),
+                "principalId": principal, "principalType": "ServicePrincipal", "scope": scope
+            },
+            "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
+            "type": "Microsoft.Authorization/roleAssignments",
+            "name": name
+        })
+    }
+
+    /// A role definition in the shape of Microsoft's `roleDefinitions_getById` example.
+    pub fn role_definition(
+        guid: &str,
+        role_name: &str,
+        role_type: &str,
+        actions: &[&str],
+    ) -> Value {
+        json!({
+            "properties": {
+                "roleName": role_name, "type": role_type, "description": role_name,
+                "assignableScopes": ["/subscriptions/sub1"],
+                "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}]
+            },
+            "id": format!("/subscriptions/sub1/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "name": guid
+        })
+    }
+
+    /// A deny assignment in the shape of Microsoft's `denyAssignments_listForScope` example.
+    pub fn deny_assignment(name: &str, principal: &str, actions: &[&str]) -> Value {
+        json!({
+            "properties": {
+                "denyAssignmentName": name, "description": name,
+                "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}],
+                "scope": "/subscriptions/sub1", "doNotApplyToChildScopes": false,
+                "principals": [{"id": principal, "type": "ServicePrincipal"}],
+                "excludePrincipals": [], "isSystemProtected": true
+            },
+            "id": format!("/subscriptions/sub1/providers/Microsoft.Authorization/denyAssignments/{name}"),
+            "type": "Microsoft.Authorization/denyAssignments",
+            "name": name
         })
     }
 

@@ -2,22 +2,49 @@
 //! AzureBackup and AzureCloud service tags allowed (Azure Backup prerequisites page).
 //! Each NSG is evaluated on its own by `crate::nsg`; the deciding rule is the evidence.
 
-use super::{Check, Evidence, Judgement, Outcome, Uses, AZURE_BACKUP, PXB};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP, PXB};
 use crate::facts::{AppliedNsg, Facts, Require, Unobserved};
 use crate::ids::ResourceId;
 use crate::nsg::{evaluate, Decision, Endpoint, Flow};
 use crate::probe::Protocol;
+use crate::reads::{API_CONTAINER_SERVICE, API_NETWORK};
+
+/// Where the NSG checks find the NSGs that apply to the nodes, and their rules.
+const NSG_READS: &[Read] = &[
+    Read::Arm {
+        call: "GET {cluster}",
+        api_version: API_CONTAINER_SERVICE,
+        note: "properties.agentPoolProfiles[].vnetSubnetID, properties.nodeResourceGroup",
+    },
+    Read::Arm {
+        call: "GET {subnet}",
+        api_version: API_NETWORK,
+        note: "each node subnet's networkSecurityGroup",
+    },
+    Read::Arm {
+        call: "GET {networkSecurityGroup}",
+        api_version: API_NETWORK,
+        note: "each NSG of a node subnet, its securityRules and defaultSecurityRules",
+    },
+    Read::Arm {
+        call: "GET /subscriptions/{sub}/resourceGroups/{nodeResourceGroup}/providers/Microsoft.Network/networkSecurityGroups",
+        api_version: API_NETWORK,
+        note: "the NSGs of the node resource group",
+    },
+];
 
 pub const PXB_NSG_PORTS: Check = Check {
     id: "pxb-nsg-ports",
     title: "NSGs do not block PXB ports 10001/10002",
     profiles: PXB,
     uses: Uses::Nothing,
-    explain: "\
-Verifies that no NSG on the node subnets (agentPoolProfiles[].vnetSubnetID) or in the node resource group denies inbound TCP to the PXB REST and gRPC ports (10001 and 10002, or --pxb-rest-port/--pxb-grpc-port) from the PXB clients (--pxb-client-source, default the VirtualNetwork tag) ahead of an allow.
-How: each NSG on its own, rules in priority order, first match wins, default rules included; rules with application security groups, or CIDRs that cannot be compared with a tag offline, are reported as undecidable (warn).
-Reads: the node subnets, their NSGs, the NSGs of the node resource group (Microsoft.Network, api-version 2024-05-01).
-Fix: add an inbound allow for TCP 10001-10002 with a priority lower (earlier) than the denying rule.",
+    explain: Explain {
+        verifies: "no NSG on the node subnets (agentPoolProfiles[].vnetSubnetID) or in the node resource group denies inbound TCP to the PXB REST and gRPC ports (10001 and 10002, or --pxb-rest-port/--pxb-grpc-port) from the PXB clients (--pxb-client-source, default the VirtualNetwork tag) ahead of an allow.",
+        how: Some("each NSG on its own, rules in priority order, first match wins, default rules included; rules with application security groups, or CIDRs that cannot be compared with a tag offline, are reported as undecidable (warn)."),
+        why: "PXB's UI and CLI, and application clusters, reach the PXB server on these ports.",
+        reads: NSG_READS,
+        fix: "add an inbound allow for TCP 10001-10002 with a priority lower (earlier) than the denying rule.",
+    },
     run: pxb_nsg_ports,
 };
 
@@ -56,9 +83,26 @@ fn rule_text(nsg: &AppliedNsg, decision: &Decision) -> String {
     }
 }
 
-/// Lowest free priority just ahead of a rule, for the fix.
-fn priority_before(rule_priority: u32) -> u32 {
-    rule_priority.saturating_sub(1).max(100)
+/// Priorities Azure accepts for rules a user creates.
+const USER_PRIORITIES: std::ops::RangeInclusive<u32> = 100..=4096;
+
+/// The `--priority` of the fix: the free inbound priority closest ahead of (lower than) the
+/// deciding rule's, since Azure refuses two rules of one direction with the same priority;
+/// a placeholder when every user priority ahead of it is taken.
+fn priority_before(nsg: &AppliedNsg, rule_priority: u32) -> String {
+    let taken = |p: u32| nsg.rules.iter().any(|r| r.inbound && r.priority == p);
+    (*USER_PRIORITIES.start()..rule_priority.min(*USER_PRIORITIES.end() + 1))
+        .rev()
+        .find(|p| !taken(*p))
+        .map_or_else(
+            || {
+                format!(
+                    "<free priority below {rule_priority}: renumber a rule of {} first>",
+                    nsg.name
+                )
+            },
+            |p| p.to_string(),
+        )
 }
 
 fn pxb_nsg_ports(facts: &Facts) -> Judgement {
@@ -94,7 +138,7 @@ fn pxb_nsg_ports(facts: &Facts) -> Judgement {
                     if let Ok(id) = ResourceId::parse(&nsg.id) {
                         fixes.push(format!(
                             "az network nsg rule create -g {} --nsg-name {} -n AllowPxbPorts --priority {} --direction Inbound --access Allow --protocol Tcp --source-address-prefixes {} --destination-port-ranges {} {}",
-                            id.resource_group().unwrap_or_default(), nsg.name, priority_before(rule.priority), endpoint.client_source, ports[0], ports[1]
+                            id.resource_group().unwrap_or_default(), nsg.name, priority_before(nsg, rule.priority), endpoint.client_source, ports[0], ports[1]
                         ));
                     }
                 }
@@ -130,11 +174,13 @@ pub const NSG_BACKUP_SERVICE_TAGS: Check = Check {
     title: "NSGs allow inbound from AzureBackup and AzureCloud",
     profiles: AZURE_BACKUP,
     uses: Uses::Nothing,
-    explain: "\
-Verifies that every NSG on the node subnets or in the node resource group has an inbound allow whose source is the AzureBackup service tag, and separately the AzureCloud tag, not shadowed by a higher-priority deny for that source (a rule from AzureCloud or Internet covers AzureBackup; a regional AzureCloud.<region> rule covers only part of AzureCloud).
-Why: the Azure Backup prerequisites page asks for an inbound rule allowing the azurebackup and azurecloud service tags.
-How and reads: as pxb-nsg-ports, with the source tag as the flow and any protocol and port.
-Otherwise: warn, naming the NSG and the deciding rule.",
+    explain: Explain {
+        verifies: "every NSG on the node subnets or in the node resource group has an inbound allow whose source is the AzureBackup service tag, and separately the AzureCloud tag, not shadowed by a higher-priority deny for that source (a rule from AzureCloud or Internet covers AzureBackup; a regional AzureCloud.<region> rule covers only part of AzureCloud). Otherwise: warn, naming the NSG and the deciding rule.",
+        how: Some("as pxb-nsg-ports, with the source tag as the flow and any protocol and port."),
+        why: "the Azure Backup prerequisites page asks for an inbound rule allowing the azurebackup and azurecloud service tags.",
+        reads: NSG_READS,
+        fix: "add an inbound allow from the AzureBackup and AzureCloud tags with a priority lower (earlier) than the deciding rule.",
+    },
     run: nsg_backup_service_tags,
 };
 
@@ -170,7 +216,7 @@ fn nsg_backup_service_tags(facts: &Facts) -> Judgement {
             if let Ok(id) = ResourceId::parse(&nsg.id) {
                 fixes.push(format!(
                     "az network nsg rule create -g {} --nsg-name {} -n Allow{tag}Inbound --priority {} --direction Inbound --access Allow --protocol '*' --source-address-prefixes {tag} --destination-port-ranges '*'",
-                    id.resource_group().unwrap_or_default(), nsg.name, priority_before(blocking_priority)
+                    id.resource_group().unwrap_or_default(), nsg.name, priority_before(nsg, blocking_priority)
                 ));
             }
         }
@@ -191,11 +237,15 @@ pub const PXB_PORTS: Check = Check {
     title: "PXB server answers on its REST and gRPC ports",
     profiles: PXB,
     uses: Uses::Nothing,
-    explain: "\
-With --pxb-endpoint HOST: connects to the REST port (10001, --pxb-rest-port) and the gRPC port (10002, --pxb-grpc-port) concurrently, each within --probe-timeout-ms, and checks each answers its protocol: an HTTP/1.1 status line to a plain GET on REST, an HTTP/2 SETTINGS frame to the client preface on gRPC. Refused, timed out (connecting, or silent after connecting) and wrong protocol are reported apart, with the elapsed time.
-Why: PXB's UI and CLI, and application clusters, reach the PXB server on these ports.
-Reads: nothing from Azure; the probe runs from where the tool runs, so run it from where PXB clients will connect. Plaintext only: a TLS listener reads as wrong protocol.
-Fix: check the PXB service (type LoadBalancer/NodePort), its pods, and the NSGs and firewalls between (see pxb-nsg-ports).",
+    explain: Explain {
+        verifies: "with --pxb-endpoint HOST: connects to the REST port (10001, --pxb-rest-port) and the gRPC port (10002, --pxb-grpc-port) concurrently, each within --probe-timeout-ms, and checks each answers its protocol: an HTTP/1.1 status line to a plain GET on REST, an HTTP/2 SETTINGS frame to the client preface on gRPC. Refused, timed out (connecting, or silent after connecting) and wrong protocol are reported apart, with the elapsed time.",
+        how: None,
+        why: "PXB's UI and CLI, and application clusters, reach the PXB server on these ports.",
+        reads: &[
+            Read::Other("a TCP connection to each port, and nothing from Azure; the probe runs from where the tool runs, so run it from where PXB clients will connect. Plaintext only: a TLS listener reads as wrong protocol."),
+        ],
+        fix: "check the PXB service (type LoadBalancer/NodePort), its pods, and the NSGs and firewalls between (see pxb-nsg-ports).",
+    },
     run: pxb_ports,
 };
 
@@ -246,4 +296,238 @@ fn pxb_ports(facts: &Facts) -> Judgement {
         Outcome::fail(failures.join("; "))
     };
     Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::Scenario;
+    use super::super::Status;
+    use super::*;
+    use crate::reads::ArmRead;
+    use serde_json::{json, Value};
+
+    const NODE_GROUP: &str = "/subscriptions/sub1/resourceGroups/MC_rg1_aks1_eastus";
+
+    /// A security rule in the shape of Microsoft's `networkSecurityGroups_get` example.
+    fn rule(
+        name: &str,
+        priority: u32,
+        access: &str,
+        direction: &str,
+        source: &str,
+        port: &str,
+    ) -> Value {
+        json!({
+            "name": name,
+            "id": format!("{NODE_GROUP}/providers/Microsoft.Network/networkSecurityGroups/nodes-nsg/securityRules/{name}"),
+            "properties": {
+                "provisioningState": "Succeeded", "protocol": "*", "sourcePortRange": "*",
+                "destinationPortRange": port, "sourceAddressPrefix": source,
+                "destinationAddressPrefix": "*", "access": access, "priority": priority, "direction": direction
+            }
+        })
+    }
+
+    /// The node resource group's NSG with `rules` ahead of Azure's default inbound rules.
+    fn nsg(rules: Vec<Value>) -> Value {
+        json!({
+            "name": "nodes-nsg",
+            "id": format!("{NODE_GROUP}/providers/Microsoft.Network/networkSecurityGroups/nodes-nsg"),
+            "type": "Microsoft.Network/networkSecurityGroups",
+            "location": "eastus",
+            "properties": {
+                "provisioningState": "Succeeded",
+                "securityRules": rules,
+                "defaultSecurityRules": [
+                    rule("AllowVnetInBound", 65000, "Allow", "Inbound", "VirtualNetwork", "*"),
+                    rule("AllowAzureLoadBalancerInBound", 65001, "Allow", "Inbound", "AzureLoadBalancer", "*"),
+                    rule("DenyAllInBound", 65500, "Deny", "Inbound", "*", "*")
+                ]
+            }
+        })
+    }
+
+    fn node_group_read() -> ArmRead {
+        ArmRead::NetworkSecurityGroups(ResourceId::parse(NODE_GROUP).unwrap())
+    }
+
+    fn with_nsgs(nsgs: Vec<Value>) -> Scenario {
+        let mut s = Scenario::new();
+        s.set(&node_group_read(), json!({ "value": nsgs }));
+        s
+    }
+
+    #[test]
+    fn pxb_ports_pass_through_the_default_vnet_rule_and_without_nsgs() {
+        let o = PXB_NSG_PORTS.judge(
+            &with_nsgs(vec![nsg(vec![rule(
+                "rule1", 130, "Allow", "Inbound", "*", "80",
+            )])])
+            .facts(),
+        );
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert!(
+            o.message
+                .contains("lets TCP 10001 and 10002 in from VirtualNetwork"),
+            "{}",
+            o.message
+        );
+        assert!(o.evidence.iter().any(
+            |e| e.observed == json!("nodes-nsg rule AllowVnetInBound (priority 65000) allows")
+        ));
+        let none = PXB_NSG_PORTS.judge(&with_nsgs(Vec::new()).facts());
+        assert_eq!(none.status, Status::Pass);
+        assert!(none.message.contains("no NSG applies"));
+    }
+
+    #[test]
+    fn a_deny_ahead_fails_with_a_free_priority_before_it() {
+        let s = with_nsgs(vec![nsg(vec![
+            rule("DenyPxb", 200, "Deny", "Inbound", "*", "10001-10002"),
+            rule("AllowSsh", 199, "Allow", "Inbound", "VirtualNetwork", "22"),
+            rule(
+                "AllowHttps",
+                198,
+                "Allow",
+                "Inbound",
+                "VirtualNetwork",
+                "443",
+            ),
+            rule("DenyOut", 197, "Deny", "Outbound", "*", "*"),
+        ])]);
+        let o = PXB_NSG_PORTS.judge(&s.facts());
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message
+                .contains("port 10001: nodes-nsg rule DenyPxb (priority 200) denies"),
+            "{}",
+            o.message
+        );
+        // 199 and 198 are taken by inbound rules; an outbound rule's priority does not count.
+        assert_eq!(
+            o.remediation.as_deref(),
+            Some("az network nsg rule create -g MC_rg1_aks1_eastus --nsg-name nodes-nsg -n AllowPxbPorts --priority 197 --direction Inbound --access Allow --protocol Tcp --source-address-prefixes VirtualNetwork --destination-port-ranges 10001 10002")
+        );
+    }
+
+    #[test]
+    fn no_free_priority_ahead_gives_a_placeholder() {
+        let s = with_nsgs(vec![nsg(vec![
+            rule("DenyPxb", 101, "Deny", "Inbound", "*", "*"),
+            rule("AllowSsh", 100, "Allow", "Inbound", "Internet", "22"),
+        ])]);
+        let fix = PXB_NSG_PORTS.judge(&s.facts()).remediation.unwrap();
+        assert!(
+            fix.contains(
+                "--priority <free priority below 101: renumber a rule of nodes-nsg first>"
+            ),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_address_against_a_tag_warns() {
+        let s = with_nsgs(vec![nsg(vec![rule(
+            "DenyCorp",
+            300,
+            "Deny",
+            "Inbound",
+            "10.20.0.0/16",
+            "*",
+        )])]);
+        let o = PXB_NSG_PORTS.judge(&s.facts());
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(
+            o.message.contains("DenyCorp (priority 300) is undecidable"),
+            "{}",
+            o.message
+        );
+        assert_eq!(o.remediation, None);
+    }
+
+    #[test]
+    fn unreadable_nsgs_are_an_error() {
+        let mut s = Scenario::new();
+        s.fail(&node_group_read(), 403, "AuthorizationFailed");
+        for check in [&PXB_NSG_PORTS, &NSG_BACKUP_SERVICE_TAGS] {
+            let o = check.judge(&s.facts());
+            assert_eq!(o.status, Status::Error, "{}", check.id);
+            assert!(o.message.contains("networkSecurityGroups"), "{}", o.message);
+        }
+    }
+
+    #[test]
+    fn backup_tags_allowed_pass_and_the_default_deny_warns_with_fixes() {
+        let allowed = with_nsgs(vec![nsg(vec![
+            rule(
+                "AllowAzureBackup",
+                100,
+                "Allow",
+                "Inbound",
+                "AzureBackup",
+                "*",
+            ),
+            rule(
+                "AllowAzureCloud",
+                110,
+                "Allow",
+                "Inbound",
+                "AzureCloud",
+                "*",
+            ),
+        ])]);
+        let o = NSG_BACKUP_SERVICE_TAGS.judge(&allowed.facts());
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert!(o
+            .message
+            .contains("allows inbound from AzureBackup and AzureCloud"));
+
+        let defaults_only = with_nsgs(vec![nsg(Vec::new())]);
+        let o = NSG_BACKUP_SERVICE_TAGS.judge(&defaults_only.facts());
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(o.message.starts_with("AzureBackup: "), "{}", o.message);
+        let fix = o.remediation.unwrap();
+        // The default deny sits at 65500: the fix takes the last user priority, 4096.
+        assert!(
+            fix.contains("-n AllowAzureBackupInbound --priority 4096 --direction Inbound"),
+            "{fix}"
+        );
+        assert!(
+            fix.contains("-n AllowAzureCloudInbound --priority 4096"),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn pxb_ports_skip_without_an_endpoint_and_judge_each_probe() {
+        let mut s = Scenario::new();
+        let o = PXB_PORTS.judge(&s.facts());
+        assert_eq!(o.status, Status::Skip);
+        assert!(o.message.contains("--pxb-endpoint"));
+        s.target.pxb.host = Some("pxb.example".into());
+        let probe = |port, protocol| ArmRead::Probe {
+            host: "pxb.example".into(),
+            port,
+            protocol,
+        };
+        s.set(
+            &probe(10001, Protocol::Http1),
+            json!({"outcome": "answered", "elapsed_ms": 3}),
+        );
+        s.set(
+            &probe(10002, Protocol::Http2),
+            json!({"outcome": "answered", "elapsed_ms": 4}),
+        );
+        let o = PXB_PORTS.judge(&s.facts());
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        s.set(
+            &probe(10002, Protocol::Http2),
+            json!({"outcome": "refused", "elapsed_ms": 1}),
+        );
+        let o = PXB_PORTS.judge(&s.facts());
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(o.message, "gRPC port 10002: connection refused (1 ms)");
+        s.fail(&probe(10001, Protocol::Http1), 403, "Forbidden");
+        assert_eq!(PXB_PORTS.judge(&s.facts()).status, Status::Error);
+    }
 }

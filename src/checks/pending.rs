@@ -6,7 +6,7 @@
 //! reports `skip` with "not yet implemented" until its issue replaces the entry here with
 //! a real module.
 
-use super::{Check, Judgement, Outcome, Uses, AZURE_BACKUP};
+use super::{Check, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP};
 use crate::facts::Facts;
 
 fn not_yet_implemented(_: &Facts) -> Judgement {
@@ -14,18 +14,25 @@ fn not_yet_implemented(_: &Facts) -> Judgement {
 }
 
 macro_rules! pending {
-    ($name:ident, $id:literal, $profiles:expr, $title:literal, $explain:literal) => {
+    ($name:ident, $id:literal, $profiles:expr, $title:literal, $explain:expr) => {
         pub const $name: Check = Check {
             id: $id,
             title: $title,
             profiles: $profiles,
             uses: Uses::Nothing,
-            explain: concat!(
-                $explain,
-                "\nStatus: not yet implemented; this check reports skip."
-            ),
+            explain: $explain,
             run: not_yet_implemented,
         };
+    };
+}
+
+/// Said in each entry's Verifies section.
+macro_rules! not_yet {
+    ($verifies:literal) => {
+        concat!(
+            $verifies,
+            " Status: not yet implemented; this check reports skip."
+        )
     };
 }
 
@@ -34,19 +41,37 @@ pending!(
     "velero-absent",
     AZURE_BACKUP,
     "No other Velero installation in the cluster",
-    "With --kubeconfig: no Velero installation outside dataprotection-microsoft."
+    Explain {
+        verifies: not_yet!("with --kubeconfig: no Velero installation outside dataprotection-microsoft (deployment, CRDs)."),
+        how: None,
+        why: "the prerequisites page says to remove another Velero installation before installing the backup extension.",
+        reads: &[Read::Other("the cluster's Kubernetes API through --kubeconfig: Velero deployments and CRDs")],
+        fix: "remove the other Velero installation, then install the backup extension.",
+    }
 );
 pending!(
     VOLUME_TYPES,
     "volume-types",
     AZURE_BACKUP,
     "Persistent volumes are CSI Azure Disk volumes",
-    "With --kubeconfig: every PV to protect is a CSI Azure Disk volume."
+    Explain {
+        verifies: not_yet!("with --kubeconfig: every PV to protect is a CSI Azure Disk volume (disk.csi.azure.com), not in-tree, Azure Files, blob, Premium SSD v2 or Ultra; warns, listing the PVs that will be skipped."),
+        how: None,
+        why: "Azure Backup for AKS backs up only CSI Azure Disk volumes; the others are skipped.",
+        reads: &[Read::Other("the cluster's persistent volumes through --kubeconfig")],
+        fix: "move the data to protect to volumes of a CSI Azure Disk storage class.",
+    }
 );
 pending!(
     BACKUP_CONTAINER_EMPTY,
     "backup-container-empty",
     AZURE_BACKUP,
     "Backup blob container holds only backup data",
-    "The extension's blob container holds nothing but backup data (data-plane listing)."
+    Explain {
+        verifies: not_yet!("the extension's blob container holds nothing but backup data (data-plane listing)."),
+        how: None,
+        why: "the extension's container is meant for its backups alone; other data in it points at a container shared by mistake.",
+        reads: &[Read::Other("a data-plane listing of the blob container with an Entra token, at the account's primaryEndpoints.blob")],
+        fix: "give the extension a blob container of its own.",
+    }
 );

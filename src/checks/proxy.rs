@@ -2,9 +2,10 @@
 //! `proxy.httpProxy.noProxy` must keep PXB's own traffic off the proxy; the service lists
 //! must name real PXB services; `--set` values must escape their commas.
 
-use super::{Check, Evidence, Judgement, Outcome, Uses, PXB};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, PXB};
 use crate::facts::Facts;
 use crate::helm;
+use crate::reads::API_CONTAINER_SERVICE;
 use crate::requirements;
 use crate::target::HelmInputs;
 use serde_json::{json, Value};
@@ -91,10 +92,20 @@ pub const PXB_PROXY_NO_PROXY: Check = Check {
     title: "Proxy noProxy list covers every PXB service",
     profiles: PXB,
     uses: Uses::PxbLists,
-    explain: "\
-When a proxy is in use (the cluster's httpProxyConfig sets httpProxy or httpsProxy, or the values set proxy.azureProxyEnabled: true), verifies that the effective proxy.httpProxy.noProxy of the px-central install (--helm-values files and --set expressions, with Helm's precedence) contains every entry of the PXB page's proxy example (the PXB services, .svc, .cluster.local, localhost, ...), every entry of the cluster's httpProxyConfig.noProxy, the service CIDR, and .azmk8s.io; and that no <placeholder> copied from the docs is left in it.
-Why: PXB's services talk to each other inside the cluster; through the proxy those calls fail.
-Otherwise: fail, printing the corrected value as YAML and as a --set string with escaped commas. Proxy in use but no values given: warn. No proxy: skip.",
+    explain: Explain {
+        verifies: "when a proxy is in use (the cluster's httpProxyConfig sets httpProxy or httpsProxy, or the values set proxy.azureProxyEnabled: true), the effective proxy.httpProxy.noProxy of the px-central install (--helm-values files and --set expressions, with Helm's precedence) contains every entry of the PXB page's proxy example (the PXB services, .svc, .cluster.local, localhost, ...), every entry of the cluster's httpProxyConfig.noProxy, the service CIDR, and .azmk8s.io; and no <placeholder> copied from the docs is left in it. Otherwise: fail. Proxy in use but no values given: warn. No proxy: skip.",
+        how: None,
+        why: "PXB's services talk to each other inside the cluster; through the proxy those calls fail.",
+        reads: &[
+            Read::Arm {
+                call: "GET {cluster}",
+                api_version: API_CONTAINER_SERVICE,
+                note: "properties.httpProxyConfig, properties.networkProfile.serviceCidr and serviceCidrs",
+            },
+            Read::Other("the px-central Helm values: --helm-values files and --set expressions, with Helm's precedence"),
+        ],
+        fix: "set proxy.httpProxy.noProxy to the corrected value the check prints, as YAML and as a --set string with escaped commas.",
+    },
     run: pxb_proxy_no_proxy,
 };
 
@@ -165,9 +176,15 @@ pub const PXB_PROXY_SERVICE_LISTS: Check = Check {
     title: "Proxy service lists name real PXB services",
     profiles: PXB,
     uses: Uses::PxbLists,
-    explain: "\
-Verifies that every name in proxy.includeNoProxyList and proxy.excludeAzureProxyList is a PXB micro-service of the px-central chart (requirements pxb-2.8, list IV), and that --set expressions for proxy settings escape their commas: Helm splits `--set proxy.httpProxy.noProxy=a,b` at the comma, keeps only `a` and rejects `b` as a key without a value.
-Reads: --helm-values and --set (no Azure data). Skipped when no values are given.",
+    explain: Explain {
+        verifies: "every name in proxy.includeNoProxyList and proxy.excludeAzureProxyList is a PXB micro-service of the px-central chart (requirements pxb-2.8, list IV), and --set expressions for proxy settings escape their commas: Helm splits `--set proxy.httpProxy.noProxy=a,b` at the comma, keeps only `a` and rejects `b` as a key without a value. Skipped when no values are given.",
+        how: None,
+        why: "a name that is no PXB service has no effect on the proxy, and an unescaped comma in --set breaks the install.",
+        reads: &[
+            Read::Other("the px-central Helm values: --helm-values files and --set expressions, with Helm's precedence (no Azure data)"),
+        ],
+        fix: "name only the PXB services the check lists, and escape the commas of --set values as the check prints them.",
+    },
     run: pxb_proxy_service_lists,
 };
 

@@ -3,27 +3,32 @@
 //! cluster's node resource group, and whether custom roles granting them are still new.
 //! Lists come from requirements/pxb-2.8.json.
 
-use super::roles::requirement_outcome;
-use super::{Check, Evidence, Judgement, Outcome, Uses, PXB};
+use super::roles::{requirement_outcome, RBAC_READS};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, PXB};
 use crate::facts::Facts;
 use crate::ids::ResourceId;
 use crate::rbac::{scope, Plane, RbacData, Wanted};
+use crate::reads::{API_AUTHORIZATION, API_CONTAINER_SERVICE};
 use crate::requirements::{self, OperationList};
 use time::Duration;
 
 const PROPAGATION: Duration = Duration::minutes(20);
+
+/// How the permission checks decide, as `explain` says it.
+const PXB_HOW: &str = "effective Azure RBAC permissions (direct, inherited, group-derived assignments; NotActions per block; deny assignments such as AKS node resource group lockdown win; conditional grants warn).";
 
 pub const PXB_INSTALL_PERMISSIONS: Check = Check {
     id: "pxb-install-permissions",
     title: "PXB principal has the install permissions on the node resource group",
     profiles: PXB,
     uses: Uses::PxbLists,
-    explain: "\
-Verifies that the PXB principal (--pxb-principal, default: the cluster's control-plane identity) has, at the cluster's node resource group, every operation of the PXB install list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-install` prints it as a role).
-Why: PXB installs by creating and changing disks, VMs and scale-set instances, load balancers, public IPs and NSGs in the node resource group.
-How: effective Azure RBAC permissions (direct, inherited, group-derived assignments; NotActions per block; deny assignments such as AKS node resource group lockdown win; conditional grants warn).
-Reads: the principal's role assignments (assignedTo), the subscription's deny assignments, role definitions by GUID.
-Fix: create the custom role with `pxb-preflight role-definition --for pxb-install` and `az role definition create`, then assign it on the node resource group.",
+    explain: Explain {
+        verifies: "the PXB principal (--pxb-principal, default: the cluster's control-plane identity) has, at the cluster's node resource group, every operation of the PXB install list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-install` prints it as a role).",
+        how: Some(PXB_HOW),
+        why: "PXB installs by creating and changing disks, VMs and scale-set instances, load balancers, public IPs and NSGs in the node resource group.",
+        reads: RBAC_READS,
+        fix: "create the custom role with `pxb-preflight role-definition --for pxb-install` and `az role definition create`, then assign it on the node resource group.",
+    },
     run: |facts| node_rg_check(facts, &requirements::pxb().install, "pxb-install"),
 };
 
@@ -32,11 +37,13 @@ pub const PXB_APP_CLUSTER_PERMISSIONS: Check = Check {
     title: "PXB principal has the application-cluster permissions on the node resource group",
     profiles: PXB,
     uses: Uses::PxbLists,
-    explain: "\
-Verifies that the PXB principal has, at the cluster's node resource group, every operation of the PXB application-cluster list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-app-cluster`).
-Why: backing up and restoring volumes snapshots disks, reads them through beginGetAccess and creates disks from snapshots.
-How and reads: as pxb-install-permissions.
-Fix: create the role with `pxb-preflight role-definition --for pxb-app-cluster`, then assign it on the node resource group.",
+    explain: Explain {
+        verifies: "the PXB principal has, at the cluster's node resource group, every operation of the PXB application-cluster list (requirements pxb-2.8; `pxb-preflight role-definition --for pxb-app-cluster`).",
+        how: Some(PXB_HOW),
+        why: "backing up and restoring volumes snapshots disks, reads them through beginGetAccess and creates disks from snapshots.",
+        reads: RBAC_READS,
+        fix: "create the role with `pxb-preflight role-definition --for pxb-app-cluster`, then assign it on the node resource group.",
+    },
     run: |facts| node_rg_check(facts, &requirements::pxb().app_cluster, "pxb-app-cluster"),
 };
 
@@ -110,12 +117,22 @@ pub const PXB_RESTORE_PERMISSIONS: Check = Check {
     title: "Cluster identity can restore from the source cluster's node resource group",
     profiles: PXB,
     uses: Uses::PxbLists,
-    explain: "\
-With --restore-source-cluster: verifies that the checked cluster's control-plane identity has, at the source cluster's node resource group, every operation of the restore list.
-List used: the Actions of --restore-role-file when given (the role you created from the PXB docs); otherwise the provisional pxb-2.8 restore list (snapshots read and beginGetAccess, disks read and write), because our copy of the PXB page lost its role JSON.
-Skipped when the source cluster is in the same resource group or uses the same identity: the PXB page says the role is then not needed.
-Reads: the source cluster; role and deny assignments of its subscription.
-Fix: create the role (`pxb-preflight role-definition --for pxb-restore`) and assign it to the checked cluster's identity on the source's node resource group.",
+    explain: Explain {
+        verifies: "with --restore-source-cluster: the checked cluster's control-plane identity has, at the source cluster's node resource group, every operation of the restore list. Skipped when the source cluster is in the same resource group or uses the same identity: the PXB page says the role is then not needed.",
+        how: Some("the list used is the Actions of --restore-role-file when given (the role you created from the PXB docs); otherwise the provisional pxb-2.8 restore list (snapshots read and beginGetAccess, disks read and write), because our copy of the PXB page lost its role JSON."),
+        why: "restoring from a cluster in another resource group reads that cluster's disk snapshots and creates disks from them in its node resource group.",
+        reads: &[
+            Read::Arm {
+                call: "GET {sourceCluster}",
+                api_version: API_CONTAINER_SERVICE,
+                note: "properties.nodeResourceGroup, identity",
+            },
+            RBAC_READS[0],
+            RBAC_READS[1],
+            RBAC_READS[2],
+        ],
+        fix: "create the role (`pxb-preflight role-definition --for pxb-restore`) and assign it to the checked cluster's identity on the source's node resource group.",
+    },
     run: restore_permissions,
 };
 
@@ -198,10 +215,24 @@ pub const PXB_ROLE_PROPAGATION: Check = Check {
     title: "PXB custom roles have had time to propagate",
     profiles: PXB,
     uses: Uses::PxbLists,
-    explain: "\
-Warns when a custom role that the PXB principal holds at its node resource group (or above) and that grants any PXB operation was created or updated less than 20 minutes before the data was read (the collection time, for a bundle).
-Why: the PXB page says custom roles can take 20 minutes to apply; checks that pass on fresh roles may still fail in PXB for a while.
-Reads: the principal's role assignments and their role definitions (updatedOn, createdOn).",
+    explain: Explain {
+        verifies: "no custom role that the PXB principal holds at its node resource group (or above) and that grants any PXB operation was created or updated less than 20 minutes before the data was read (the collection time, for a bundle); warns otherwise.",
+        how: None,
+        why: "the PXB page says custom roles can take 20 minutes to apply; checks that pass on fresh roles may still fail in PXB for a while.",
+        reads: &[
+            Read::Arm {
+                call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?$filter=assignedTo('{principal}')",
+                api_version: API_AUTHORIZATION,
+                note: "the principal's role assignments",
+            },
+            Read::Arm {
+                call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+                api_version: API_AUTHORIZATION,
+                note: "their role definitions (updatedOn, createdOn)",
+            },
+        ],
+        fix: "wait until the role is 20 minutes old, then run the check again.",
+    },
     run: role_propagation,
 };
 
@@ -268,4 +299,231 @@ fn role_propagation(facts: &Facts) -> Judgement {
         ));
         fresh.into_iter().fold(outcome, Outcome::evidence)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{
+        deny_assignment, healthy_cluster, role_assignment, role_definition, Scenario,
+    };
+    use super::super::Status;
+    use super::*;
+    use crate::reads::ArmRead;
+    use serde_json::{json, Value};
+
+    const CLUSTER_PRINCIPAL: &str = "11111111-1111-1111-1111-111111111111";
+    const NODE_GROUP: &str = "/subscriptions/sub1/resourceGroups/MC_rg1_aks1_eastus";
+    const PXB_ROLE: &str = "0a0a0a0a-0000-4000-8000-000000000001";
+    const SOURCE: &str = "/subscriptions/sub1/resourceGroups/rg-src/providers/Microsoft.ContainerService/managedClusters/aks-src";
+    const SOURCE_NODE_GROUP: &str = "/subscriptions/sub1/resourceGroups/MC_rg-src_aks-src_eastus";
+
+    /// The cluster identity's assignments and a custom role granting `operations`.
+    fn granted(assignments: Vec<Value>, operations: &[String], updated_on: &str) -> Scenario {
+        let mut s = Scenario::new();
+        let ops: Vec<&str> = operations.iter().map(String::as_str).collect();
+        let mut role = role_definition(PXB_ROLE, "PXB role", "CustomRole", &ops);
+        role["properties"]["updatedOn"] = json!(updated_on);
+        s.set(
+            &ArmRead::RoleDefinition {
+                subscription: "sub1".into(),
+                guid: PXB_ROLE.into(),
+            },
+            role,
+        );
+        s.set(
+            &ArmRead::RoleAssignments {
+                subscription: "sub1".into(),
+                principal: CLUSTER_PRINCIPAL.into(),
+            },
+            json!({ "value": assignments }),
+        );
+        s.set(
+            &ArmRead::DenyAssignments {
+                subscription: "sub1".into(),
+            },
+            json!({"value": []}),
+        );
+        s
+    }
+
+    fn install_ops() -> Vec<String> {
+        requirements::pxb().install.operations.clone()
+    }
+
+    fn at_node_group() -> Vec<Value> {
+        vec![role_assignment(
+            "a1",
+            CLUSTER_PRINCIPAL,
+            PXB_ROLE,
+            NODE_GROUP,
+        )]
+    }
+
+    const OLD: &str = "2026-01-01T00:00:00Z";
+
+    #[test]
+    fn install_permissions_pass_when_a_role_grants_the_list_at_the_node_group() {
+        let o =
+            PXB_INSTALL_PERMISSIONS.judge(&granted(at_node_group(), &install_ops(), OLD).facts());
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert!(
+            o.message.starts_with(&format!("the cluster's control-plane identity ({CLUSTER_PRINCIPAL}) has the Portworx Backup install operations (pxb-2.8)")),
+            "{}",
+            o.message
+        );
+        // The install list does not hold the application-cluster list.
+        let o = PXB_APP_CLUSTER_PERMISSIONS
+            .judge(&granted(at_node_group(), &install_ops(), OLD).facts());
+        assert_eq!(o.status, Status::Fail, "{}", o.message);
+    }
+
+    #[test]
+    fn missing_operations_fail_with_the_role_definition_recipe() {
+        let o = PXB_INSTALL_PERMISSIONS.judge(&granted(Vec::new(), &install_ops(), OLD).facts());
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message.contains(&format!(
+                "lacks the Portworx Backup install operations (pxb-2.8) at {NODE_GROUP}"
+            )),
+            "{}",
+            o.message
+        );
+        let fix = o.remediation.unwrap();
+        assert!(fix.starts_with("pxb-preflight role-definition --for pxb-install --assignable-scope /subscriptions/sub1 > pxb-install.json\naz role definition create --role-definition @pxb-install.json\n"), "{fix}");
+        assert!(fix.contains(&format!("--assignee-object-id {CLUSTER_PRINCIPAL} --assignee-principal-type ServicePrincipal --role \"Portworx Backup install\" --scope {NODE_GROUP}")), "{fix}");
+    }
+
+    #[test]
+    fn a_lockdown_deny_fails_and_a_conditional_grant_warns() {
+        let mut s = granted(at_node_group(), &install_ops(), OLD);
+        s.set(
+            &ArmRead::DenyAssignments {
+                subscription: "sub1".into(),
+            },
+            json!({"value": [deny_assignment("AKS lockdown", CLUSTER_PRINCIPAL, &["*/write"])]}),
+        );
+        let o = PXB_INSTALL_PERMISSIONS.judge(&s.facts());
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message
+                .contains("a deny assignment 'AKS lockdown' blocks"),
+            "{}",
+            o.message
+        );
+        let mut conditional = at_node_group();
+        conditional[0]["properties"]["condition"] =
+            json!("@Resource[Microsoft.Compute/disks:name] StringStartsWith 'pvc-'");
+        let o = PXB_INSTALL_PERMISSIONS.judge(&granted(conditional, &install_ops(), OLD).facts());
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+    }
+
+    #[test]
+    fn no_principal_skips_and_unreadable_assignments_are_an_error() {
+        let mut s = granted(at_node_group(), &install_ops(), OLD);
+        s.edit_cluster(|c| {
+            c.as_object_mut().unwrap().remove("identity");
+            c["properties"]["servicePrincipalProfile"] = json!({"clientId": "aaaa"});
+        });
+        for check in [
+            &PXB_INSTALL_PERMISSIONS,
+            &PXB_APP_CLUSTER_PERMISSIONS,
+            &PXB_ROLE_PROPAGATION,
+        ] {
+            let o = check.judge(&s.facts());
+            assert_eq!(o.status, Status::Skip, "{}", check.id);
+            assert!(o.message.contains("no --pxb-principal"), "{}", o.message);
+        }
+        let mut s = granted(at_node_group(), &install_ops(), OLD);
+        s.fail(
+            &ArmRead::RoleAssignments {
+                subscription: "sub1".into(),
+                principal: CLUSTER_PRINCIPAL.into(),
+            },
+            403,
+            "AuthorizationFailed",
+        );
+        for check in [&PXB_INSTALL_PERMISSIONS, &PXB_ROLE_PROPAGATION] {
+            let o = check.judge(&s.facts());
+            assert_eq!(o.status, Status::Error, "{}", check.id);
+            assert!(o.message.contains("HTTP 403"), "{}", o.message);
+        }
+    }
+
+    #[test]
+    fn a_custom_role_changed_minutes_ago_warns() {
+        let fresh = granted(at_node_group(), &install_ops(), "2026-11-20T09:55:00Z");
+        let o = PXB_ROLE_PROPAGATION.judge(&fresh.facts());
+        assert_eq!(o.status, Status::Warn);
+        assert_eq!(o.message, "a custom role granting PXB operations changed less than 20 minutes ago; wait before relying on it");
+        assert!(
+            o.evidence[0]
+                .property
+                .contains("PXB role changed 5 minutes before the check"),
+            "{:?}",
+            o.evidence
+        );
+        let o = PXB_ROLE_PROPAGATION.judge(&granted(at_node_group(), &install_ops(), OLD).facts());
+        assert_eq!(o.status, Status::Pass);
+    }
+
+    /// A restore source in another resource group, with its own identity.
+    fn restore(assignments: Vec<Value>) -> Scenario {
+        let operations = requirements::pxb().restore.operations.clone();
+        let mut s = granted(assignments, &operations, OLD);
+        s.target.restore_source_cluster = Some(SOURCE.into());
+        let mut source = healthy_cluster();
+        source["id"] = json!(SOURCE);
+        source["identity"]["principalId"] = json!("44444444-4444-4444-4444-444444444444");
+        source["properties"]["nodeResourceGroup"] = json!("MC_rg-src_aks-src_eastus");
+        s.set(
+            &ArmRead::Cluster(crate::ids::ResourceId::parse(SOURCE).unwrap()),
+            source,
+        );
+        s
+    }
+
+    #[test]
+    fn restore_permissions_at_the_source_node_group() {
+        let o = PXB_RESTORE_PERMISSIONS.judge(&Scenario::new().facts());
+        assert_eq!(o.status, Status::Skip);
+        assert!(o.message.contains("--restore-source-cluster"));
+        let granted_there = vec![role_assignment(
+            "r1",
+            CLUSTER_PRINCIPAL,
+            PXB_ROLE,
+            SOURCE_NODE_GROUP,
+        )];
+        let o = PXB_RESTORE_PERMISSIONS.judge(&restore(granted_there).facts());
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        let o = PXB_RESTORE_PERMISSIONS.judge(&restore(Vec::new()).facts());
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message
+                .contains("the provisional Portworx Backup cross-resource-group restore list"),
+            "{}",
+            o.message
+        );
+        assert!(o
+            .remediation
+            .unwrap()
+            .contains(&format!("--scope {SOURCE_NODE_GROUP}")));
+    }
+
+    #[test]
+    fn restore_source_missing_fails_and_unreadable_is_an_error() {
+        let source = ArmRead::Cluster(crate::ids::ResourceId::parse(SOURCE).unwrap());
+        let mut s = restore(Vec::new());
+        s.fail(&source, 404, "ResourceNotFound");
+        let o = PXB_RESTORE_PERMISSIONS.judge(&s.facts());
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(
+            o.message,
+            format!("the restore source cluster {SOURCE} does not exist")
+        );
+        s.fail(&source, 403, "AuthorizationFailed");
+        assert_eq!(
+            PXB_RESTORE_PERMISSIONS.judge(&s.facts()).status,
+            Status::Error
+        );
+    }
 }

@@ -2,9 +2,10 @@
 //! given to PXB. The key itself never reaches this module: the collector compared it
 //! with the listed keys and kept only which one matched.
 
-use super::{Check, Evidence, Judgement, Outcome, Uses, PXB};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, PXB};
 use crate::facts::{Facts, Require};
 use crate::rbac::caller_can;
+use crate::reads::{API_AUTHORIZATION, API_STORAGE};
 use serde_json::Value;
 
 pub const PXB_STORAGE_ACCOUNT: Check = Check {
@@ -12,11 +13,19 @@ pub const PXB_STORAGE_ACCOUNT: Check = Check {
     title: "PXB backup storage account is usable",
     profiles: PXB,
     uses: Uses::Nothing,
-    explain: "\
-Verifies that --storage-account exists, is of kind StorageV2 or BlobStorage, has provisioningState Succeeded, and allows shared key access (properties.allowSharedKeyAccess absent, null or true).
-Why: PXB stores backups in this account and authenticates with the account key, which Azure refuses when shared key access is disabled.
-Reads: GET the storage account (api-version 2023-05-01).
-Fix: `az storage account update --allow-shared-key-access true`, or use a StorageV2 account.",
+    explain: Explain {
+        verifies: "--storage-account exists, is of kind StorageV2 or BlobStorage, has provisioningState Succeeded, and allows shared key access (properties.allowSharedKeyAccess absent, null or true).",
+        how: None,
+        why: "PXB stores backups in this account and authenticates with the account key, which Azure refuses when shared key access is disabled.",
+        reads: &[
+            Read::Arm {
+                call: "GET {storageAccount}",
+                api_version: API_STORAGE,
+                note: "kind, properties.provisioningState, properties.allowSharedKeyAccess",
+            },
+        ],
+        fix: "`az storage account update --allow-shared-key-access true`, or use a StorageV2 account.",
+    },
     run: pxb_storage_account,
 };
 
@@ -99,11 +108,24 @@ pub const PXB_STORAGE_ACCOUNT_KEY: Check = Check {
     title: "Storage account key given to PXB is valid",
     profiles: PXB,
     uses: Uses::Nothing,
-    explain: "\
-With a key (environment PXB_STORAGE_ACCOUNT_KEY or --storage-account-key-file; never a flag value): verifies that it equals one of the account's keys. The tool calls POST listKeys only in this case, compares in constant time, and keeps only which key matched: no key value reaches any output, log or bundle.
-Without a key: passes when the caller's permissions at the account (permissions API) include Microsoft.Storage/storageAccounts/listKeys/action, so it can fetch a key for PXB; warns otherwise. No listKeys call is made.
-Independent of allowSharedKeyAccess (that is pxb-storage-account's verdict).
-Fix: copy a current key with `az storage account keys list` (key1 or key2) into the PXB cloud account.",
+    explain: Explain {
+        verifies: "with a key (environment PXB_STORAGE_ACCOUNT_KEY or --storage-account-key-file; never a flag value): it equals one of the account's keys, compared in constant time; no key value reaches any output, log or bundle. Without a key: passes when the caller's permissions at the account (permissions API) include Microsoft.Storage/storageAccounts/listKeys/action, so it can fetch a key for PXB; warns otherwise. Independent of allowSharedKeyAccess (that is pxb-storage-account's verdict).",
+        how: None,
+        why: "PXB authenticates to the storage account with this key.",
+        reads: &[
+            Read::Arm {
+                call: "POST {storageAccount}/listKeys",
+                api_version: API_STORAGE,
+                note: "only when a key is given; only which key matched is kept",
+            },
+            Read::Arm {
+                call: "GET {storageAccount}/providers/Microsoft.Authorization/permissions",
+                api_version: API_AUTHORIZATION,
+                note: "without a key (no listKeys call is made then)",
+            },
+        ],
+        fix: "copy a current key with `az storage account keys list` (key1 or key2) into the PXB cloud account.",
+    },
     run: pxb_storage_account_key,
 };
 

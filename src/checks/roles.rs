@@ -5,49 +5,100 @@
 //! roles that together grant every operation of it; a deny blocking any of its operations
 //! fails it; a grant only through a conditional assignment warns.
 
-use super::{Check, Evidence, Judgement, Outcome, Status, Uses, AZURE_BACKUP};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Status, Uses, AZURE_BACKUP};
 use crate::facts::Facts;
 use crate::ids::ResourceId;
 use crate::rbac::{caller_can, evaluate, summarize, RbacData, Requirement, Wanted};
+use crate::reads::API_AUTHORIZATION;
 use crate::requirements::{self, PrincipalKind, RoleNeed, ScopeKind};
 
 const APPLY_NOTE: &str =
     "# run as Owner or User Access Administrator on the scope; new assignments can take up to 10 minutes to apply";
 
-macro_rules! role_check {
-    ($name:ident, $id:literal, $title:literal, $explain:literal) => {
-        pub const $name: Check = Check {
+/// How the role checks, and the PXB permission checks, find what a principal may do.
+pub(super) const RBAC_READS: &[Read] = &[
+    Read::Arm {
+        call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments?$filter=assignedTo('{principal}')",
+        api_version: API_AUTHORIZATION,
+        note: "the identity's assignments in the scope's subscription, direct and through its groups",
+    },
+    Read::Arm {
+        call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/denyAssignments",
+        api_version: API_AUTHORIZATION,
+        note: "the deny assignments of the scope's subscription",
+    },
+    Read::Arm {
+        call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+        api_version: API_AUTHORIZATION,
+        note: "each assigned role definition, by GUID",
+    },
+];
+
+macro_rules! role_checks {
+    ($($name:ident, $id:literal, $title:literal, $verifies:literal, $why:literal;)+) => {
+        $(pub const $name: Check = Check {
             id: $id,
             title: $title,
             profiles: AZURE_BACKUP,
             uses: Uses::AzureBackupMatrix,
-            explain: concat!(
-                $explain,
-                "\nHow: effective permissions per Azure RBAC (assignments at the scope or above, group-derived ones through assignedTo(), Actions minus NotActions per block, data actions apart, deny assignments win, conditions reported); met by the role itself, a superset, or roles that together grant every one of its operations.",
-                "\nReads: role assignments (assignedTo the identity) and deny assignments of the scope's subscription, role definitions by GUID.",
-                "\nFix: `az role assignment create --assignee-object-id <identity> --assignee-principal-type ServicePrincipal --role <role> --scope <scope>`, run by an Owner or User Access Administrator of the scope."
-            ),
+            explain: Explain {
+                verifies: $verifies,
+                how: Some("effective permissions per Azure RBAC (assignments at the scope or above, group-derived ones through assignedTo(), Actions minus NotActions per block, data actions apart, deny assignments win, conditions reported); met by the role itself, a superset, or roles that together grant every one of its operations."),
+                why: $why,
+                reads: RBAC_READS,
+                fix: "`az role assignment create --assignee-object-id <identity> --assignee-principal-type ServicePrincipal --role <role> --scope <scope>`, run by an Owner or User Access Administrator of the scope.",
+            },
             run: |facts| matrix_check(facts, $id),
-        };
+        };)+
+
+        /// The ids of the checks above: each must name rows of the role matrix.
+        #[cfg(test)]
+        const MATRIX_CHECK_IDS: &[&str] = &[$($id),+];
     };
 }
 
-role_check!(ROLE_VAULT_READER_ON_CLUSTER, "role-vault-reader-on-cluster", "Backup vault has Reader on the cluster",
-    "Verifies that the Backup vault's managed identity has Reader on the AKS cluster.\nWhy: the vault lists and reads the cluster to configure and run backups.");
-role_check!(ROLE_VAULT_READER_ON_SNAPSHOT_RG, "role-vault-reader-on-snapshot-rg", "Backup vault has Reader on the snapshot resource group",
-    "Verifies that the Backup vault's managed identity has Reader on the snapshot resource group (--snapshot-resource-group).\nWhy: the vault reads the disk snapshots kept there.");
-role_check!(ROLE_CLUSTER_CONTRIBUTOR_ON_SNAPSHOT_RG, "role-cluster-contributor-on-snapshot-rg", "Cluster identity has Contributor on the snapshot resource group",
-    "Verifies that the cluster's control-plane identity (system-assigned, else user-assigned; not the kubelet identity) has Contributor on the snapshot resource group.\nWhy: the cluster creates the persistent volumes' snapshots there.");
-role_check!(ROLE_EXTENSION_BLOB_CONTRIBUTOR, "role-extension-blob-contributor", "Extension identity has Storage Blob Data Contributor on the storage account",
-    "Verifies that the backup extension's identity (properties.aksAssignedIdentity.principalId) has Storage Blob Data Contributor on the backup storage account.\nWhy: the extension writes cluster-state backups to the blob container with Entra ID auth; Owner and Contributor grant no data actions, so they do not suffice.");
-role_check!(ROLE_VAULT_DISK_SNAPSHOT_CONTRIBUTOR, "role-vault-disk-snapshot-contributor", "Backup vault has Disk Snapshot Contributor on the snapshot resource group",
-    "Verifies that the Backup vault's identity has Disk Snapshot Contributor on the snapshot resource group.\nWhy: the vault accesses disk snapshots for vaulting.");
-role_check!(ROLE_VAULT_DISK_DATA_OPERATOR, "role-vault-disk-data-operator", "Backup vault has Data Operator for Managed Disks on the snapshot resource group",
-    "Verifies that the Backup vault's identity has Data Operator for Managed Disks (data actions only) on the snapshot resource group.\nWhy: the vault moves incremental snapshot data to the vault.");
-role_check!(ROLE_VAULT_BLOB_READER, "role-vault-blob-reader", "Backup vault has Storage Blob Data Reader on the storage account",
-    "Verifies that the Backup vault's identity has Storage Blob Data Reader on the backup storage account.\nWhy: the vault reads the backup blobs to move them to the vault tier.");
-role_check!(ROLE_VAULT_STAGING, "role-vault-staging", "Backup vault has the vault-tier staging roles",
-    "With --staging-resource-group and --staging-storage-account: the vault has Contributor on the staging resource group, and Storage Account Contributor and Storage Blob Data Owner on the staging account.\nWhy: restores from the vault tier hydrate disks and cluster state there.");
+role_checks! {
+    ROLE_VAULT_READER_ON_CLUSTER,
+    "role-vault-reader-on-cluster",
+    "Backup vault has Reader on the cluster",
+    "the Backup vault's managed identity has Reader on the AKS cluster.",
+    "the vault lists and reads the cluster to configure and run backups.";
+    ROLE_VAULT_READER_ON_SNAPSHOT_RG,
+    "role-vault-reader-on-snapshot-rg",
+    "Backup vault has Reader on the snapshot resource group",
+    "the Backup vault's managed identity has Reader on the snapshot resource group (--snapshot-resource-group).",
+    "the vault reads the disk snapshots kept there.";
+    ROLE_CLUSTER_CONTRIBUTOR_ON_SNAPSHOT_RG,
+    "role-cluster-contributor-on-snapshot-rg",
+    "Cluster identity has Contributor on the snapshot resource group",
+    "the cluster's control-plane identity (system-assigned, else user-assigned; not the kubelet identity) has Contributor on the snapshot resource group.",
+    "the cluster creates the persistent volumes' snapshots there.";
+    ROLE_EXTENSION_BLOB_CONTRIBUTOR,
+    "role-extension-blob-contributor",
+    "Extension identity has Storage Blob Data Contributor on the storage account",
+    "the backup extension's identity (properties.aksAssignedIdentity.principalId) has Storage Blob Data Contributor on the backup storage account.",
+    "the extension writes cluster-state backups to the blob container with Entra ID auth; Owner and Contributor grant no data actions, so they do not suffice.";
+    ROLE_VAULT_DISK_SNAPSHOT_CONTRIBUTOR,
+    "role-vault-disk-snapshot-contributor",
+    "Backup vault has Disk Snapshot Contributor on the snapshot resource group",
+    "the Backup vault's identity has Disk Snapshot Contributor on the snapshot resource group.",
+    "the vault accesses disk snapshots for vaulting.";
+    ROLE_VAULT_DISK_DATA_OPERATOR,
+    "role-vault-disk-data-operator",
+    "Backup vault has Data Operator for Managed Disks on the snapshot resource group",
+    "the Backup vault's identity has Data Operator for Managed Disks (data actions only) on the snapshot resource group.",
+    "the vault moves incremental snapshot data to the vault.";
+    ROLE_VAULT_BLOB_READER,
+    "role-vault-blob-reader",
+    "Backup vault has Storage Blob Data Reader on the storage account",
+    "the Backup vault's identity has Storage Blob Data Reader on the backup storage account.",
+    "the vault reads the backup blobs to move them to the vault tier.";
+    ROLE_VAULT_STAGING,
+    "role-vault-staging",
+    "Backup vault has the vault-tier staging roles",
+    "with --staging-resource-group and --staging-storage-account: the vault has Contributor on the staging resource group, and Storage Account Contributor and Storage Blob Data Owner on the staging account.",
+    "restores from the vault tier hydrate disks and cluster state there.";
+}
 
 fn principal_name(kind: PrincipalKind) -> &'static str {
     match kind {
@@ -99,24 +150,12 @@ fn matrix_check(facts: &Facts, id: &str) -> Judgement {
     Ok(combine(outcomes))
 }
 
-/// Several requirements of one check: the worst status decides; messages and fixes join.
+/// Several requirements of one check: the most severe status decides; messages and fixes join.
 fn combine(mut outcomes: Vec<Outcome>) -> Outcome {
-    if outcomes.len() == 1 {
-        return outcomes.remove(0);
-    }
-    let rank = |s: Status| match s {
-        Status::Pass => 0,
-        Status::Skip => 1,
-        Status::Warn => 2,
-        Status::Error => 3,
-        Status::Fail => 4,
+    let Some(status) = outcomes.iter().map(|o| o.status).max() else {
+        return Outcome::skip("no requirement of the role matrix applies to this check");
     };
-    let status = outcomes
-        .iter()
-        .map(|o| o.status)
-        .max_by_key(|s| rank(*s))
-        .unwrap_or(Status::Skip);
-    if outcomes.iter().all(|o| o.status == Status::Skip) {
+    if outcomes.len() == 1 || outcomes.iter().all(|o| o.status == Status::Skip) {
         return outcomes.remove(0);
     }
     let message = outcomes
@@ -204,7 +243,7 @@ pub(super) fn requirement_outcome(
             ))
             .evidence(Evidence::new(scope_text, "denyAssignments", deny.as_str(), "none blocking"))
             .fix(format!(
-                "# deny assignments are created by Azure (AKS node resource group lockdown, deployment stacks, managed apps); list them with:\naz rest --method get --url \"{scope_text}/providers/Microsoft.Authorization/denyAssignments?api-version=2022-04-01\""
+                "# deny assignments are created by Azure (AKS node resource group lockdown, deployment stacks, managed apps); list them with:\naz rest --method get --url \"{scope_text}/providers/Microsoft.Authorization/denyAssignments?api-version={API_AUTHORIZATION}\""
             ))
         }
         Requirement::Missing(missing) if !evaluation.unreadable_definitions.is_empty() => Outcome::new_error(format!(
@@ -256,11 +295,24 @@ pub const CALLER_ROLES: Check = Check {
     title: "The identity running the tool can configure backup",
     profiles: AZURE_BACKUP,
     uses: Uses::AzureBackupMatrix,
-    explain: "\
-Verifies, through the permissions API (the caller's own effective permission blocks), that the identity running the tool can write role assignments (Microsoft.Authorization/roleAssignments/write, as Owner or User Access Administrator have) on the cluster, the snapshot resource group and the storage account, and holds every action of Backup Contributor on the vault's resource group.
-Why: configuring backup assigns the roles of the matrix and creates backup instances; the prerequisites page recommends Owner on those scopes and Backup Contributor on the vault's resource group.
-Reads: GET {scope}/providers/Microsoft.Authorization/permissions at each scope; the Backup Contributor definition.
-Otherwise: warn, since someone else may configure backup. The permissions API does not report deny assignments or conditions.",
+    explain: Explain {
+        verifies: "the identity running the tool can write role assignments (Microsoft.Authorization/roleAssignments/write, as Owner or User Access Administrator have) on the cluster, the snapshot resource group and the storage account, and holds every action of Backup Contributor on the vault's resource group, through the permissions API (the caller's own effective permission blocks). Otherwise: warn, since someone else may configure backup. The permissions API does not report deny assignments or conditions.",
+        how: None,
+        why: "configuring backup assigns the roles of the matrix and creates backup instances; the prerequisites page recommends Owner on those scopes and Backup Contributor on the vault's resource group.",
+        reads: &[
+            Read::Arm {
+                call: "GET {scope}/providers/Microsoft.Authorization/permissions",
+                api_version: API_AUTHORIZATION,
+                note: "at each scope",
+            },
+            Read::Arm {
+                call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+                api_version: API_AUTHORIZATION,
+                note: "the Backup Contributor definition",
+            },
+        ],
+        fix: "have an Owner of those scopes configure backup, or give the identity running the tool Owner (or User Access Administrator) on them and Backup Contributor on the vault's resource group.",
+    },
     run: caller_roles,
 };
 
@@ -334,4 +386,257 @@ fn caller_roles(facts: &Facts) -> Judgement {
         ))
     };
     Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{
+        deny_assignment, role_assignment, role_definition, Scenario, CLUSTER, VAULT,
+    };
+    use super::super::{find, Status};
+    use super::*;
+    use crate::reads::ArmRead;
+    use serde_json::{json, Value};
+
+    const VAULT_PRINCIPAL: &str = "33333333-3333-3333-3333-333333333333";
+    const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+    const BACKUP_CONTRIBUTOR: &str = "5e467623-bb1f-42f4-a55d-6e525e11384b";
+
+    fn assignments_read(principal: &str) -> ArmRead {
+        ArmRead::RoleAssignments {
+            subscription: "sub1".into(),
+            principal: principal.into(),
+        }
+    }
+
+    fn definition_read(guid: &str) -> ArmRead {
+        ArmRead::RoleDefinition {
+            subscription: "sub1".into(),
+            guid: guid.into(),
+        }
+    }
+
+    /// A vault with a managed identity, the Reader definition, and the vault's assignments.
+    fn vault_with(assignments: Vec<Value>, denies: Vec<Value>) -> Scenario {
+        let mut s = Scenario::new();
+        s.target.vault = Some(VAULT.into());
+        let vault = s.target_ids().vault.unwrap();
+        s.set(
+            &ArmRead::Vault(vault),
+            json!({"id": VAULT, "name": "vault1", "location": "eastus",
+                   "identity": {"type": "SystemAssigned", "principalId": VAULT_PRINCIPAL}}),
+        );
+        s.set(
+            &definition_read(READER),
+            role_definition(READER, "Reader", "BuiltInRole", &["*/read"]),
+        );
+        s.set(
+            &assignments_read(VAULT_PRINCIPAL),
+            json!({ "value": assignments }),
+        );
+        s.set(
+            &ArmRead::DenyAssignments {
+                subscription: "sub1".into(),
+            },
+            json!({ "value": denies }),
+        );
+        s
+    }
+
+    fn reader_on_cluster(s: &Scenario) -> Outcome {
+        ROLE_VAULT_READER_ON_CLUSTER.judge(&s.facts())
+    }
+
+    #[test]
+    fn a_role_held_at_the_scope_passes() {
+        let s = vault_with(
+            vec![role_assignment("a1", VAULT_PRINCIPAL, READER, CLUSTER)],
+            Vec::new(),
+        );
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert_eq!(
+            o.message,
+            format!("the Backup vault's identity ({VAULT_PRINCIPAL}) has Reader at aks1")
+        );
+        // Held on the subscription above the cluster counts too.
+        let above = vault_with(
+            vec![role_assignment(
+                "a2",
+                VAULT_PRINCIPAL,
+                READER,
+                "/subscriptions/sub1",
+            )],
+            Vec::new(),
+        );
+        assert_eq!(reader_on_cluster(&above).status, Status::Pass);
+    }
+
+    #[test]
+    fn a_missing_role_fails_with_the_assignment_command() {
+        let o = reader_on_cluster(&vault_with(Vec::new(), Vec::new()));
+        assert_eq!(o.status, Status::Fail);
+        assert!(o.message.starts_with(&format!("the Backup vault's identity ({VAULT_PRINCIPAL}) lacks Reader at {CLUSTER}: missing */read")), "{}", o.message);
+        assert_eq!(
+            o.remediation.unwrap(),
+            format!("az role assignment create --assignee-object-id {VAULT_PRINCIPAL} --assignee-principal-type ServicePrincipal --role \"Reader\" --scope {CLUSTER}\n{APPLY_NOTE}")
+        );
+    }
+
+    #[test]
+    fn a_deny_assignment_fails_and_a_conditional_grant_warns() {
+        let denied = vault_with(
+            vec![role_assignment("a1", VAULT_PRINCIPAL, READER, CLUSTER)],
+            vec![deny_assignment("lockdown", VAULT_PRINCIPAL, &["*/read"])],
+        );
+        let o = reader_on_cluster(&denied);
+        assert_eq!(o.status, Status::Fail, "{}", o.message);
+        assert!(
+            o.message.contains("a deny assignment 'lockdown' blocks"),
+            "{}",
+            o.message
+        );
+        assert_eq!(
+            o.remediation.unwrap(),
+            format!("# deny assignments are created by Azure (AKS node resource group lockdown, deployment stacks, managed apps); list them with:\naz rest --method get --url \"{CLUSTER}/providers/Microsoft.Authorization/denyAssignments?api-version={API_AUTHORIZATION}\"")
+        );
+        let mut conditional = role_assignment("a1", VAULT_PRINCIPAL, READER, CLUSTER);
+        conditional["properties"]["condition"] = json!("@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'x'");
+        let o = reader_on_cluster(&vault_with(vec![conditional], Vec::new()));
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(
+            o.message.contains("only through a conditional assignment"),
+            "{}",
+            o.message
+        );
+    }
+
+    #[test]
+    fn missing_inputs_skip_and_unreadable_assignments_are_an_error() {
+        let o = reader_on_cluster(&Scenario::new());
+        assert_eq!(o.status, Status::Skip);
+        assert_eq!(o.message, "no Backup vault given: pass --vault");
+        let o = ROLE_VAULT_READER_ON_SNAPSHOT_RG.judge(&vault_with(Vec::new(), Vec::new()).facts());
+        assert_eq!(o.status, Status::Skip);
+        assert!(o.message.contains("--snapshot-resource-group"));
+        let mut s = vault_with(Vec::new(), Vec::new());
+        s.fail(
+            &assignments_read(VAULT_PRINCIPAL),
+            403,
+            "AuthorizationFailed",
+        );
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Error);
+        assert!(
+            o.message
+                .contains("Microsoft.Authorization/roleAssignments/read"),
+            "{}",
+            o.message
+        );
+    }
+
+    fn caller(blocks: Value) -> Scenario {
+        let mut s = vault_with(Vec::new(), Vec::new());
+        s.set(
+            &definition_read(BACKUP_CONTRIBUTOR),
+            role_definition(
+                BACKUP_CONTRIBUTOR,
+                "Backup Contributor",
+                "BuiltInRole",
+                &[
+                    "Microsoft.DataProtection/*",
+                    "Microsoft.Resources/deployments/*",
+                ],
+            ),
+        );
+        let cluster = s.target_ids().cluster;
+        let vault_group =
+            crate::ids::ResourceId::parse("/subscriptions/sub1/resourceGroups/rg-backup").unwrap();
+        for scope in [cluster, vault_group] {
+            s.set(
+                &ArmRead::Permissions(scope),
+                json!({"value": [blocks.clone()]}),
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn caller_roles_pass_for_an_owner_warn_for_a_reader_and_error_on_403() {
+        let owner = caller(
+            json!({"actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": []}),
+        );
+        let o = CALLER_ROLES.judge(&owner.facts());
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert_eq!(
+            o.message,
+            "the caller can assign the needed roles and configure backup on 2 scopes"
+        );
+        let reader = caller(json!({"actions": ["*/read"], "notActions": []}));
+        let o = CALLER_ROLES.judge(&reader.facts());
+        assert_eq!(o.status, Status::Warn);
+        assert!(
+            o.message.contains(
+                "cannot assign roles on aks1; lacks 2 actions of Backup Contributor on rg-backup"
+            ),
+            "{}",
+            o.message
+        );
+        let mut denied = owner;
+        denied.fail(
+            &ArmRead::Permissions(denied.target_ids().cluster),
+            403,
+            "AuthorizationFailed",
+        );
+        assert_eq!(CALLER_ROLES.judge(&denied.facts()).status, Status::Error);
+    }
+
+    #[test]
+    fn the_role_matrix_and_the_role_checks_name_each_other() {
+        let data = requirements::azure_backup();
+        for need in &data.matrix {
+            assert!(
+                find(&need.check).is_some_and(|c| c.id == need.check),
+                "the matrix names '{}', which is no check",
+                need.check
+            );
+            assert!(
+                MATRIX_CHECK_IDS.contains(&need.check.as_str()),
+                "'{}' does not evaluate the matrix",
+                need.check
+            );
+        }
+        for id in MATRIX_CHECK_IDS {
+            assert!(!data.needs_of(id).is_empty(), "no matrix row for {id}");
+        }
+    }
+
+    #[test]
+    fn combining_nothing_is_a_skip() {
+        let outcome = combine(Vec::new());
+        assert_eq!(outcome.status, Status::Skip);
+        assert!(outcome.message.contains("no requirement"));
+    }
+
+    #[test]
+    fn the_most_severe_requirement_decides() {
+        let outcome = combine(vec![
+            Outcome::pass("a"),
+            Outcome::fail("b").fix("fix b"),
+            Outcome::new_error("c"),
+            Outcome::skip("d"),
+        ]);
+        assert_eq!(outcome.status, Status::Fail);
+        assert_eq!(outcome.message, "a; b; c; d");
+        assert_eq!(outcome.remediation.as_deref(), Some("fix b"));
+        let skips = combine(vec![Outcome::skip("first"), Outcome::skip("second")]);
+        assert_eq!(
+            (skips.status, skips.message.as_str()),
+            (Status::Skip, "first")
+        );
+        assert_eq!(
+            combine(vec![Outcome::warn("w"), Outcome::skip("s")]).status,
+            Status::Warn
+        );
+    }
 }

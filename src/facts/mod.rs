@@ -10,7 +10,7 @@
 
 use crate::ids::{same_id, ResourceId};
 use crate::probe::Protocol;
-use crate::reads::{ArmRead, RawReads};
+use crate::reads::{ArmRead, FailureKind, RawReads, ReadError};
 use crate::target::{Target, STORAGE_ACCOUNT_TYPE};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -31,6 +31,10 @@ pub use policy::{is_initiative, Policy};
 pub struct Unobserved {
     pub call: String,
     pub status: Option<u16>,
+    /// What went wrong: what a check branches on, with the status.
+    pub kind: FailureKind,
+    /// The code messages show: ARM's own `error.code` when ARM gave one, else the kind's
+    /// name ([`FailureKind::name`]).
     pub code: String,
     pub message: String,
     /// The operation a 403 says is missing (from ARM's message when it names one).
@@ -66,22 +70,30 @@ pub type Observed<T> = Result<T, Unobserved>;
 
 /// Reads one fact, turning absence, failure or a body of the wrong shape into [`Unobserved`].
 pub(crate) fn observe<T: DeserializeOwned>(raws: &RawReads, read: &ArmRead) -> Observed<T> {
-    let unobserved = |status, code: &str, message: String| Unobserved {
+    let unobserved = |status, error: ReadError| Unobserved {
         call: read.describe(),
         status,
-        code: code.to_string(),
-        message,
+        kind: error.kind,
+        code: error.code().to_string(),
+        message: error.message,
         permission: read.permission().to_string(),
+    };
+    let ours = |kind, message: String| ReadError {
+        kind,
+        arm_code: None,
+        message,
     };
     let Some(raw) = raws.get(read) else {
         return Err(unobserved(
             None,
-            "NotCollected",
-            "this read is not in the collected data".into(),
+            ours(
+                FailureKind::NotCollected,
+                "this read is not in the collected data".into(),
+            ),
         ));
     };
     if let Some(error) = &raw.error {
-        let mut u = unobserved(raw.status, &error.code, error.message.clone());
+        let mut u = unobserved(raw.status, error.clone());
         if let Some(action) = action_named_in(&error.message) {
             u.permission = action;
         }
@@ -91,8 +103,10 @@ pub(crate) fn observe<T: DeserializeOwned>(raws: &RawReads, read: &ArmRead) -> O
     serde_json::from_value(body).map_err(|e| {
         unobserved(
             raw.status,
-            "MalformedBody",
-            format!("unexpected body shape: {e}"),
+            ours(
+                FailureKind::MalformedBody,
+                format!("unexpected body shape: {e}"),
+            ),
         )
     })
 }

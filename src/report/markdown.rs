@@ -2,6 +2,7 @@
 //! checks, and each fix in a code block (so it can be copied whole).
 
 use super::Report;
+use crate::exit::Exit;
 
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
@@ -9,10 +10,10 @@ fn cell(text: &str) -> String {
 
 pub fn render(report: &Report) -> String {
     let s = report.summary();
-    let verdict = match report.exit_code() {
-        0 => "READY",
-        1 => "NOT READY",
-        _ => "INCOMPLETE",
+    let verdict = match report.exit() {
+        Exit::Ready => "READY",
+        Exit::NotReady => "NOT READY",
+        Exit::Incomplete | Exit::CouldNotRun => "INCOMPLETE",
     };
     let mut out = format!(
         "**pxb-preflight: {verdict}** for `{}`: {} pass, {} warn, {} fail, {} skip, {} error\n\n| Check | Status | Message |\n|---|---|---|\n",

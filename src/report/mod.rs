@@ -8,6 +8,7 @@ pub mod markdown;
 pub mod table;
 
 use crate::checks::{Status, Verdict};
+use crate::exit::Exit;
 use crate::target::TargetRecord;
 
 pub struct Report {
@@ -40,20 +41,21 @@ impl Report {
         s
     }
 
-    /// 0 ready, 1 not ready (fail, or warn with --fail-on warn), 3 incomplete (errors, no fail).
-    pub fn exit_code(&self) -> u8 {
+    /// Not ready on a fail (or a warn with `--fail-on warn`), else incomplete on an error,
+    /// else ready. A report never ends as [`Exit::CouldNotRun`].
+    pub fn exit(&self) -> Exit {
         let s = self.summary();
         if s.fail > 0 || (self.fail_on_warn && s.warn > 0) {
-            1
+            Exit::NotReady
         } else if s.error > 0 {
-            3
+            Exit::Incomplete
         } else {
-            0
+            Exit::Ready
         }
     }
 
     pub fn ready(&self) -> bool {
-        self.exit_code() == 0
+        self.exit() == Exit::Ready
     }
 }
 
@@ -86,11 +88,11 @@ mod tests {
     #[test]
     fn exit_codes_follow_the_contract() {
         use Status::*;
-        assert_eq!(report(&[Pass, Skip, Warn], false).exit_code(), 0);
-        assert_eq!(report(&[Pass, Warn], true).exit_code(), 1);
-        assert_eq!(report(&[Pass, Fail, Error], false).exit_code(), 1);
-        assert_eq!(report(&[Pass, Error], false).exit_code(), 3);
-        assert_eq!(report(&[Warn, Error], true).exit_code(), 1);
+        assert_eq!(report(&[Pass, Skip, Warn], false).exit(), Exit::Ready);
+        assert_eq!(report(&[Pass, Warn], true).exit(), Exit::NotReady);
+        assert_eq!(report(&[Pass, Fail, Error], false).exit(), Exit::NotReady);
+        assert_eq!(report(&[Pass, Error], false).exit(), Exit::Incomplete);
+        assert_eq!(report(&[Warn, Error], true).exit(), Exit::NotReady);
         assert!(!report(&[Error], false).ready());
     }
 }

@@ -4,6 +4,7 @@
 
 use super::Report;
 use crate::checks::Status;
+use crate::exit::Exit;
 use comfy_table::{presets, Cell, Color, ColumnConstraint, ContentArrangement, Table};
 
 pub struct Style {
@@ -60,10 +61,10 @@ pub fn render(report: &Report, style: &Style) -> String {
         }
     }
     let s = report.summary();
-    let verdict = match report.exit_code() {
-        0 => "READY",
-        1 => "NOT READY",
-        _ => "INCOMPLETE (some checks could not be evaluated)",
+    let verdict = match report.exit() {
+        Exit::Ready => "READY",
+        Exit::NotReady => "NOT READY",
+        Exit::Incomplete | Exit::CouldNotRun => "INCOMPLETE (some checks could not be evaluated)",
     };
     out.push_str(&format!(
         "\n{} pass, {} warn, {} fail, {} skip, {} error: {verdict}\n",

@@ -2,7 +2,7 @@
 //! latency injected into every response (token and ARM alike). Prints the request count
 //! and the wall time; run with `cargo bench --bench latency`.
 
-#[path = "../common/mod.rs"]
+#[path = "../integration/common/mod.rs"]
 mod common;
 
 use common::*;

@@ -1,0 +1,149 @@
+//! The one path from reads to a report: gather (live from ARM, or from a bundle) → facts →
+//! judge → render. Live runs, bundle replays, `collect`, the tests and the fuzz harness
+//! all go through these functions, so they cannot drift apart.
+//!
+//! Nothing here prints a report (where it goes is the commands' business), and nothing
+//! here changes Azure: a live gather signs in once, then only reads.
+
+use crate::cli::{ConnectionArgs, OutputFormat, TargetArgs};
+use crate::facts::Facts;
+use crate::reads::RawReads;
+use crate::report::{self, Report};
+use crate::target::{Target, TargetRecord};
+use crate::ui::Progress;
+use crate::{arm, bundle, checks, cloud, collect, secret};
+use anyhow::{anyhow, bail, Context, Result};
+
+/// What a run judges: the target as given, its reads, and when they were made.
+pub struct Gathered {
+    pub target: TargetRecord,
+    pub raws: RawReads,
+    pub observed_at: time::OffsetDateTime,
+}
+
+/// The reads of a bundle, with the target it was collected for.
+pub fn gather_bundle(path: &std::path::Path) -> Result<Gathered> {
+    let (manifest, raws) = bundle::read(path)?;
+    let observed_at = manifest.collected_at()?;
+    Ok(Gathered {
+        target: manifest.target,
+        raws,
+        observed_at,
+    })
+}
+
+/// Validates every local input first (target, key, cloud), then signs in once and reads
+/// everything the checks need from ARM.
+pub fn gather_live(
+    args: &TargetArgs,
+    connection: &ConnectionArgs,
+    progress: &Progress,
+) -> Result<Gathered> {
+    let (record, key) = live_target(args)?;
+    let target = Target::from_record(&record).map_err(|e| anyhow!(e))?;
+    let authority = std::env::var("AZURE_AUTHORITY_HOST")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let cloud = cloud::Cloud::resolve(
+        connection.cloud,
+        connection.arm_endpoint.as_deref(),
+        authority.as_deref(),
+    )
+    .map_err(|e| anyhow!(e))?;
+    let limits = arm::Limits {
+        request_timeout: std::time::Duration::from_secs(connection.request_timeout),
+        ..Default::default()
+    };
+    let probe_timeout = std::time::Duration::from_millis(connection.probe_timeout_ms);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let raws = runtime.block_on(async {
+        let credential = arm::ArmClient::default_credential(&cloud).map_err(|e| anyhow!(e))?;
+        let client = arm::ArmClient::new(&cloud, credential, &limits, key);
+        client.sign_in().await.map_err(|e| anyhow!(e))?;
+        let step = |done: usize, planned: usize, read: &crate::reads::ArmRead| {
+            progress.step(done, planned, read)
+        };
+        let raws = collect::collect(&client, &target, probe_timeout, &step).await;
+        progress.clear();
+        Ok::<_, anyhow::Error>(raws)
+    })?;
+    Ok(Gathered {
+        target: record,
+        raws,
+        observed_at: time::OffsetDateTime::now_utc(),
+    })
+}
+
+/// The target as given, and the storage account key to verify (from
+/// `PXB_STORAGE_ACCOUNT_KEY` or `--storage-account-key-file`, never a flag value).
+fn live_target(args: &TargetArgs) -> Result<(TargetRecord, Option<secret::Secret>)> {
+    let mut record = args.record().map_err(|e| anyhow!(e))?;
+    let from_env = std::env::var("PXB_STORAGE_ACCOUNT_KEY")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let key = match (&args.storage_account_key_file, from_env) {
+        (Some(_), Some(_)) => bail!("give the storage account key once: PXB_STORAGE_ACCOUNT_KEY or --storage-account-key-file"),
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --storage-account-key-file {}", path.display()))?;
+            Some(secret::Secret::new(&text).ok_or_else(|| anyhow!("--storage-account-key-file {} is empty", path.display()))?)
+        }
+        (None, Some(value)) => secret::Secret::new(&value),
+        (None, None) => None,
+    };
+    if key.is_some() && record.storage_account.is_none() {
+        bail!("a storage account key was given but no --storage-account to verify it against");
+    }
+    record.storage_account_key_provided = key.is_some();
+    Ok((record, key))
+}
+
+/// The facts of the gathered reads. The cluster is the one read a run cannot do without
+/// (an error here is exit 2).
+pub fn facts(gathered: &Gathered) -> Result<Facts> {
+    let target = Target::from_record(&gathered.target).map_err(|e| anyhow!(e))?;
+    let cluster = target.cluster.to_string();
+    Facts::derive(target, &gathered.raws, gathered.observed_at).map_err(|e| {
+        if e.is_not_found() {
+            anyhow!("cluster {cluster} was not found (check the ID and the subscription)")
+        } else {
+            anyhow!("cluster {cluster} is not readable: {}", e.describe())
+        }
+    })
+}
+
+/// Facts, then the verdicts of the checks in `profile` (all when `None`).
+pub fn judge(
+    gathered: &Gathered,
+    profile: Option<checks::Profile>,
+    fail_on_warn: bool,
+) -> Result<Report> {
+    let facts = facts(gathered)?;
+    Ok(Report {
+        target: gathered.target.clone(),
+        verdicts: checks::run_all(&facts, profile),
+        fail_on_warn,
+    })
+}
+
+/// The report in one format. `terminal`: it goes to a terminal (the table then follows
+/// the terminal's width); `color`: the table may use colour.
+pub fn render(report: &Report, format: OutputFormat, terminal: bool, color: bool) -> String {
+    match format {
+        OutputFormat::Json => report::json::render(report),
+        OutputFormat::Junit => report::junit::render(report),
+        OutputFormat::Markdown => report::markdown::render(report),
+        OutputFormat::Table => {
+            // COLUMNS (set by shells, or by hand) wins; else the terminal's width, else 100.
+            let columns = std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.parse::<u16>().ok())
+                .filter(|c| *c >= 40);
+            let style = report::table::Style {
+                color,
+                width: columns.or((!terminal).then_some(100)),
+            };
+            report::table::render(report, &style)
+        }
+    }
+}

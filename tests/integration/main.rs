@@ -1,0 +1,19 @@
+//! The integration tests, one binary: the real `pxb-preflight` run as a process, against
+//! fixture bundles and the in-process fake ARM of `common`. One module per area; nothing
+//! here reaches anything but 127.0.0.1.
+
+mod common;
+
+mod bundle_format;
+mod bundles;
+mod cli;
+mod live;
+mod network;
+mod permissions;
+mod policy;
+mod ports;
+mod proxy;
+mod reports;
+mod snapshots;
+mod storage_key;
+mod terminal;
