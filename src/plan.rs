@@ -3,10 +3,16 @@
 //! call's answer is one round of concurrent reads. Typical rounds: (1) everything the
 //! target names, (2) what those point to (the extension's storage account, the vault's and
 //! cluster's identities' role assignments), (3) the role definitions those assignments use.
+//!
+//! This is the only place that knows which reads follow from which answers: it derives a
+//! [`Facts`] snapshot of the reads so far and reads its fields. It makes no reads itself.
 
-use crate::facts::{location_reads, plan_backup_location, Facts, KUBERNETES_CONFIGURATION};
+use crate::facts::{
+    is_initiative, plan_backup_location, Facts, LocationPlan, Policy, KUBERNETES_CONFIGURATION,
+};
 use crate::ids::ResourceId;
 use crate::probe::Protocol;
+use crate::rbac::RbacData;
 use crate::reads::{ArmRead, RawReads};
 use crate::requirements;
 use crate::target::Target;
@@ -113,8 +119,7 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
         });
     }
     reads.extend(
-        facts
-            .policy_definition_ids()
+        policy_definition_ids(&facts.policy)
             .into_iter()
             .map(ArmRead::PolicyDefinition),
     );
@@ -122,14 +127,14 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
         reads.push(ArmRead::NetworkSecurityGroups(group));
     }
     for subnet in facts.node_subnets() {
-        if let Ok(Some(nsg)) = facts.subnet_nsg(&subnet) {
-            if !facts.listed_with_node_group(&nsg) {
-                reads.push(ArmRead::NetworkSecurityGroup(nsg));
+        if let Ok(Some(nsg)) = facts.network.subnet_nsg(&subnet) {
+            if !facts.network.listed_with_node_group(nsg) {
+                reads.push(ArmRead::NetworkSecurityGroup(nsg.clone()));
             }
         }
         reads.push(ArmRead::Subnet(subnet));
     }
-    for (principal, scope) in facts.access_needs() {
+    for (principal, scope) in access_needs(facts) {
         let subscription = scope.subscription().to_string();
         reads.push(ArmRead::DenyAssignments {
             subscription: subscription.clone(),
@@ -138,18 +143,82 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
             subscription: subscription.clone(),
             principal: principal.clone(),
         });
-        if let Ok(assignments) = facts.role_assignments(&subscription, &principal) {
+        if let Ok(assignments) = facts.access.role_assignments(&subscription, &principal) {
             // Once per GUID: a definition already read through any subscription is reused.
             reads.extend(
                 assignments
-                    .into_iter()
-                    .filter(|a| facts.role_definition(&subscription, &a.role_guid).is_err())
+                    .iter()
+                    .filter(|a| {
+                        facts
+                            .access
+                            .role_definition(&subscription, &a.role_guid)
+                            .is_err()
+                    })
                     .map(|a| ArmRead::RoleDefinition {
                         subscription: subscription.clone(),
-                        guid: a.role_guid,
+                        guid: a.role_guid.clone(),
                     }),
             );
         }
+    }
+    reads
+}
+
+/// Every (principal, scope) whose RBAC data some check needs, as far as known so far.
+fn access_needs(facts: &Facts) -> Vec<(String, ResourceId)> {
+    let mut needs: Vec<(String, ResourceId)> = requirements::azure_backup()
+        .matrix
+        .iter()
+        .filter_map(|need| {
+            Some((
+                facts.principal_of(need.principal)?,
+                facts.scope_of(need.scope)?,
+            ))
+        })
+        .collect();
+    if let (Some(principal), Some(node_rg)) = (facts.pxb_principal(), facts.node_resource_group()) {
+        needs.push((principal, node_rg));
+    }
+    if let (Some(principal), Some(source_rg)) = (
+        facts.cluster_principal(),
+        facts.source_node_resource_group(),
+    ) {
+        needs.push((principal, source_rg));
+    }
+    needs
+}
+
+/// The policy definitions to read next: assigned definitions and initiatives, then members.
+fn policy_definition_ids(policy: &Policy) -> Vec<String> {
+    let Ok(assignments) = &policy.assignments else {
+        return Vec::new();
+    };
+    let mut ids = Vec::new();
+    for a in assignments {
+        let id = &a.properties.policy_definition_id;
+        if is_initiative(id) {
+            if let Ok(set) = policy.definition(id) {
+                ids.extend(
+                    set.properties
+                        .policy_definitions
+                        .iter()
+                        .map(|m| m.policy_definition_id.clone()),
+                );
+            }
+        }
+        ids.push(id.clone());
+    }
+    ids
+}
+
+/// The reads of a backup location: the account, and the container when one is named.
+fn location_reads(plan: &LocationPlan) -> Vec<ArmRead> {
+    let mut reads = vec![ArmRead::StorageAccount(plan.account.clone())];
+    if let Some(container) = &plan.container {
+        reads.push(ArmRead::BlobContainer {
+            account: plan.account.clone(),
+            container: container.clone(),
+        });
     }
     reads
 }

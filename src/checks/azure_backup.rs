@@ -3,10 +3,10 @@
 //!
 //! Each judges facts only. Inputs the user did not give make a check `skip` naming the flag.
 
-use super::{Check, Evidence, Explain, Outcome, Read, Uses, AZURE_BACKUP};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP};
 use crate::facts::{
-    same_region, same_resource, BackupLocation, Facts, LocationSource, StorageAccount, Vault,
-    BACKUP_EXTENSION_TYPE, BACKUP_NAMESPACE, KUBERNETES_CONFIGURATION,
+    same_region, same_resource, BackupLocation, Facts, LocationSource, Require, StorageAccount,
+    Unobserved, Vault, BACKUP_EXTENSION_TYPE, BACKUP_NAMESPACE, KUBERNETES_CONFIGURATION,
 };
 use crate::ids::ResourceId;
 use crate::reads::{
@@ -38,11 +38,8 @@ pub const PROVIDER_REGISTERED: Check = Check {
     run: provider_registered,
 };
 
-fn provider_registered(facts: &Facts) -> Outcome {
-    let provider = match &facts.provider {
-        Ok(p) => p,
-        Err(e) => return Outcome::error(e),
-    };
+fn provider_registered(facts: &Facts) -> Judgement {
+    let provider = facts.provider.require()?;
     let resource = format!(
         "/subscriptions/{}/providers/{KUBERNETES_CONFIGURATION}",
         facts.target.cluster.subscription()
@@ -50,9 +47,11 @@ fn provider_registered(facts: &Facts) -> Outcome {
     let state = provider.registration_state.as_deref().unwrap_or("(absent)");
     let evidence = Evidence::new(&resource, "registrationState", state, "Registered");
     if state.eq_ignore_ascii_case("Registered") {
-        return Outcome::pass("Microsoft.KubernetesConfiguration is Registered").evidence(evidence);
+        return Ok(
+            Outcome::pass("Microsoft.KubernetesConfiguration is Registered").evidence(evidence),
+        );
     }
-    Outcome::fail(format!(
+    Ok(Outcome::fail(format!(
         "Microsoft.KubernetesConfiguration is {state} on subscription {}",
         facts.target.cluster.subscription()
     ))
@@ -60,7 +59,7 @@ fn provider_registered(facts: &Facts) -> Outcome {
     .fix(format!(
         "az provider register --namespace {KUBERNETES_CONFIGURATION} --subscription {}",
         facts.target.cluster.subscription()
-    ))
+    )))
 }
 
 const BACKUP_EXTENSION_DOC: Explain = Explain {
@@ -86,18 +85,21 @@ pub const BACKUP_EXTENSION: Check = Check {
     run: backup_extension,
 };
 
-fn backup_extension(facts: &Facts) -> Outcome {
+fn backup_extension(facts: &Facts) -> Judgement {
     let extension = match facts.backup_extension() {
         Ok(e) => e,
-        Err(e) if e.code.eq_ignore_ascii_case("MissingSubscriptionRegistration") => {
-            return Outcome::fail(format!(
+        Err(e)
+            if e.code
+                .eq_ignore_ascii_case("MissingSubscriptionRegistration") =>
+        {
+            return Ok(Outcome::fail(format!(
                 "no extension can be installed: {KUBERNETES_CONFIGURATION} is not registered (see provider-registered)"
-            ))
+            )));
         }
-        Err(e) => return Outcome::error(&e),
+        Err(e) => return Err(e),
     };
     let Some(extension) = extension else {
-        return Outcome::fail(format!(
+        return Ok(Outcome::fail(format!(
             "no extension of type {BACKUP_EXTENSION_TYPE} is installed on the cluster"
         ))
         .evidence(Evidence::new(
@@ -106,7 +108,7 @@ fn backup_extension(facts: &Facts) -> Outcome {
             Value::Null,
             BACKUP_EXTENSION_TYPE,
         ))
-        .fix(install_extension_command(facts));
+        .fix(install_extension_command(facts)));
     };
     let id = extension
         .id
@@ -160,7 +162,7 @@ fn backup_extension(facts: &Facts) -> Outcome {
             cluster.name(), cluster.resource_group().unwrap_or_default(), cluster.name(), cluster.resource_group().unwrap_or_default()
         ))
     };
-    outcome
+    Ok(outcome
         .evidence(Evidence::new(
             id,
             "properties.provisioningState",
@@ -172,7 +174,7 @@ fn backup_extension(facts: &Facts) -> Outcome {
             "properties.scope.cluster.releaseNamespace",
             namespace.map_or(Value::Null, Value::from),
             BACKUP_NAMESPACE,
-        ))
+        )))
 }
 
 fn install_extension_command(facts: &Facts) -> String {
@@ -237,29 +239,34 @@ pub const BACKUP_STORAGE_LOCATION: Check = Check {
 };
 
 /// The location every storage check needs, or the outcome to report instead.
-fn location(facts: &Facts) -> Result<(&BackupLocation, &StorageAccount), Outcome> {
+enum Location<'a> {
+    Usable(&'a BackupLocation, &'a StorageAccount),
+    Instead(Outcome),
+}
+
+fn location(facts: &Facts) -> Result<Location<'_>, Unobserved> {
     let Some(location) = &facts.backup_location else {
-        if let Err(e) = &facts.extensions {
-            return Err(Outcome::error(e));
-        }
-        return Err(Outcome::skip(
+        facts.extensions.require()?;
+        return Ok(Location::Instead(Outcome::skip(
             "no backup extension settings and no --storage-account: pass --storage-account (and --blob-container) to check the planned location",
-        ));
+        )));
     };
     match &location.account {
-        Ok(account) => Ok((location, account)),
-        Err(e) if e.is_not_found() => Err(Outcome::fail(format!(
-            "storage account {} does not exist ({})",
-            location.plan.account,
-            source_name(location.plan.source)
-        ))
-        .evidence(Evidence::new(
-            location.plan.account.as_str(),
-            "(resource)",
-            "not found",
-            "exists",
-        ))),
-        Err(e) => Err(Outcome::error(e)),
+        Ok(account) => Ok(Location::Usable(location, account)),
+        Err(e) if e.is_not_found() => Ok(Location::Instead(
+            Outcome::fail(format!(
+                "storage account {} does not exist ({})",
+                location.plan.account,
+                source_name(location.plan.source)
+            ))
+            .evidence(Evidence::new(
+                location.plan.account.as_str(),
+                "(resource)",
+                "not found",
+                "exists",
+            )),
+        )),
+        Err(e) => Err(e.clone()),
     }
 }
 
@@ -270,10 +277,10 @@ fn source_name(source: LocationSource) -> &'static str {
     }
 }
 
-fn backup_storage_location(facts: &Facts) -> Outcome {
-    let (location, account) = match location(facts) {
-        Ok(l) => l,
-        Err(outcome) => return outcome,
+fn backup_storage_location(facts: &Facts) -> Judgement {
+    let (location, account) = match location(facts)? {
+        Location::Usable(location, account) => (location, account),
+        Location::Instead(outcome) => return Ok(outcome),
     };
     let account_id = location.plan.account.as_str();
     let cluster = &facts.target.cluster;
@@ -334,7 +341,7 @@ fn backup_storage_location(facts: &Facts) -> Outcome {
             ));
             problems.push(format!("blob container {name} does not exist"));
         }
-        (_, Some(Err(e))) => return Outcome::error(e),
+        (_, Some(Err(e))) => return Err(e.clone()),
         _ => {}
     }
 
@@ -357,7 +364,7 @@ fn backup_storage_location(facts: &Facts) -> Outcome {
             location.plan.container.as_deref().unwrap_or_default()
         ))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 const STORAGE_NETWORK_ACCESS_DOC: Explain = Explain {
@@ -383,15 +390,15 @@ pub const STORAGE_NETWORK_ACCESS: Check = Check {
     run: storage_network_access,
 };
 
-fn storage_network_access(facts: &Facts) -> Outcome {
-    let (location, account) = match location(facts) {
-        Ok(l) => l,
-        Err(outcome) if outcome.status == super::Status::Fail => {
-            return Outcome::skip(
+fn storage_network_access(facts: &Facts) -> Judgement {
+    let (location, account) = match location(facts)? {
+        Location::Usable(location, account) => (location, account),
+        Location::Instead(outcome) if outcome.status == super::Status::Fail => {
+            return Ok(Outcome::skip(
                 "the storage account does not exist (see backup-storage-location)",
-            )
+            ))
         }
-        Err(outcome) => return outcome,
+        Location::Instead(outcome) => return Ok(outcome),
     };
     let account_id = location.plan.account.as_str();
     let acls = account.properties.network_acls.clone().unwrap_or_default();
@@ -417,31 +424,33 @@ fn storage_network_access(facts: &Facts) -> Outcome {
     let with_evidence = |o: Outcome| evidence.iter().cloned().fold(o, Outcome::evidence);
     let public = account.properties.public_network_access.as_deref();
     if public.is_some_and(|p| p.eq_ignore_ascii_case("Disabled")) {
-        return with_evidence(Outcome::warn(
+        return Ok(with_evidence(Outcome::warn(
             "publicNetworkAccess is Disabled: only private endpoints reach the account; make sure the vault's path to it is approved",
         ))
-        .evidence(Evidence::new(account_id, "properties.publicNetworkAccess", "Disabled", "Enabled"));
+        .evidence(Evidence::new(account_id, "properties.publicNetworkAccess", "Disabled", "Enabled")));
     }
     if default_action.eq_ignore_ascii_case("Allow") {
-        return with_evidence(Outcome::pass("the account's firewall allows all networks"));
+        return Ok(with_evidence(Outcome::pass(
+            "the account's firewall allows all networks",
+        )));
     }
     if trusted_services {
-        return with_evidence(Outcome::pass(
+        return Ok(with_evidence(Outcome::pass(
             "the firewall lets trusted Azure services (AzureServices) through",
-        ));
+        )));
     }
     let Some(vault) = &facts.target.vault else {
-        return with_evidence(Outcome::fail(
+        return Ok(with_evidence(Outcome::fail(
             "the firewall denies by default and does not let trusted Azure services through; pass --vault to check for a resource instance rule",
         ))
-        .fix(bypass_command(&location.plan.account, bypass));
+        .fix(bypass_command(&location.plan.account, bypass)));
     };
     if let Some(rule) = acls
         .resource_access_rules
         .iter()
         .find(|r| same_resource(r.resource_id.as_deref(), vault))
     {
-        return with_evidence(Outcome::pass(
+        return Ok(with_evidence(Outcome::pass(
             "a resource instance rule names the Backup vault",
         ))
         .evidence(Evidence::new(
@@ -449,16 +458,16 @@ fn storage_network_access(facts: &Facts) -> Outcome {
             "properties.networkAcls.resourceAccessRules[].resourceId",
             rule.resource_id.clone().unwrap_or_default(),
             vault.as_str(),
-        ));
+        )));
     }
-    with_evidence(Outcome::fail(
+    Ok(with_evidence(Outcome::fail(
         "the firewall denies by default, does not let trusted Azure services through, and has no resource instance rule for the vault",
     ))
     .fix(format!(
         "az storage account network-rule add -g {} --account-name {} --resource-id {vault} --tenant-id <tenant-id>",
         location.plan.account.resource_group().unwrap_or_default(),
         location.plan.account.name()
-    ))
+    )))
 }
 
 fn bypass_command(account: &ResourceId, current: &str) -> String {
@@ -501,14 +510,13 @@ pub const TRUSTED_ACCESS: Check = Check {
 
 const BACKUP_OPERATOR_ROLE: &str = "Microsoft.DataProtection/backupVaults/backup-operator";
 
-fn trusted_access(facts: &Facts) -> Outcome {
+fn trusted_access(facts: &Facts) -> Judgement {
     let Some(vault) = &facts.target.vault else {
-        return Outcome::skip("no Backup vault given: pass --vault to check trusted access");
+        return Ok(Outcome::skip(
+            "no Backup vault given: pass --vault to check trusted access",
+        ));
     };
-    let bindings = match &facts.trusted_access {
-        Ok(b) => b,
-        Err(e) => return Outcome::error(e),
-    };
+    let bindings = facts.trusted_access.require()?;
     let cluster = &facts.target.cluster;
     let for_vault: Vec<_> = bindings
         .iter()
@@ -535,14 +543,14 @@ fn trusted_access(facts: &Facts) -> Outcome {
         } else {
             format!("the vault's binding lacks the role {BACKUP_OPERATOR_ROLE}")
         };
-        return Outcome::fail(message)
+        return Ok(Outcome::fail(message)
             .evidence(Evidence::new(
                 cluster.as_str(),
                 "trustedAccessRoleBindings[].properties.sourceResourceId",
                 Value::Null,
                 vault.as_str(),
             ))
-            .fix(fix);
+            .fix(fix));
     };
     let binding_id = binding.id.as_deref().unwrap_or(cluster.as_str());
     let state = binding
@@ -556,7 +564,7 @@ fn trusted_access(facts: &Facts) -> Outcome {
         state,
         "Succeeded",
     );
-    if state.eq_ignore_ascii_case("Succeeded") {
+    Ok(if state.eq_ignore_ascii_case("Succeeded") {
         Outcome::pass(format!(
             "binding {} grants {BACKUP_OPERATOR_ROLE} to the vault",
             binding.name.as_deref().unwrap_or("?")
@@ -568,7 +576,7 @@ fn trusted_access(facts: &Facts) -> Outcome {
         ))
         .evidence(evidence)
         .fix(fix)
-    }
+    })
 }
 
 const VAULT_IDENTITY_DOC: Explain = Explain {
@@ -594,23 +602,23 @@ pub const VAULT_IDENTITY: Check = Check {
     run: vault_identity,
 };
 
-fn vault_identity(facts: &Facts) -> Outcome {
+fn vault_identity(facts: &Facts) -> Judgement {
     let (Some(vault_id), Some(vault)) = (&facts.target.vault, &facts.vault) else {
-        return Outcome::skip("no Backup vault given: pass --vault");
+        return Ok(Outcome::skip("no Backup vault given: pass --vault"));
     };
     let vault: &Vault = match vault {
         Ok(v) => v,
         Err(e) if e.is_not_found() => {
-            return Outcome::fail(format!("the Backup vault {vault_id} does not exist"))
+            return Ok(Outcome::fail(format!("the Backup vault {vault_id} does not exist"))
                 .evidence(Evidence::new(vault_id.as_str(), "(resource)", "not found", "exists"))
                 .fix(format!(
                     "az dataprotection backup-vault create -g {} --vault-name {} -l {} --type SystemAssigned --storage-settings datastore-type=VaultStore type=LocallyRedundant",
                     vault_id.resource_group().unwrap_or_default(),
                     vault_id.name(),
                     facts.cluster_location().unwrap_or("<cluster-region>")
-                ))
+                )));
         }
-        Err(e) => return Outcome::error(e),
+        Err(e) => return Err(e.clone()),
     };
     let mut problems = Vec::new();
     let principal = vault.principal_id();
@@ -656,9 +664,9 @@ fn vault_identity(facts: &Facts) -> Outcome {
             "az dataprotection backup-vault create -g <resource-group> --vault-name <new-vault> -l {cluster_region} --type SystemAssigned --storage-settings datastore-type=VaultStore type=LocallyRedundant"
         ))
     };
-    outcome_evidence
+    Ok(outcome_evidence
         .into_iter()
-        .fold(outcome, Outcome::evidence)
+        .fold(outcome, Outcome::evidence))
 }
 
 #[cfg(test)]
@@ -734,25 +742,34 @@ mod tests {
             namespace: KUBERNETES_CONFIGURATION.into(),
         };
         s.set(&read, json!({"namespace": "Microsoft.KubernetesConfiguration", "registrationState": "Registered"}));
-        assert_eq!(provider_registered(&s.facts()).status, Status::Pass);
+        assert_eq!(
+            Outcome::of(provider_registered(&s.facts())).status,
+            Status::Pass
+        );
         s.set(&read, json!({"registrationState": "NotRegistered"}));
-        let o = provider_registered(&s.facts());
+        let o = Outcome::of(provider_registered(&s.facts()));
         assert_eq!(o.status, Status::Fail);
         assert_eq!(o.remediation.as_deref(), Some("az provider register --namespace Microsoft.KubernetesConfiguration --subscription sub1"));
         s.fail(&read, 403, "AuthorizationFailed");
-        assert_eq!(provider_registered(&s.facts()).status, Status::Error);
+        assert_eq!(
+            Outcome::of(provider_registered(&s.facts())).status,
+            Status::Error
+        );
     }
 
     #[test]
     fn extension_found_case_insensitively_and_judged() {
         let s = installed();
-        assert_eq!(backup_extension(&s.facts()).status, Status::Pass);
+        assert_eq!(
+            Outcome::of(backup_extension(&s.facts())).status,
+            Status::Pass
+        );
         let mut failed = installed();
         failed.set(
             &ArmRead::Extensions(failed.target_ids().cluster),
             backup_extension_body("Failed", "dataprotection-microsoft"),
         );
-        let o = backup_extension(&failed.facts());
+        let o = Outcome::of(backup_extension(&failed.facts()));
         assert_eq!(o.status, Status::Fail);
         assert!(
             o.message.contains("helm install timed out"),
@@ -764,7 +781,7 @@ mod tests {
             &ArmRead::Extensions(wrong_ns.target_ids().cluster),
             backup_extension_body("Succeeded", "velero"),
         );
-        assert!(backup_extension(&wrong_ns.facts())
+        assert!(Outcome::of(backup_extension(&wrong_ns.facts()))
             .message
             .contains("release namespace is velero"));
     }
@@ -778,7 +795,7 @@ mod tests {
             &ArmRead::Extensions(s.target_ids().cluster),
             json!({"value": [], "nextLink": null}),
         );
-        let o = backup_extension(&s.facts());
+        let o = Outcome::of(backup_extension(&s.facts()));
         assert_eq!(o.status, Status::Fail);
         let fix = o.remediation.unwrap();
         assert!(
@@ -796,7 +813,7 @@ mod tests {
             409,
             "MissingSubscriptionRegistration",
         );
-        let o = backup_extension(&s.facts());
+        let o = Outcome::of(backup_extension(&s.facts()));
         assert_eq!(o.status, Status::Fail);
         assert!(o.message.contains("provider-registered"));
     }
@@ -804,7 +821,7 @@ mod tests {
     #[test]
     fn storage_location_judges_region_kind_and_container() {
         assert_eq!(
-            backup_storage_location(&installed().facts()).status,
+            Outcome::of(backup_storage_location(&installed().facts())).status,
             Status::Pass
         );
         let mut elsewhere = installed();
@@ -815,7 +832,7 @@ mod tests {
                 b["kind"] = json!("BlobStorage");
             }),
         );
-        let o = backup_storage_location(&elsewhere.facts());
+        let o = Outcome::of(backup_storage_location(&elsewhere.facts()));
         assert_eq!(o.status, Status::Fail);
         assert!(
             o.message.contains("westeurope") && o.message.contains("not StorageV2"),
@@ -832,23 +849,23 @@ mod tests {
             404,
             "ContainerNotFound",
         );
-        assert!(backup_storage_location(&no_container.facts())
+        assert!(Outcome::of(backup_storage_location(&no_container.facts()))
             .message
             .contains("container aksbackups does not exist"));
         let mut no_account = installed();
         no_account.fail(&account_read(), 404, "ResourceNotFound");
         assert_eq!(
-            backup_storage_location(&no_account.facts()).status,
+            Outcome::of(backup_storage_location(&no_account.facts())).status,
             Status::Fail
         );
         assert_eq!(
-            storage_network_access(&no_account.facts()).status,
+            Outcome::of(storage_network_access(&no_account.facts())).status,
             Status::Skip
         );
         let mut forbidden = installed();
         forbidden.fail(&account_read(), 403, "AuthorizationFailed");
         assert_eq!(
-            backup_storage_location(&forbidden.facts()).status,
+            Outcome::of(backup_storage_location(&forbidden.facts())).status,
             Status::Error
         );
     }
@@ -860,12 +877,12 @@ mod tests {
             &ArmRead::Extensions(s.target_ids().cluster),
             json!({"value": []}),
         );
-        let o = backup_storage_location(&s.facts());
+        let o = Outcome::of(backup_storage_location(&s.facts()));
         assert_eq!(o.status, Status::Skip);
         assert!(o.message.contains("--storage-account"));
         let mut conflict = installed();
         conflict.target.storage_account = Some("/subscriptions/sub1/resourceGroups/x/providers/Microsoft.Storage/storageAccounts/other".into());
-        let o = backup_storage_location(&conflict.facts());
+        let o = Outcome::of(backup_storage_location(&conflict.facts()));
         assert!(
             o.evidence.iter().any(|e| e.property == "(flags)"),
             "{:?}",
@@ -878,10 +895,10 @@ mod tests {
         let deny = |bypass: &str, rules: Value| {
             let mut s = installed();
             s.set(&account_read(), account_body(|b| b["properties"]["networkAcls"] = json!({"defaultAction": "Deny", "bypass": bypass, "resourceAccessRules": rules})));
-            storage_network_access(&s.facts())
+            Outcome::of(storage_network_access(&s.facts()))
         };
         assert_eq!(
-            storage_network_access(&installed().facts()).status,
+            Outcome::of(storage_network_access(&installed().facts())).status,
             Status::Pass
         );
         assert_eq!(
@@ -918,7 +935,7 @@ mod tests {
                 "Succeeded",
             ),
         );
-        assert_eq!(trusted_access(&s.facts()).status, Status::Pass);
+        assert_eq!(Outcome::of(trusted_access(&s.facts())).status, Status::Pass);
         s.set(
             &read,
             binding(
@@ -927,7 +944,7 @@ mod tests {
                 "Succeeded",
             ),
         );
-        assert_eq!(trusted_access(&s.facts()).status, Status::Fail);
+        assert_eq!(Outcome::of(trusted_access(&s.facts())).status, Status::Fail);
         s.set(
             &read,
             binding(
@@ -936,15 +953,17 @@ mod tests {
                 "Updating",
             ),
         );
-        assert!(trusted_access(&s.facts()).message.contains("Updating"));
+        assert!(Outcome::of(trusted_access(&s.facts()))
+            .message
+            .contains("Updating"));
         s.set(&read, json!({"value": []}));
-        let o = trusted_access(&s.facts());
+        let o = Outcome::of(trusted_access(&s.facts()));
         assert!(o
             .remediation
             .unwrap()
             .starts_with("az aks trustedaccess rolebinding create -g rg1 --cluster-name aks1"));
         s.target.vault = None;
-        assert_eq!(trusted_access(&s.facts()).status, Status::Skip);
+        assert_eq!(Outcome::of(trusted_access(&s.facts())).status, Status::Skip);
     }
 
     #[test]
@@ -952,20 +971,25 @@ mod tests {
         let vault_read = ArmRead::Vault(crate::ids::ResourceId::parse(VAULT).unwrap());
         let mut s = installed();
         s.set(&vault_read, json!({"id": VAULT, "location": "eastus", "identity": {"type": "SystemAssigned", "principalId": "p1"}}));
-        assert_eq!(vault_identity(&s.facts()).status, Status::Pass);
+        assert_eq!(Outcome::of(vault_identity(&s.facts())).status, Status::Pass);
         s.set(
             &vault_read,
             json!({"id": VAULT, "location": "eastus", "identity": {"type": "None"}}),
         );
-        assert!(vault_identity(&s.facts())
+        assert!(Outcome::of(vault_identity(&s.facts()))
             .remediation
             .unwrap()
             .contains("--type SystemAssigned"));
         s.set(&vault_read, json!({"id": VAULT, "location": "westus", "identity": {"type": "SystemAssigned", "principalId": "p1"}}));
-        assert!(vault_identity(&s.facts()).message.contains("westus"));
+        assert!(Outcome::of(vault_identity(&s.facts()))
+            .message
+            .contains("westus"));
         s.fail(&vault_read, 404, "ResourceNotFound");
-        assert_eq!(vault_identity(&s.facts()).status, Status::Fail);
+        assert_eq!(Outcome::of(vault_identity(&s.facts())).status, Status::Fail);
         s.fail(&vault_read, 403, "AuthorizationFailed");
-        assert_eq!(vault_identity(&s.facts()).status, Status::Error);
+        assert_eq!(
+            Outcome::of(vault_identity(&s.facts())).status,
+            Status::Error
+        );
     }
 }

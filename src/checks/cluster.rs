@@ -2,7 +2,7 @@
 //!
 //! Each reads only the managed cluster's own properties; none needs another resource.
 
-use super::{cluster_args, Check, Evidence, Explain, Outcome, Read, Uses, BOTH};
+use super::{cluster_args, Check, Evidence, Explain, Judgement, Outcome, Read, Uses, BOTH};
 use crate::facts::{Facts, Toggle};
 use crate::reads::API_CONTAINER_SERVICE;
 use serde_json::Value;
@@ -30,7 +30,7 @@ pub const CLUSTER_STATE: Check = Check {
     run: cluster_state,
 };
 
-fn cluster_state(facts: &Facts) -> Outcome {
+fn cluster_state(facts: &Facts) -> Judgement {
     let id = facts.target.cluster.as_str();
     let props = &facts.cluster.properties;
     let provisioning = props.provisioning_state.as_deref().unwrap_or("(absent)");
@@ -61,7 +61,7 @@ fn cluster_state(facts: &Facts) -> Outcome {
             cluster_args(facts)
         )),
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 const KUBERNETES_VERSION_DOC: Explain = Explain {
@@ -105,16 +105,16 @@ pub fn parse_version(text: &str) -> Option<[u64; 3]> {
     parts.next().is_none().then_some(out)
 }
 
-fn kubernetes_version(facts: &Facts) -> Outcome {
+fn kubernetes_version(facts: &Facts) -> Judgement {
     let id = facts.target.cluster.as_str();
     let props = &facts.cluster.properties;
     let (property, version) = match (&props.current_kubernetes_version, &props.kubernetes_version) {
         (Some(v), _) => ("properties.currentKubernetesVersion", v.as_str()),
         (None, Some(v)) => ("properties.kubernetesVersion", v.as_str()),
-        (None, None) => return Outcome::warn("the cluster reports no Kubernetes version"),
+        (None, None) => return Ok(Outcome::warn("the cluster reports no Kubernetes version")),
     };
     let evidence = Evidence::new(id, property, version, ">= 1.21.1");
-    match parse_version(version) {
+    Ok(match parse_version(version) {
         None => Outcome::warn(format!("cannot compare Kubernetes version '{version}'")).evidence(evidence),
         Some(v) if v >= MINIMUM_VERSION => Outcome::pass(format!("Kubernetes {version}")).evidence(evidence),
         Some(_) => Outcome::fail(format!("Kubernetes {version} is older than 1.21.1, which CSI snapshots need"))
@@ -123,7 +123,7 @@ fn kubernetes_version(facts: &Facts) -> Outcome {
                 "az aks get-upgrades {args} -o table && az aks upgrade {args} --kubernetes-version <a version listed above>",
                 args = cluster_args(facts)
             )),
-    }
+    })
 }
 
 const CLUSTER_IDENTITY_DOC: Explain = Explain {
@@ -149,7 +149,7 @@ pub const CLUSTER_IDENTITY: Check = Check {
     run: cluster_identity,
 };
 
-fn cluster_identity(facts: &Facts) -> Outcome {
+fn cluster_identity(facts: &Facts) -> Judgement {
     let id = facts.target.cluster.as_str();
     let cluster = &facts.cluster;
     let kind = cluster.identity.as_ref().and_then(|i| i.kind.clone());
@@ -161,18 +161,21 @@ fn cluster_identity(facts: &Facts) -> Outcome {
         "SystemAssigned or UserAssigned",
     );
     if let Some(kind) = cluster.managed_identity_type() {
-        return Outcome::pass(format!("managed identity ({kind})")).evidence(type_evidence);
+        return Ok(Outcome::pass(format!("managed identity ({kind})")).evidence(type_evidence));
     }
     if client_id.is_some_and(|c| c.eq_ignore_ascii_case("msi")) {
-        return Outcome::pass("managed identity (servicePrincipalProfile.clientId is msi)")
-            .evidence(Evidence::new(
-                id,
-                "properties.servicePrincipalProfile.clientId",
-                "msi",
-                "msi",
-            ));
+        return Ok(
+            Outcome::pass("managed identity (servicePrincipalProfile.clientId is msi)").evidence(
+                Evidence::new(
+                    id,
+                    "properties.servicePrincipalProfile.clientId",
+                    "msi",
+                    "msi",
+                ),
+            ),
+        );
     }
-    Outcome::fail(format!(
+    Ok(Outcome::fail(format!(
         "the cluster uses a service principal ({}), which Azure Backup does not support",
         client_id.map_or("no identity".to_string(), |c| format!("clientId {c}"))
     ))
@@ -186,7 +189,7 @@ fn cluster_identity(facts: &Facts) -> Outcome {
     .fix(format!(
         "az aks update {} --enable-managed-identity",
         cluster_args(facts)
-    ))
+    )))
 }
 
 const CSI_DISK_DRIVER_DOC: Explain = Explain {
@@ -212,20 +215,20 @@ pub const CSI_DISK_DRIVER: Check = Check {
     run: csi_disk_driver,
 };
 
-fn csi_disk_driver(facts: &Facts) -> Outcome {
+fn csi_disk_driver(facts: &Facts) -> Judgement {
     let toggle = facts
         .cluster
         .properties
         .storage_profile
         .as_ref()
         .and_then(|s| s.disk_csi_driver.as_ref());
-    toggle_check(
+    Ok(toggle_check(
         facts,
         toggle,
         "diskCSIDriver",
         "the Azure Disk CSI driver",
         "--enable-disk-driver",
-    )
+    ))
 }
 
 const SNAPSHOT_CONTROLLER_DOC: Explain = Explain {
@@ -249,20 +252,20 @@ pub const SNAPSHOT_CONTROLLER: Check = Check {
     run: snapshot_controller,
 };
 
-fn snapshot_controller(facts: &Facts) -> Outcome {
+fn snapshot_controller(facts: &Facts) -> Judgement {
     let toggle = facts
         .cluster
         .properties
         .storage_profile
         .as_ref()
         .and_then(|s| s.snapshot_controller.as_ref());
-    toggle_check(
+    Ok(toggle_check(
         facts,
         toggle,
         "snapshotController",
         "the CSI snapshot controller",
         "--enable-snapshot-controller",
-    )
+    ))
 }
 
 /// Shared verdict of the two `storageProfile.<feature>.enabled` checks.
@@ -305,7 +308,7 @@ mod tests {
     fn run(check: &Check, edit: impl FnOnce(&mut Value)) -> Outcome {
         let mut s = Scenario::new();
         s.edit_cluster(edit);
-        (check.run)(&s.facts())
+        check.judge(&s.facts())
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! listed once in [`REGISTRY`].
 //!
 //! A check is a plain synchronous function over [`Facts`]: no I/O, no clients, no clock.
-//! It returns an [`Outcome`] with evidence and, for failures, the exact fix. Ids and
-//! statuses are the public contract of shared/checks.md.
+//! It returns a [`Judgement`]: an [`Outcome`] with evidence and, for failures, the exact
+//! fix, or (through `?`) the fact it could not observe, which is reported as `error`. Ids
+//! and statuses are the public contract of shared/checks.md.
 
 mod azure_backup;
 mod cluster;
@@ -138,6 +139,10 @@ impl Outcome {
     pub fn error(unobserved: &Unobserved) -> Self {
         Self::new(Status::Error, unobserved.describe())
     }
+    /// The outcome reported for a judgement: a fact that could not be observed is `error`.
+    pub fn of(judgement: Judgement) -> Self {
+        judgement.unwrap_or_else(|unobserved| Self::error(&unobserved))
+    }
     pub fn evidence(mut self, evidence: Evidence) -> Self {
         self.evidence.push(evidence);
         self
@@ -148,6 +153,10 @@ impl Outcome {
     }
 }
 
+/// What a check function returns: its outcome, or the fact it needed and could not
+/// observe. Check functions take facts with `?` (see [`crate::facts::Require`]).
+pub type Judgement = Result<Outcome, Unobserved>;
+
 pub struct Check {
     pub id: &'static str,
     pub title: &'static str,
@@ -156,7 +165,7 @@ pub struct Check {
     pub explain: Explain,
     /// Which versioned requirement data the check applies (shown by `explain`).
     pub uses: Uses,
-    pub run: fn(&Facts) -> Outcome,
+    pub run: fn(&Facts) -> Judgement,
 }
 
 /// The documentation `pxb-preflight explain ID` shows, in the sections every check has.
@@ -238,6 +247,11 @@ impl Check {
     pub fn in_profile(&self, selected: Option<Profile>) -> bool {
         selected.is_none_or(|p| self.profiles.contains(&p))
     }
+
+    /// The check's verdict over `facts`.
+    pub fn judge(&self, facts: &Facts) -> Outcome {
+        Outcome::of((self.run)(facts))
+    }
 }
 
 const BOTH: &[Profile] = &[Profile::Pxb, Profile::AzureBackup];
@@ -300,7 +314,7 @@ pub fn run_all(facts: &Facts, profile: Option<Profile>) -> Vec<Verdict> {
         .filter(|c| c.in_profile(profile))
         .map(|check| Verdict {
             check,
-            outcome: (check.run)(facts),
+            outcome: check.judge(facts),
         })
         .collect()
 }

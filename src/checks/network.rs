@@ -2,8 +2,8 @@
 //! AzureBackup and AzureCloud service tags allowed (Azure Backup prerequisites page).
 //! Each NSG is evaluated on its own by `crate::nsg`; the deciding rule is the evidence.
 
-use super::{Check, Evidence, Explain, Outcome, Read, Uses, AZURE_BACKUP, PXB};
-use crate::facts::{AppliedNsg, Facts};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP, PXB};
+use crate::facts::{AppliedNsg, Facts, Require, Unobserved};
 use crate::ids::ResourceId;
 use crate::nsg::{evaluate, Decision, Endpoint, Flow};
 use crate::probe::Protocol;
@@ -48,14 +48,14 @@ pub const PXB_NSG_PORTS: Check = Check {
     run: pxb_nsg_ports,
 };
 
-fn nsgs_or_outcome(facts: &Facts) -> Result<Vec<AppliedNsg>, Outcome> {
-    match facts.applicable_nsgs() {
-        Ok(nsgs) if nsgs.is_empty() => Err(Outcome::pass(
-            "no NSG applies to the node subnets or the node resource group",
-        )),
-        Ok(nsgs) => Ok(nsgs),
-        Err(e) => Err(Outcome::error(&e)),
-    }
+/// The NSGs on the nodes; `None` when none applies (both NSG checks then pass).
+fn applicable_nsgs(facts: &Facts) -> Result<Option<&[AppliedNsg]>, Unobserved> {
+    let nsgs = facts.network.applicable.require()?;
+    Ok((!nsgs.is_empty()).then_some(nsgs.as_slice()))
+}
+
+fn no_nsg_applies() -> Outcome {
+    Outcome::pass("no NSG applies to the node subnets or the node resource group")
 }
 
 fn rule_text(nsg: &AppliedNsg, decision: &Decision) -> String {
@@ -105,10 +105,9 @@ fn priority_before(nsg: &AppliedNsg, rule_priority: u32) -> String {
         )
 }
 
-fn pxb_nsg_ports(facts: &Facts) -> Outcome {
-    let nsgs = match nsgs_or_outcome(facts) {
-        Ok(n) => n,
-        Err(outcome) => return outcome,
+fn pxb_nsg_ports(facts: &Facts) -> Judgement {
+    let Some(nsgs) = applicable_nsgs(facts)? else {
+        return Ok(no_nsg_applies());
     };
     let endpoint = &facts.target.pxb;
     let ports = [endpoint.rest_port, endpoint.grpc_port];
@@ -116,7 +115,7 @@ fn pxb_nsg_ports(facts: &Facts) -> Outcome {
     let mut undecidable = Vec::new();
     let mut evidence = Vec::new();
     let mut fixes = Vec::new();
-    for nsg in &nsgs {
+    for nsg in nsgs {
         for port in ports {
             let flow = Flow {
                 source: Endpoint::parse(&endpoint.client_source),
@@ -167,7 +166,7 @@ fn pxb_nsg_ports(facts: &Facts) -> Outcome {
             endpoint.client_source
         ))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 pub const NSG_BACKUP_SERVICE_TAGS: Check = Check {
@@ -187,15 +186,14 @@ pub const NSG_BACKUP_SERVICE_TAGS: Check = Check {
 
 const BACKUP_TAGS: [&str; 2] = ["AzureBackup", "AzureCloud"];
 
-fn nsg_backup_service_tags(facts: &Facts) -> Outcome {
-    let nsgs = match nsgs_or_outcome(facts) {
-        Ok(n) => n,
-        Err(outcome) => return outcome,
+fn nsg_backup_service_tags(facts: &Facts) -> Judgement {
+    let Some(nsgs) = applicable_nsgs(facts)? else {
+        return Ok(no_nsg_applies());
     };
     let mut problems = Vec::new();
     let mut evidence = Vec::new();
     let mut fixes = Vec::new();
-    for nsg in &nsgs {
+    for nsg in nsgs {
         for tag in BACKUP_TAGS {
             let flow = Flow {
                 source: Endpoint::Tag(tag.into()),
@@ -231,7 +229,7 @@ fn nsg_backup_service_tags(facts: &Facts) -> Outcome {
     } else {
         Outcome::warn(problems.join("; ")).fix(fixes.join("\n"))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 pub const PXB_PORTS: Check = Check {
@@ -251,21 +249,18 @@ pub const PXB_PORTS: Check = Check {
     run: pxb_ports,
 };
 
-fn pxb_ports(facts: &Facts) -> Outcome {
-    let Some(probes) = facts.pxb_probes() else {
-        return Outcome::skip(
+fn pxb_ports(facts: &Facts) -> Judgement {
+    let Some(probes) = &facts.pxb_probes else {
+        return Ok(Outcome::skip(
             "no PXB server given: pass --pxb-endpoint HOST to test ports 10001 and 10002",
-        );
+        ));
     };
     let host = facts.target.pxb.host.clone().unwrap_or_default();
     let mut failures = Vec::new();
     let mut evidence = Vec::new();
-    for (port, protocol, result) in probes {
-        let result = match result {
-            Ok(r) => r,
-            Err(e) => return Outcome::error(&e),
-        };
-        let (expected, name) = match protocol {
+    for probe in probes {
+        let (port, result) = (probe.port, probe.result.require()?);
+        let (expected, name) = match probe.protocol {
             Protocol::Http1 => ("an HTTP/1.1 answer", "REST"),
             Protocol::Http2 => ("an HTTP/2 SETTINGS frame", "gRPC"),
         };
@@ -300,7 +295,7 @@ fn pxb_ports(facts: &Facts) -> Outcome {
     } else {
         Outcome::fail(failures.join("; "))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 #[cfg(test)]
@@ -364,7 +359,7 @@ mod tests {
 
     #[test]
     fn pxb_ports_pass_through_the_default_vnet_rule_and_without_nsgs() {
-        let o = (PXB_NSG_PORTS.run)(
+        let o = PXB_NSG_PORTS.judge(
             &with_nsgs(vec![nsg(vec![rule(
                 "rule1", 130, "Allow", "Inbound", "*", "80",
             )])])
@@ -380,7 +375,7 @@ mod tests {
         assert!(o.evidence.iter().any(
             |e| e.observed == json!("nodes-nsg rule AllowVnetInBound (priority 65000) allows")
         ));
-        let none = (PXB_NSG_PORTS.run)(&with_nsgs(Vec::new()).facts());
+        let none = PXB_NSG_PORTS.judge(&with_nsgs(Vec::new()).facts());
         assert_eq!(none.status, Status::Pass);
         assert!(none.message.contains("no NSG applies"));
     }
@@ -400,7 +395,7 @@ mod tests {
             ),
             rule("DenyOut", 197, "Deny", "Outbound", "*", "*"),
         ])]);
-        let o = (PXB_NSG_PORTS.run)(&s.facts());
+        let o = PXB_NSG_PORTS.judge(&s.facts());
         assert_eq!(o.status, Status::Fail);
         assert!(
             o.message
@@ -421,7 +416,7 @@ mod tests {
             rule("DenyPxb", 101, "Deny", "Inbound", "*", "*"),
             rule("AllowSsh", 100, "Allow", "Inbound", "Internet", "22"),
         ])]);
-        let fix = (PXB_NSG_PORTS.run)(&s.facts()).remediation.unwrap();
+        let fix = PXB_NSG_PORTS.judge(&s.facts()).remediation.unwrap();
         assert!(
             fix.contains(
                 "--priority <free priority below 101: renumber a rule of nodes-nsg first>"
@@ -440,7 +435,7 @@ mod tests {
             "10.20.0.0/16",
             "*",
         )])]);
-        let o = (PXB_NSG_PORTS.run)(&s.facts());
+        let o = PXB_NSG_PORTS.judge(&s.facts());
         assert_eq!(o.status, Status::Warn, "{}", o.message);
         assert!(
             o.message.contains("DenyCorp (priority 300) is undecidable"),
@@ -455,7 +450,7 @@ mod tests {
         let mut s = Scenario::new();
         s.fail(&node_group_read(), 403, "AuthorizationFailed");
         for check in [&PXB_NSG_PORTS, &NSG_BACKUP_SERVICE_TAGS] {
-            let o = (check.run)(&s.facts());
+            let o = check.judge(&s.facts());
             assert_eq!(o.status, Status::Error, "{}", check.id);
             assert!(o.message.contains("networkSecurityGroups"), "{}", o.message);
         }
@@ -481,14 +476,14 @@ mod tests {
                 "*",
             ),
         ])]);
-        let o = (NSG_BACKUP_SERVICE_TAGS.run)(&allowed.facts());
+        let o = NSG_BACKUP_SERVICE_TAGS.judge(&allowed.facts());
         assert_eq!(o.status, Status::Pass, "{}", o.message);
         assert!(o
             .message
             .contains("allows inbound from AzureBackup and AzureCloud"));
 
         let defaults_only = with_nsgs(vec![nsg(Vec::new())]);
-        let o = (NSG_BACKUP_SERVICE_TAGS.run)(&defaults_only.facts());
+        let o = NSG_BACKUP_SERVICE_TAGS.judge(&defaults_only.facts());
         assert_eq!(o.status, Status::Warn, "{}", o.message);
         assert!(o.message.starts_with("AzureBackup: "), "{}", o.message);
         let fix = o.remediation.unwrap();
@@ -506,7 +501,7 @@ mod tests {
     #[test]
     fn pxb_ports_skip_without_an_endpoint_and_judge_each_probe() {
         let mut s = Scenario::new();
-        let o = (PXB_PORTS.run)(&s.facts());
+        let o = PXB_PORTS.judge(&s.facts());
         assert_eq!(o.status, Status::Skip);
         assert!(o.message.contains("--pxb-endpoint"));
         s.target.pxb.host = Some("pxb.example".into());
@@ -523,16 +518,16 @@ mod tests {
             &probe(10002, Protocol::Http2),
             json!({"outcome": "answered", "elapsed_ms": 4}),
         );
-        let o = (PXB_PORTS.run)(&s.facts());
+        let o = PXB_PORTS.judge(&s.facts());
         assert_eq!(o.status, Status::Pass, "{}", o.message);
         s.set(
             &probe(10002, Protocol::Http2),
             json!({"outcome": "refused", "elapsed_ms": 1}),
         );
-        let o = (PXB_PORTS.run)(&s.facts());
+        let o = PXB_PORTS.judge(&s.facts());
         assert_eq!(o.status, Status::Fail);
         assert_eq!(o.message, "gRPC port 10002: connection refused (1 ms)");
         s.fail(&probe(10001, Protocol::Http1), 403, "Forbidden");
-        assert_eq!((PXB_PORTS.run)(&s.facts()).status, Status::Error);
+        assert_eq!(PXB_PORTS.judge(&s.facts()).status, Status::Error);
     }
 }

@@ -2,8 +2,8 @@
 //! extension's namespace, and a cluster with restricted egress is told which FQDNs its
 //! firewall must allow.
 
-use super::{Check, Evidence, Explain, Outcome, Read, Uses, AZURE_BACKUP};
-use crate::facts::{Facts, BACKUP_NAMESPACE};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP};
+use crate::facts::{Facts, Require, BACKUP_NAMESPACE};
 use crate::reads::{API_CONTAINER_SERVICE, API_POLICY};
 use crate::requirements;
 
@@ -33,14 +33,11 @@ pub const AZURE_POLICY_EXCLUSION: Check = Check {
     run: azure_policy_exclusion,
 };
 
-fn azure_policy_exclusion(facts: &Facts) -> Outcome {
-    let policies = match facts.kubernetes_policies() {
-        Ok(p) => p,
-        Err(e) => return Outcome::error(&e),
-    };
+fn azure_policy_exclusion(facts: &Facts) -> Judgement {
+    let policies = facts.policy.kubernetes.require()?;
     let mut acting = Vec::new();
     let mut evidence = Vec::new();
-    for policy in &policies {
+    for policy in policies {
         let excluded = policy
             .excluded_namespaces
             .iter()
@@ -106,7 +103,7 @@ fn azure_policy_exclusion(facts: &Facts) -> Outcome {
         ))
         .fix(fixes.join("\n"))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 pub const EGRESS_FQDNS: Check = Check {
@@ -130,7 +127,7 @@ pub const EGRESS_FQDNS: Check = Check {
     run: egress_fqdns,
 };
 
-fn egress_fqdns(facts: &Facts) -> Outcome {
+fn egress_fqdns(facts: &Facts) -> Judgement {
     let id = facts.target.cluster.as_str();
     let props = &facts.cluster.properties;
     let outbound = props
@@ -182,7 +179,7 @@ fn egress_fqdns(facts: &Facts) -> Outcome {
             requirements::azure_backup().egress_fqdns.join(" ")
         ))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 #[cfg(test)]
@@ -252,7 +249,7 @@ mod tests {
     }
 
     fn run(s: &Scenario) -> Outcome {
-        (AZURE_POLICY_EXCLUSION.run)(&s.facts())
+        AZURE_POLICY_EXCLUSION.judge(&s.facts())
     }
 
     #[test]
@@ -333,7 +330,7 @@ mod tests {
     #[test]
     fn egress_is_open_through_a_load_balancer_and_restricted_otherwise() {
         let s = Scenario::new();
-        let o = (EGRESS_FQDNS.run)(&s.facts());
+        let o = EGRESS_FQDNS.judge(&s.facts());
         assert_eq!(o.status, Status::Pass);
         assert_eq!(
             o.message,
@@ -357,7 +354,7 @@ mod tests {
                 c["properties"]["apiServerAccessProfile"] =
                     json!({"enablePrivateCluster": private});
             });
-            let o = (EGRESS_FQDNS.run)(&s.facts());
+            let o = EGRESS_FQDNS.judge(&s.facts());
             assert_eq!(o.status, Status::Warn);
             assert!(o.message.starts_with(why), "{}", o.message);
             let fix = o.remediation.unwrap();

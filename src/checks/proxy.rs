@@ -2,7 +2,7 @@
 //! `proxy.httpProxy.noProxy` must keep PXB's own traffic off the proxy; the service lists
 //! must name real PXB services; `--set` values must escape their commas.
 
-use super::{Check, Evidence, Explain, Outcome, Read, Uses, PXB};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, PXB};
 use crate::facts::Facts;
 use crate::helm;
 use crate::reads::API_CONTAINER_SERVICE;
@@ -109,15 +109,15 @@ pub const PXB_PROXY_NO_PROXY: Check = Check {
     run: pxb_proxy_no_proxy,
 };
 
-fn pxb_proxy_no_proxy(facts: &Facts) -> Outcome {
+fn pxb_proxy_no_proxy(facts: &Facts) -> Judgement {
     let values = facts.target.helm.as_ref().map(effective_values);
     let Some(reason) = proxy_in_use(facts, values.as_ref()) else {
-        return Outcome::skip("no proxy is in use (no cluster httpProxyConfig proxy, proxy.azureProxyEnabled not true)");
+        return Ok(Outcome::skip("no proxy is in use (no cluster httpProxyConfig proxy, proxy.azureProxyEnabled not true)"));
     };
     let Some(values) = values else {
-        return Outcome::warn(format!(
+        return Ok(Outcome::warn(format!(
             "{reason}, but no Helm values were given: pass the px-central values with --helm-values and --set to check proxy.httpProxy.noProxy"
-        ));
+        )));
     };
     let present = no_proxy_entries(&values);
     let placeholders: Vec<String> = present
@@ -138,11 +138,11 @@ fn pxb_proxy_no_proxy(facts: &Facts) -> Outcome {
         format!("contains {}", required.join(",")),
     );
     if missing.is_empty() && placeholders.is_empty() {
-        return Outcome::pass(format!(
+        return Ok(Outcome::pass(format!(
             "{reason}; noProxy holds all {} required entries",
             required.len()
         ))
-        .evidence(evidence);
+        .evidence(evidence));
     }
     let mut corrected: Vec<String> = Vec::new();
     for entry in present
@@ -165,10 +165,10 @@ fn pxb_proxy_no_proxy(facts: &Facts) -> Outcome {
             placeholders.join(", ")
         ));
     }
-    Outcome::fail(format!("{reason}; {}", problems.join("; "))).evidence(evidence).fix(format!(
+    Ok(Outcome::fail(format!("{reason}; {}", problems.join("; "))).evidence(evidence).fix(format!(
         "# in the values file:\nproxy:\n  httpProxy:\n    noProxy: \"{corrected}\"\n# or on the helm command line:\n--set proxy.httpProxy.noProxy={}",
         helm::escape_set_value(&corrected)
-    ))
+    )))
 }
 
 pub const PXB_PROXY_SERVICE_LISTS: Check = Check {
@@ -188,11 +188,11 @@ pub const PXB_PROXY_SERVICE_LISTS: Check = Check {
     run: pxb_proxy_service_lists,
 };
 
-fn pxb_proxy_service_lists(facts: &Facts) -> Outcome {
+fn pxb_proxy_service_lists(facts: &Facts) -> Judgement {
     let Some(inputs) = &facts.target.helm else {
-        return Outcome::skip(
+        return Ok(Outcome::skip(
             "no Helm values given: pass --helm-values or --set to check the proxy service lists",
-        );
+        ));
     };
     let values = effective_values(inputs);
     let services = &requirements::pxb().services;
@@ -248,7 +248,7 @@ fn pxb_proxy_service_lists(facts: &Facts) -> Outcome {
             outcome.fix(fixes.join("\n"))
         }
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 #[cfg(test)]
@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn no_proxy_skips_and_proxy_without_values_warns() {
         assert_eq!(
-            pxb_proxy_no_proxy(&scenario(false, vec![], vec![]).facts()).status,
+            Outcome::of(pxb_proxy_no_proxy(&scenario(false, vec![], vec![]).facts())).status,
             Status::Skip
         );
         let empty_no_proxy_is_not_a_proxy = scenario(
@@ -296,10 +296,10 @@ mod tests {
             vec![],
         );
         assert_eq!(
-            pxb_proxy_no_proxy(&empty_no_proxy_is_not_a_proxy.facts()).status,
+            Outcome::of(pxb_proxy_no_proxy(&empty_no_proxy_is_not_a_proxy.facts())).status,
             Status::Skip
         );
-        let o = pxb_proxy_no_proxy(&scenario(true, vec![], vec![]).facts());
+        let o = Outcome::of(pxb_proxy_no_proxy(&scenario(true, vec![], vec![]).facts()));
         assert_eq!(o.status, Status::Warn);
         assert!(o.message.contains("--helm-values"));
     }
@@ -312,7 +312,10 @@ mod tests {
             vec![json!({"proxy": {"httpProxy": {"noProxy": value}}})],
             vec![],
         );
-        assert_eq!(pxb_proxy_no_proxy(&s.facts()).status, Status::Pass);
+        assert_eq!(
+            Outcome::of(pxb_proxy_no_proxy(&s.facts())).status,
+            Status::Pass
+        );
     }
 
     #[test]
@@ -323,7 +326,7 @@ mod tests {
             vec![json!({"proxy": {"azureProxyEnabled": true, "httpProxy": {"noProxy": value}}})],
             vec![],
         );
-        let o = pxb_proxy_no_proxy(&s.facts());
+        let o = Outcome::of(pxb_proxy_no_proxy(&s.facts()));
         assert_eq!(o.status, Status::Fail);
         assert!(
             o.message
@@ -345,7 +348,7 @@ mod tests {
             vec![set_line],
         );
         assert_eq!(
-            pxb_proxy_no_proxy(&fixed.facts()).status,
+            Outcome::of(pxb_proxy_no_proxy(&fixed.facts())).status,
             Status::Pass,
             "{set_line}"
         );
@@ -367,7 +370,10 @@ mod tests {
             json!({"proxy": {"azureProxyEnabled": true, "httpProxy": {"noProxy": full_no_proxy()}}}),
         ];
         let s = scenario(false, files, vec!["proxy.httpProxy.noProxy=localhost"]);
-        assert_eq!(pxb_proxy_no_proxy(&s.facts()).status, Status::Fail);
+        assert_eq!(
+            Outcome::of(pxb_proxy_no_proxy(&s.facts())).status,
+            Status::Fail
+        );
     }
 
     #[test]
@@ -379,13 +385,16 @@ mod tests {
             ],
             vec![],
         );
-        assert_eq!(pxb_proxy_service_lists(&good.facts()).status, Status::Pass);
+        assert_eq!(
+            Outcome::of(pxb_proxy_service_lists(&good.facts())).status,
+            Status::Pass
+        );
         let typo = scenario(
             false,
             vec![json!({"proxy": {"includeNoProxyList": ["px-backups"]}})],
             vec![],
         );
-        let o = pxb_proxy_service_lists(&typo.facts());
+        let o = Outcome::of(pxb_proxy_service_lists(&typo.facts()));
         assert_eq!(o.status, Status::Fail);
         assert!(o.message.contains("px-backups"));
         let unescaped = scenario(
@@ -393,7 +402,7 @@ mod tests {
             vec![],
             vec!["proxy.httpProxy.noProxy=localhost,.svc"],
         );
-        let o = pxb_proxy_service_lists(&unescaped.facts());
+        let o = Outcome::of(pxb_proxy_service_lists(&unescaped.facts()));
         assert_eq!(o.status, Status::Fail);
         assert!(
             o.message.contains("key \".svc\" has no value"),
@@ -405,7 +414,10 @@ mod tests {
             Some(r"--set proxy.httpProxy.noProxy=localhost\,.svc")
         );
         assert_eq!(
-            pxb_proxy_service_lists(&scenario(true, vec![], vec![]).facts()).status,
+            Outcome::of(pxb_proxy_service_lists(
+                &scenario(true, vec![], vec![]).facts()
+            ))
+            .status,
             Status::Skip
         );
     }

@@ -4,10 +4,10 @@
 //! Lists come from requirements/pxb-2.8.json.
 
 use super::roles::{requirement_outcome, RBAC_READS};
-use super::{Check, Evidence, Explain, Outcome, Read, Uses, PXB};
-use crate::facts::{Facts, Wanted};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, PXB};
+use crate::facts::Facts;
 use crate::ids::ResourceId;
-use crate::rbac::{scope, Plane};
+use crate::rbac::{scope, Plane, RbacData, Wanted};
 use crate::reads::{API_AUTHORIZATION, API_CONTAINER_SERVICE};
 use crate::requirements::{self, OperationList};
 use time::Duration;
@@ -59,12 +59,14 @@ fn no_principal() -> Outcome {
     Outcome::skip("no PXB principal: the cluster has no managed identity (see cluster-identity) and no --pxb-principal was given")
 }
 
-fn node_rg_check(facts: &Facts, list: &OperationList, kind: &str) -> Outcome {
+fn node_rg_check(facts: &Facts, list: &OperationList, kind: &str) -> Judgement {
     let Some(principal) = facts.pxb_principal() else {
-        return no_principal();
+        return Ok(no_principal());
     };
     let Some(node_rg) = facts.node_resource_group() else {
-        return Outcome::new_error("the cluster reports no properties.nodeResourceGroup");
+        return Ok(Outcome::new_error(
+            "the cluster reports no properties.nodeResourceGroup",
+        ));
     };
     let fix = pxb_fix(
         kind,
@@ -134,19 +136,19 @@ pub const PXB_RESTORE_PERMISSIONS: Check = Check {
     run: restore_permissions,
 };
 
-fn restore_permissions(facts: &Facts) -> Outcome {
+fn restore_permissions(facts: &Facts) -> Judgement {
     let Some(source_id) = &facts.target.restore_source_cluster else {
-        return Outcome::skip("no restore source: pass --restore-source-cluster to check cross-resource-group restores");
+        return Ok(Outcome::skip("no restore source: pass --restore-source-cluster to check cross-resource-group restores"));
     };
-    let source = match facts.source_cluster() {
+    let source = match &facts.source_cluster {
         Some(Ok(c)) => c,
         Some(Err(e)) if e.is_not_found() => {
-            return Outcome::fail(format!(
+            return Ok(Outcome::fail(format!(
                 "the restore source cluster {source_id} does not exist"
-            ))
+            )))
         }
-        Some(Err(e)) => return Outcome::error(&e),
-        None => return Outcome::skip("no restore source"),
+        Some(Err(e)) => return Err(e.clone()),
+        None => return Ok(Outcome::skip("no restore source")),
     };
     let target = &facts.target.cluster;
     let same_group = source_id
@@ -157,18 +159,22 @@ fn restore_permissions(facts: &Facts) -> Outcome {
             .unwrap_or_default()
             .eq_ignore_ascii_case(target.resource_group().unwrap_or_default());
     if same_group {
-        return Outcome::skip("the source cluster is in the same resource group: the PXB page says no restore role is needed");
+        return Ok(Outcome::skip("the source cluster is in the same resource group: the PXB page says no restore role is needed"));
     }
     let Some(principal) = facts.cluster_principal() else {
-        return Outcome::skip("the cluster has no managed identity (see cluster-identity)");
+        return Ok(Outcome::skip(
+            "the cluster has no managed identity (see cluster-identity)",
+        ));
     };
-    if crate::facts::control_plane_principal(&source).is_some_and(|p| p == principal) {
-        return Outcome::skip(
+    if crate::facts::control_plane_principal(source).is_some_and(|p| p == principal) {
+        return Ok(Outcome::skip(
             "both clusters use the same identity: the PXB page says no restore role is needed",
-        );
+        ));
     }
     let Some(source_rg) = facts.source_node_resource_group() else {
-        return Outcome::new_error("the source cluster reports no properties.nodeResourceGroup");
+        return Ok(Outcome::new_error(
+            "the source cluster reports no properties.nodeResourceGroup",
+        ));
     };
     let builtin = &requirements::pxb().restore;
     let (operations, what) = match &facts.target.restore_role {
@@ -230,18 +236,17 @@ pub const PXB_ROLE_PROPAGATION: Check = Check {
     run: role_propagation,
 };
 
-fn role_propagation(facts: &Facts) -> Outcome {
+fn role_propagation(facts: &Facts) -> Judgement {
     let Some(principal) = facts.pxb_principal() else {
-        return no_principal();
+        return Ok(no_principal());
     };
     let Some(node_rg) = facts.node_resource_group() else {
-        return Outcome::new_error("the cluster reports no properties.nodeResourceGroup");
+        return Ok(Outcome::new_error(
+            "the cluster reports no properties.nodeResourceGroup",
+        ));
     };
     let subscription = node_rg.subscription();
-    let assignments = match facts.role_assignments(subscription, &principal) {
-        Ok(a) => a,
-        Err(e) => return Outcome::error(&e),
-    };
+    let assignments = facts.access.role_assignments(subscription, &principal)?;
     let pxb = requirements::pxb();
     let operations: Vec<&String> = [&pxb.install, &pxb.app_cluster, &pxb.restore]
         .iter()
@@ -252,7 +257,10 @@ fn role_propagation(facts: &Facts) -> Outcome {
         .iter()
         .filter(|a| scope::is_at_or_above(&a.scope, node_rg.as_str(), &[]))
     {
-        let Ok(role) = facts.role_definition(subscription, &assignment.role_guid) else {
+        let Ok(role) = facts
+            .access
+            .role_definition(subscription, &assignment.role_guid)
+        else {
             continue;
         };
         let grants_pxb = role.blocks.iter().any(|b| {
@@ -282,7 +290,7 @@ fn role_propagation(facts: &Facts) -> Outcome {
             );
         }
     }
-    if fresh.is_empty() {
+    Ok(if fresh.is_empty() {
         Outcome::pass("no custom role granting PXB operations changed in the last 20 minutes")
     } else {
         let outcome = Outcome::warn(format!(
@@ -290,7 +298,7 @@ fn role_propagation(facts: &Facts) -> Outcome {
             if fresh.len() == 1 { "a custom role".to_string() } else { format!("{} custom roles", fresh.len()) }
         ));
         fresh.into_iter().fold(outcome, Outcome::evidence)
-    }
+    })
 }
 
 #[cfg(test)]
@@ -356,7 +364,7 @@ mod tests {
     #[test]
     fn install_permissions_pass_when_a_role_grants_the_list_at_the_node_group() {
         let o =
-            (PXB_INSTALL_PERMISSIONS.run)(&granted(at_node_group(), &install_ops(), OLD).facts());
+            PXB_INSTALL_PERMISSIONS.judge(&granted(at_node_group(), &install_ops(), OLD).facts());
         assert_eq!(o.status, Status::Pass, "{}", o.message);
         assert!(
             o.message.starts_with(&format!("the cluster's control-plane identity ({CLUSTER_PRINCIPAL}) has the Portworx Backup install operations (pxb-2.8)")),
@@ -364,15 +372,14 @@ mod tests {
             o.message
         );
         // The install list does not hold the application-cluster list.
-        let o = (PXB_APP_CLUSTER_PERMISSIONS.run)(
-            &granted(at_node_group(), &install_ops(), OLD).facts(),
-        );
+        let o = PXB_APP_CLUSTER_PERMISSIONS
+            .judge(&granted(at_node_group(), &install_ops(), OLD).facts());
         assert_eq!(o.status, Status::Fail, "{}", o.message);
     }
 
     #[test]
     fn missing_operations_fail_with_the_role_definition_recipe() {
-        let o = (PXB_INSTALL_PERMISSIONS.run)(&granted(Vec::new(), &install_ops(), OLD).facts());
+        let o = PXB_INSTALL_PERMISSIONS.judge(&granted(Vec::new(), &install_ops(), OLD).facts());
         assert_eq!(o.status, Status::Fail);
         assert!(
             o.message.contains(&format!(
@@ -395,7 +402,7 @@ mod tests {
             },
             json!({"value": [deny_assignment("AKS lockdown", CLUSTER_PRINCIPAL, &["*/write"])]}),
         );
-        let o = (PXB_INSTALL_PERMISSIONS.run)(&s.facts());
+        let o = PXB_INSTALL_PERMISSIONS.judge(&s.facts());
         assert_eq!(o.status, Status::Fail);
         assert!(
             o.message
@@ -406,7 +413,7 @@ mod tests {
         let mut conditional = at_node_group();
         conditional[0]["properties"]["condition"] =
             json!("@Resource[Microsoft.Compute/disks:name] StringStartsWith 'pvc-'");
-        let o = (PXB_INSTALL_PERMISSIONS.run)(&granted(conditional, &install_ops(), OLD).facts());
+        let o = PXB_INSTALL_PERMISSIONS.judge(&granted(conditional, &install_ops(), OLD).facts());
         assert_eq!(o.status, Status::Warn, "{}", o.message);
     }
 
@@ -422,7 +429,7 @@ mod tests {
             &PXB_APP_CLUSTER_PERMISSIONS,
             &PXB_ROLE_PROPAGATION,
         ] {
-            let o = (check.run)(&s.facts());
+            let o = check.judge(&s.facts());
             assert_eq!(o.status, Status::Skip, "{}", check.id);
             assert!(o.message.contains("no --pxb-principal"), "{}", o.message);
         }
@@ -436,7 +443,7 @@ mod tests {
             "AuthorizationFailed",
         );
         for check in [&PXB_INSTALL_PERMISSIONS, &PXB_ROLE_PROPAGATION] {
-            let o = (check.run)(&s.facts());
+            let o = check.judge(&s.facts());
             assert_eq!(o.status, Status::Error, "{}", check.id);
             assert!(o.message.contains("HTTP 403"), "{}", o.message);
         }
@@ -445,7 +452,7 @@ mod tests {
     #[test]
     fn a_custom_role_changed_minutes_ago_warns() {
         let fresh = granted(at_node_group(), &install_ops(), "2026-11-20T09:55:00Z");
-        let o = (PXB_ROLE_PROPAGATION.run)(&fresh.facts());
+        let o = PXB_ROLE_PROPAGATION.judge(&fresh.facts());
         assert_eq!(o.status, Status::Warn);
         assert_eq!(o.message, "a custom role granting PXB operations changed less than 20 minutes ago; wait before relying on it");
         assert!(
@@ -455,7 +462,7 @@ mod tests {
             "{:?}",
             o.evidence
         );
-        let o = (PXB_ROLE_PROPAGATION.run)(&granted(at_node_group(), &install_ops(), OLD).facts());
+        let o = PXB_ROLE_PROPAGATION.judge(&granted(at_node_group(), &install_ops(), OLD).facts());
         assert_eq!(o.status, Status::Pass);
     }
 
@@ -477,7 +484,7 @@ mod tests {
 
     #[test]
     fn restore_permissions_at_the_source_node_group() {
-        let o = (PXB_RESTORE_PERMISSIONS.run)(&Scenario::new().facts());
+        let o = PXB_RESTORE_PERMISSIONS.judge(&Scenario::new().facts());
         assert_eq!(o.status, Status::Skip);
         assert!(o.message.contains("--restore-source-cluster"));
         let granted_there = vec![role_assignment(
@@ -486,9 +493,9 @@ mod tests {
             PXB_ROLE,
             SOURCE_NODE_GROUP,
         )];
-        let o = (PXB_RESTORE_PERMISSIONS.run)(&restore(granted_there).facts());
+        let o = PXB_RESTORE_PERMISSIONS.judge(&restore(granted_there).facts());
         assert_eq!(o.status, Status::Pass, "{}", o.message);
-        let o = (PXB_RESTORE_PERMISSIONS.run)(&restore(Vec::new()).facts());
+        let o = PXB_RESTORE_PERMISSIONS.judge(&restore(Vec::new()).facts());
         assert_eq!(o.status, Status::Fail);
         assert!(
             o.message
@@ -507,7 +514,7 @@ mod tests {
         let source = ArmRead::Cluster(crate::ids::ResourceId::parse(SOURCE).unwrap());
         let mut s = restore(Vec::new());
         s.fail(&source, 404, "ResourceNotFound");
-        let o = (PXB_RESTORE_PERMISSIONS.run)(&s.facts());
+        let o = PXB_RESTORE_PERMISSIONS.judge(&s.facts());
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
             o.message,
@@ -515,7 +522,7 @@ mod tests {
         );
         s.fail(&source, 403, "AuthorizationFailed");
         assert_eq!(
-            (PXB_RESTORE_PERMISSIONS.run)(&s.facts()).status,
+            PXB_RESTORE_PERMISSIONS.judge(&s.facts()).status,
             Status::Error
         );
     }

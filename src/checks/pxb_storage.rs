@@ -2,8 +2,9 @@
 //! given to PXB. The key itself never reaches this module: the collector compared it
 //! with the listed keys and kept only which one matched.
 
-use super::{Check, Evidence, Explain, Outcome, Read, Uses, PXB};
-use crate::facts::Facts;
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, PXB};
+use crate::facts::{Facts, Require};
+use crate::rbac::caller_can;
 use crate::reads::{API_AUTHORIZATION, API_STORAGE};
 use serde_json::Value;
 
@@ -28,18 +29,22 @@ pub const PXB_STORAGE_ACCOUNT: Check = Check {
     run: pxb_storage_account,
 };
 
-fn pxb_storage_account(facts: &Facts) -> Outcome {
-    let Some((id, account)) = facts.pxb_storage_account() else {
-        return Outcome::skip("no PXB storage account given: pass --storage-account");
+fn pxb_storage_account(facts: &Facts) -> Judgement {
+    let Some((id, account)) = &facts.pxb_storage_account else {
+        return Ok(Outcome::skip(
+            "no PXB storage account given: pass --storage-account",
+        ));
     };
     let account = match account {
         Ok(a) => a,
         Err(e) if e.is_not_found() => {
-            return Outcome::fail(format!("storage account {id} does not exist")).evidence(
-                Evidence::new(id.as_str(), "(resource)", "not found", "exists"),
+            return Ok(
+                Outcome::fail(format!("storage account {id} does not exist")).evidence(
+                    Evidence::new(id.as_str(), "(resource)", "not found", "exists"),
+                ),
             )
         }
-        Err(e) => return Outcome::error(&e),
+        Err(e) => return Err(e.clone()),
     };
     let kind = account.kind.as_deref().unwrap_or("(absent)");
     let state = account
@@ -95,7 +100,7 @@ fn pxb_storage_account(facts: &Facts) -> Outcome {
             None => outcome,
         }
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 pub const PXB_STORAGE_ACCOUNT_KEY: Check = Check {
@@ -126,18 +131,24 @@ pub const PXB_STORAGE_ACCOUNT_KEY: Check = Check {
 
 const LIST_KEYS: &str = "Microsoft.Storage/storageAccounts/listKeys/action";
 
-fn pxb_storage_account_key(facts: &Facts) -> Outcome {
-    let Some((id, _)) = facts.pxb_storage_account() else {
-        return Outcome::skip("no PXB storage account given: pass --storage-account");
+fn pxb_storage_account_key(facts: &Facts) -> Judgement {
+    let Some((id, _)) = &facts.pxb_storage_account else {
+        return Ok(Outcome::skip(
+            "no PXB storage account given: pass --storage-account",
+        ));
     };
     let keys_command = format!(
         "az storage account keys list -g {} -n {} --query \"[0].value\" -o tsv",
         id.resource_group().unwrap_or_default(),
         id.name()
     );
-    match facts.storage_key_matches() {
-        Some(Err(e)) => Outcome::error(&e),
-        Some(Ok(keys)) => match keys.iter().find(|k| k.matches) {
+    let key_matches = facts
+        .storage_key_matches
+        .as_ref()
+        .map(Require::require)
+        .transpose()?;
+    Ok(match key_matches {
+        Some(keys) => match keys.iter().find(|k| k.matches) {
             Some(key) => {
                 let name = key.key_name.as_deref().unwrap_or("a key");
                 Outcome::pass(format!("the given key equals {name} of {}", id.name())).evidence(
@@ -165,11 +176,8 @@ fn pxb_storage_account_key(facts: &Facts) -> Outcome {
             )),
         },
         None => {
-            let blocks = match facts.caller_permissions(id) {
-                Ok(b) => b,
-                Err(e) => return Outcome::error(&e),
-            };
-            let can_list = facts.caller_can(&blocks, LIST_KEYS);
+            let blocks = facts.access.caller_permissions(id)?;
+            let can_list = caller_can(blocks, LIST_KEYS);
             let evidence = Evidence::new(id.as_str(), LIST_KEYS, can_list, true);
             if can_list {
                 Outcome::pass(
@@ -184,7 +192,7 @@ fn pxb_storage_account_key(facts: &Facts) -> Outcome {
                 .evidence(evidence)
             }
         }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -212,17 +220,17 @@ mod tests {
     fn account_kind_state_and_shared_key() {
         let ok = json!({"kind": "StorageV2", "properties": {"provisioningState": "Succeeded"}});
         assert_eq!(
-            pxb_storage_account(&with_account(ok).facts()).status,
+            Outcome::of(pxb_storage_account(&with_account(ok).facts())).status,
             Status::Pass,
             "absent allowSharedKeyAccess means true"
         );
         let blob = json!({"kind": "BlobStorage", "properties": {"provisioningState": "Succeeded", "allowSharedKeyAccess": null}});
         assert_eq!(
-            pxb_storage_account(&with_account(blob).facts()).status,
+            Outcome::of(pxb_storage_account(&with_account(blob).facts())).status,
             Status::Pass
         );
         let no_keys = json!({"kind": "StorageV2", "properties": {"provisioningState": "Succeeded", "allowSharedKeyAccess": false}});
-        let o = pxb_storage_account(&with_account(no_keys).facts());
+        let o = Outcome::of(pxb_storage_account(&with_account(no_keys).facts()));
         assert_eq!(o.status, Status::Fail);
         assert!(o
             .remediation
@@ -231,11 +239,11 @@ mod tests {
         let files =
             json!({"kind": "FileStorage", "properties": {"provisioningState": "Succeeded"}});
         assert_eq!(
-            pxb_storage_account(&with_account(files).facts()).status,
+            Outcome::of(pxb_storage_account(&with_account(files).facts())).status,
             Status::Fail
         );
         assert_eq!(
-            pxb_storage_account(&Scenario::new().facts()).status,
+            Outcome::of(pxb_storage_account(&Scenario::new().facts())).status,
             Status::Skip
         );
     }
@@ -246,19 +254,22 @@ mod tests {
         let mut s = with_account(json!({"kind": "StorageV2"}));
         s.target.storage_account_key_provided = true;
         s.set(&ArmRead::ListKeys(account.clone()), json!({"keyMatches": [{"keyName": "key1", "matches": false}, {"keyName": "key2", "matches": true}]}));
-        let o = pxb_storage_account_key(&s.facts());
+        let o = Outcome::of(pxb_storage_account_key(&s.facts()));
         assert_eq!((o.status, o.message.contains("key2")), (Status::Pass, true));
         s.set(
             &ArmRead::ListKeys(account.clone()),
             json!({"keyMatches": [{"keyName": "key1", "matches": false}]}),
         );
-        assert_eq!(pxb_storage_account_key(&s.facts()).status, Status::Fail);
+        assert_eq!(
+            Outcome::of(pxb_storage_account_key(&s.facts())).status,
+            Status::Fail
+        );
         s.fail(
             &ArmRead::ListKeys(account.clone()),
             403,
             "AuthorizationFailed",
         );
-        let o = pxb_storage_account_key(&s.facts());
+        let o = Outcome::of(pxb_storage_account_key(&s.facts()));
         assert_eq!(o.status, Status::Error);
         assert!(o.message.contains(LIST_KEYS));
         // No key: the permissions API decides, and listKeys is not consulted.
@@ -267,8 +278,14 @@ mod tests {
             &ArmRead::Permissions(account.clone()),
             json!({"value": [{"actions": ["*/read"], "notActions": []}]}),
         );
-        assert_eq!(pxb_storage_account_key(&s.facts()).status, Status::Warn);
+        assert_eq!(
+            Outcome::of(pxb_storage_account_key(&s.facts())).status,
+            Status::Warn
+        );
         s.set(&ArmRead::Permissions(account), json!({"value": [{"actions": ["Microsoft.Storage/storageAccounts/*"], "notActions": []}]}));
-        assert_eq!(pxb_storage_account_key(&s.facts()).status, Status::Pass);
+        assert_eq!(
+            Outcome::of(pxb_storage_account_key(&s.facts())).status,
+            Status::Pass
+        );
     }
 }

@@ -5,10 +5,10 @@
 //! roles that together grant every operation of it; a deny blocking any of its operations
 //! fails it; a grant only through a conditional assignment warns.
 
-use super::{Check, Evidence, Explain, Outcome, Read, Status, Uses, AZURE_BACKUP};
-use crate::facts::{Facts, Wanted};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Status, Uses, AZURE_BACKUP};
+use crate::facts::Facts;
 use crate::ids::ResourceId;
-use crate::rbac::{summarize, Requirement};
+use crate::rbac::{caller_can, evaluate, summarize, RbacData, Requirement, Wanted};
 use crate::reads::API_AUTHORIZATION;
 use crate::requirements::{self, PrincipalKind, RoleNeed, ScopeKind};
 
@@ -109,11 +109,11 @@ fn principal_name(kind: PrincipalKind) -> &'static str {
 }
 
 /// Why a principal is not known: a `skip` naming the check that fails for it, or an `error`.
-fn missing_principal(facts: &Facts, kind: PrincipalKind) -> Outcome {
-    match kind {
+fn missing_principal(facts: &Facts, kind: PrincipalKind) -> Judgement {
+    Ok(match kind {
         PrincipalKind::Vault => match &facts.vault {
             None => Outcome::skip("no Backup vault given: pass --vault"),
-            Some(Err(e)) if !e.is_not_found() => Outcome::error(e),
+            Some(Err(e)) if !e.is_not_found() => return Err(e.clone()),
             Some(_) => Outcome::skip(
                 "the Backup vault or its managed identity does not exist (see vault-identity)",
             ),
@@ -121,13 +121,13 @@ fn missing_principal(facts: &Facts, kind: PrincipalKind) -> Outcome {
         PrincipalKind::Cluster => {
             Outcome::skip("the cluster has no managed identity (see cluster-identity)")
         }
-        PrincipalKind::Extension => match facts.backup_extension() {
-            Err(e) => Outcome::error(&e),
-            Ok(_) => Outcome::skip(
+        PrincipalKind::Extension => {
+            facts.backup_extension()?;
+            Outcome::skip(
                 "the backup extension or its identity does not exist (see backup-extension)",
-            ),
-        },
-    }
+            )
+        }
+    })
 }
 
 fn missing_scope(kind: ScopeKind) -> Outcome {
@@ -141,10 +141,13 @@ fn missing_scope(kind: ScopeKind) -> Outcome {
     })
 }
 
-fn matrix_check(facts: &Facts, id: &str) -> Outcome {
+fn matrix_check(facts: &Facts, id: &str) -> Judgement {
     let needs = requirements::azure_backup().needs_of(id);
-    let outcomes: Vec<Outcome> = needs.iter().map(|need| role_need(facts, need)).collect();
-    combine(outcomes)
+    let outcomes: Vec<Outcome> = needs
+        .iter()
+        .map(|need| Outcome::of(role_need(facts, need)))
+        .collect();
+    Ok(combine(outcomes))
 }
 
 /// Several requirements of one check: the most severe status decides; messages and fixes join.
@@ -172,18 +175,17 @@ fn combine(mut outcomes: Vec<Outcome>) -> Outcome {
     }
 }
 
-fn role_need(facts: &Facts, need: &RoleNeed) -> Outcome {
+fn role_need(facts: &Facts, need: &RoleNeed) -> Judgement {
     let Some(scope) = facts.scope_of(need.scope) else {
-        return missing_scope(need.scope);
+        return Ok(missing_scope(need.scope));
     };
     let Some(principal) = facts.principal_of(need.principal) else {
         return missing_principal(facts, need.principal);
     };
     let guid = requirements::azure_backup().role_guid(&need.role);
-    let role = match facts.role_definition(facts.target.cluster.subscription(), guid) {
-        Ok(role) => role,
-        Err(e) => return Outcome::error(&e),
-    };
+    let role = facts
+        .access
+        .role_definition(facts.target.cluster.subscription(), guid)?;
     let who = format!("{} ({principal})", principal_name(need.principal));
     let fix = format!(
         "az role assignment create --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --role \"{}\" --scope {scope}\n{APPLY_NOTE}",
@@ -194,7 +196,7 @@ fn role_need(facts: &Facts, need: &RoleNeed) -> Outcome {
         &who,
         &principal,
         &scope,
-        Wanted::Role(&role),
+        Wanted::Role(role),
         &need.role,
         fix,
     )
@@ -209,13 +211,10 @@ pub(super) fn requirement_outcome(
     wanted: Wanted,
     what: &str,
     fix: String,
-) -> Outcome {
-    let evaluation = match facts.evaluate(principal, scope, wanted) {
-        Ok(e) => e,
-        Err(e) => return Outcome::error(&e),
-    };
+) -> Judgement {
+    let evaluation = evaluate(&facts.access, principal, scope, wanted)?;
     let scope_text = scope.as_str();
-    match summarize(&evaluation.decisions) {
+    Ok(match summarize(&evaluation.decisions) {
         Requirement::Met(bases) => {
             let mut outcome = Outcome::pass(format!("{who} has {what} at {}", scope.name()));
             for b in bases {
@@ -270,7 +269,7 @@ pub(super) fn requirement_outcome(
             ))
             .fix(fix)
         }
-    }
+    })
 }
 
 fn count(n: usize, what: &str) -> String {
@@ -317,7 +316,7 @@ pub const CALLER_ROLES: Check = Check {
     run: caller_roles,
 };
 
-fn caller_roles(facts: &Facts) -> Outcome {
+fn caller_roles(facts: &Facts) -> Judgement {
     let data = requirements::azure_backup();
     let mut gaps = Vec::new();
     let mut evidence = Vec::new();
@@ -326,12 +325,9 @@ fn caller_roles(facts: &Facts) -> Outcome {
         let Some(scope) = facts.scope_of(*kind) else {
             continue;
         };
-        let blocks = match facts.caller_permissions(&scope) {
-            Ok(b) => b,
-            Err(e) => return Outcome::error(&e),
-        };
+        let blocks = facts.access.caller_permissions(&scope)?;
         checked += 1;
-        let can = facts.caller_can(&blocks, &data.caller.role_assignment_write);
+        let can = caller_can(blocks, &data.caller.role_assignment_write);
         evidence.push(Evidence::new(
             scope.as_str(),
             &data.caller.role_assignment_write,
@@ -342,23 +338,12 @@ fn caller_roles(facts: &Facts) -> Outcome {
             gaps.push(format!("cannot assign roles on {}", scope.name()));
         }
     }
-    if let Some(vault_rg) = facts
-        .target
-        .vault
-        .as_ref()
-        .and_then(|v| ResourceId::resource_group_id(v.subscription(), v.resource_group()?).ok())
-    {
-        let role = match facts.role_definition(
+    if let Some(vault_rg) = facts.vault_resource_group() {
+        let role = facts.access.role_definition(
             facts.target.cluster.subscription(),
             data.role_guid(&data.caller.vault_resource_group_role),
-        ) {
-            Ok(r) => r,
-            Err(e) => return Outcome::error(&e),
-        };
-        let blocks = match facts.caller_permissions(&vault_rg) {
-            Ok(b) => b,
-            Err(e) => return Outcome::error(&e),
-        };
+        )?;
+        let blocks = facts.access.caller_permissions(&vault_rg)?;
         checked += 1;
         let missing: Vec<String> = role
             .operations()
@@ -400,7 +385,7 @@ fn caller_roles(facts: &Facts) -> Outcome {
             gaps.join("; ")
         ))
     };
-    evidence.into_iter().fold(outcome, Outcome::evidence)
+    Ok(evidence.into_iter().fold(outcome, Outcome::evidence))
 }
 
 #[cfg(test)]
@@ -459,7 +444,7 @@ mod tests {
     }
 
     fn reader_on_cluster(s: &Scenario) -> Outcome {
-        (ROLE_VAULT_READER_ON_CLUSTER.run)(&s.facts())
+        ROLE_VAULT_READER_ON_CLUSTER.judge(&s.facts())
     }
 
     #[test]
@@ -531,7 +516,7 @@ mod tests {
         let o = reader_on_cluster(&Scenario::new());
         assert_eq!(o.status, Status::Skip);
         assert_eq!(o.message, "no Backup vault given: pass --vault");
-        let o = (ROLE_VAULT_READER_ON_SNAPSHOT_RG.run)(&vault_with(Vec::new(), Vec::new()).facts());
+        let o = ROLE_VAULT_READER_ON_SNAPSHOT_RG.judge(&vault_with(Vec::new(), Vec::new()).facts());
         assert_eq!(o.status, Status::Skip);
         assert!(o.message.contains("--snapshot-resource-group"));
         let mut s = vault_with(Vec::new(), Vec::new());
@@ -581,14 +566,14 @@ mod tests {
         let owner = caller(
             json!({"actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": []}),
         );
-        let o = (CALLER_ROLES.run)(&owner.facts());
+        let o = CALLER_ROLES.judge(&owner.facts());
         assert_eq!(o.status, Status::Pass, "{}", o.message);
         assert_eq!(
             o.message,
             "the caller can assign the needed roles and configure backup on 2 scopes"
         );
         let reader = caller(json!({"actions": ["*/read"], "notActions": []}));
-        let o = (CALLER_ROLES.run)(&reader.facts());
+        let o = CALLER_ROLES.judge(&reader.facts());
         assert_eq!(o.status, Status::Warn);
         assert!(
             o.message.contains(
@@ -603,7 +588,7 @@ mod tests {
             403,
             "AuthorizationFailed",
         );
-        assert_eq!((CALLER_ROLES.run)(&denied.facts()).status, Status::Error);
+        assert_eq!(CALLER_ROLES.judge(&denied.facts()).status, Status::Error);
     }
 
     #[test]

@@ -1,19 +1,16 @@
 //! Access facts: whose permissions matter (vault, cluster control plane, backup extension,
-//! PXB principal), on which scopes, and what the RBAC data read for them says.
+//! PXB principal), on which scopes, and the RBAC data read for them, parsed once.
 //!
 //! Assignment lists come from `assignedTo('{principal}')` per subscription, so they
-//! already include group-derived and inherited (management-group) assignments; groups
-//! and management groups are learned from them. Evaluation itself is `crate::rbac`.
+//! already include group-derived and inherited (management-group) assignments. Evaluation
+//! is `crate::rbac`; which RBAC reads to make is `crate::plan`.
 
-use super::{observe, Cluster, Facts, List, Observed, Unobserved};
+use super::{ByRead, Cluster, Facts, List, Observed, Unobserved};
 use crate::ids::ResourceId;
-use crate::rbac::{
-    self, DenyAssignment, PermissionBlock, Plane, Principal, Rbac, RoleAssignment, RoleDefinition,
-};
-use crate::reads::ArmRead;
-use crate::requirements::{PrincipalKind, ScopeKind};
+use crate::rbac::{DenyAssignment, PermissionBlock, RbacData, RoleAssignment, RoleDefinition};
+use crate::reads::{ArmRead, RawReads};
+use crate::requirements::{self, PrincipalKind, ScopeKind};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 // ---- Wire shapes of Microsoft.Authorization bodies (tolerant). ---------------------------
 
@@ -98,23 +95,189 @@ struct WirePrincipal {
     id: String,
 }
 
-/// What a requirement asks for.
-pub enum Wanted<'a> {
-    Role(&'a RoleDefinition),
-    Operations(&'a [String]),
+impl From<WireRoleAssignment> for RoleAssignment {
+    fn from(a: WireRoleAssignment) -> Self {
+        RoleAssignment {
+            id: a.id,
+            role_guid: a
+                .properties
+                .role_definition_id
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            principal_id: a.properties.principal_id,
+            principal_type: a.properties.principal_type,
+            scope: a.properties.scope,
+            condition: a.properties.condition.filter(|c| !c.is_empty()),
+        }
+    }
 }
 
-/// The per-operation decisions for one principal at one scope, with what they rest on.
-pub struct Evaluation {
-    pub decisions: Vec<(String, rbac::Decision)>,
-    /// Groups the principal belongs to, as far as its assignments reveal them.
-    pub groups: Vec<String>,
-    /// Role definitions named by assignments that could not be read (their grants are unknown).
-    pub unreadable_definitions: Vec<String>,
+impl From<WireDeny> for DenyAssignment {
+    fn from(d: WireDeny) -> Self {
+        DenyAssignment {
+            id: d.id,
+            name: d.properties.deny_assignment_name,
+            scope: d.properties.scope,
+            blocks: d
+                .properties
+                .permissions
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            principals: d.properties.principals.into_iter().map(|p| p.id).collect(),
+            exclude_principals: d
+                .properties
+                .exclude_principals
+                .into_iter()
+                .map(|p| p.id)
+                .collect(),
+            do_not_apply_to_child_scopes: d.properties.do_not_apply_to_child_scopes,
+        }
+    }
 }
 
-fn subscription_of(scope: &ResourceId) -> String {
-    scope.subscription().to_string()
+impl From<WireRoleDefinition> for RoleDefinition {
+    fn from(wire: WireRoleDefinition) -> Self {
+        RoleDefinition {
+            guid: wire.name.to_ascii_lowercase(),
+            role_name: wire.properties.role_name,
+            custom: wire
+                .properties
+                .role_type
+                .is_some_and(|t| t.eq_ignore_ascii_case("CustomRole")),
+            blocks: wire
+                .properties
+                .permissions
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            updated_on: wire.properties.updated_on.or(wire.properties.created_on),
+        }
+    }
+}
+
+/// The Microsoft.Authorization data of the run, parsed into `crate::rbac`'s types: role and
+/// deny assignments per subscription, role definitions by GUID, the caller's permissions
+/// per scope. Evaluating them is `crate::rbac::evaluate`, over this as its [`RbacData`].
+#[derive(Default)]
+pub struct Access {
+    role_assignments: ByRead<Vec<RoleAssignment>>,
+    deny_assignments: ByRead<Vec<DenyAssignment>>,
+    role_definitions: ByRead<RoleDefinition>,
+    permissions: ByRead<Vec<PermissionBlock>>,
+    /// The cluster's subscription, through which built-in role definitions are read.
+    home_subscription: String,
+}
+
+impl Access {
+    /// Parses the Microsoft.Authorization reads of every identity and scope the facts know.
+    pub(super) fn derive(raws: &RawReads, facts: &Facts) -> Access {
+        let mut access = Access {
+            home_subscription: facts.target.cluster.subscription().to_string(),
+            ..Access::default()
+        };
+        let scopes = facts.known_scopes();
+        let mut subscriptions: Vec<String> = std::iter::once(access.home_subscription.clone())
+            .chain(scopes.iter().map(|s| s.subscription().to_string()))
+            .collect();
+        subscriptions.sort_by_key(|s| s.to_ascii_lowercase());
+        subscriptions.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        let principals = [
+            facts.vault_principal(),
+            facts.cluster_principal(),
+            facts.extension_principal(),
+            facts.pxb_principal(),
+        ];
+        for scope in &scopes {
+            access.permissions.observe(
+                raws,
+                &ArmRead::Permissions(scope.clone()),
+                |list: List<WirePermission>| list.value.into_iter().map(Into::into).collect(),
+            );
+        }
+        let mut guids: Vec<String> = requirements::azure_backup()
+            .roles
+            .values()
+            .cloned()
+            .collect();
+        for subscription in &subscriptions {
+            access.deny_assignments.observe(
+                raws,
+                &ArmRead::DenyAssignments {
+                    subscription: subscription.clone(),
+                },
+                |list: List<WireDeny>| list.value.into_iter().map(Into::into).collect(),
+            );
+            for principal in principals.iter().flatten() {
+                let read = ArmRead::RoleAssignments {
+                    subscription: subscription.clone(),
+                    principal: principal.clone(),
+                };
+                access
+                    .role_assignments
+                    .observe(raws, &read, |list: List<WireRoleAssignment>| {
+                        list.value.into_iter().map(Into::into).collect()
+                    });
+                if let Ok(assignments) = access.role_assignments.get(&read) {
+                    guids.extend(assignments.iter().map(|a| a.role_guid.clone()));
+                }
+            }
+        }
+        for subscription in &subscriptions {
+            for guid in &guids {
+                access.role_definitions.observe(
+                    raws,
+                    &ArmRead::RoleDefinition {
+                        subscription: subscription.clone(),
+                        guid: guid.to_ascii_lowercase(),
+                    },
+                    |wire: WireRoleDefinition| RoleDefinition::from(wire),
+                );
+            }
+        }
+        access
+    }
+
+    /// The caller's own permission blocks at a scope (permissions API).
+    pub fn caller_permissions(&self, scope: &ResourceId) -> Observed<&[PermissionBlock]> {
+        self.permissions
+            .get(&ArmRead::Permissions(scope.clone()))
+            .map(Vec::as_slice)
+    }
+}
+
+impl RbacData for Access {
+    type Error = Unobserved;
+
+    fn role_assignments(&self, subscription: &str, principal: &str) -> Observed<&[RoleAssignment]> {
+        self.role_assignments
+            .get(&ArmRead::RoleAssignments {
+                subscription: subscription.into(),
+                principal: principal.into(),
+            })
+            .map(Vec::as_slice)
+    }
+
+    fn deny_assignments(&self, subscription: &str) -> Observed<&[DenyAssignment]> {
+        self.deny_assignments
+            .get(&ArmRead::DenyAssignments {
+                subscription: subscription.into(),
+            })
+            .map(Vec::as_slice)
+    }
+
+    /// A role definition by GUID, read through `subscription`, else the cluster's.
+    fn role_definition(&self, subscription: &str, guid: &str) -> Observed<&RoleDefinition> {
+        let read = |subscription: &str| ArmRead::RoleDefinition {
+            subscription: subscription.into(),
+            guid: guid.to_ascii_lowercase(),
+        };
+        self.role_definitions
+            .get(&read(subscription))
+            .or_else(|_| self.role_definitions.get(&read(&self.home_subscription)))
+    }
 }
 
 impl Facts {
@@ -175,201 +338,37 @@ impl Facts {
         node_resource_group(&self.target.cluster, &self.cluster)
     }
 
-    pub fn source_cluster(&self) -> Option<Observed<Cluster>> {
-        let id = self.target.restore_source_cluster.clone()?;
-        Some(observe(&self.raws, &ArmRead::Cluster(id)))
-    }
-
-    pub fn role_assignments(
-        &self,
-        subscription: &str,
-        principal: &str,
-    ) -> Observed<Vec<RoleAssignment>> {
-        let read = ArmRead::RoleAssignments {
-            subscription: subscription.into(),
-            principal: principal.into(),
-        };
-        let list: List<WireRoleAssignment> = observe(&self.raws, &read)?;
-        Ok(list
-            .value
-            .into_iter()
-            .map(|a| RoleAssignment {
-                id: a.id,
-                role_guid: a
-                    .properties
-                    .role_definition_id
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase(),
-                principal_id: a.properties.principal_id,
-                principal_type: a.properties.principal_type,
-                scope: a.properties.scope,
-                condition: a.properties.condition.filter(|c| !c.is_empty()),
-            })
-            .collect())
-    }
-
-    pub fn deny_assignments(&self, subscription: &str) -> Observed<Vec<DenyAssignment>> {
-        let list: List<WireDeny> = observe(
-            &self.raws,
-            &ArmRead::DenyAssignments {
-                subscription: subscription.into(),
-            },
-        )?;
-        Ok(list
-            .value
-            .into_iter()
-            .map(|d| DenyAssignment {
-                id: d.id,
-                name: d.properties.deny_assignment_name,
-                scope: d.properties.scope,
-                blocks: d
-                    .properties
-                    .permissions
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
-                principals: d.properties.principals.into_iter().map(|p| p.id).collect(),
-                exclude_principals: d
-                    .properties
-                    .exclude_principals
-                    .into_iter()
-                    .map(|p| p.id)
-                    .collect(),
-                do_not_apply_to_child_scopes: d.properties.do_not_apply_to_child_scopes,
-            })
-            .collect())
-    }
-
-    /// A role definition by GUID, read through `subscription` (or the cluster's).
-    pub fn role_definition(&self, subscription: &str, guid: &str) -> Observed<RoleDefinition> {
-        let read = |sub: &str| ArmRead::RoleDefinition {
-            subscription: sub.into(),
-            guid: guid.to_ascii_lowercase(),
-        };
-        let wire: WireRoleDefinition = observe(&self.raws, &read(subscription))
-            .or_else(|_| observe(&self.raws, &read(self.target.cluster.subscription())))?;
-        Ok(RoleDefinition {
-            guid: wire.name.to_ascii_lowercase(),
-            role_name: wire.properties.role_name,
-            custom: wire
-                .properties
-                .role_type
-                .is_some_and(|t| t.eq_ignore_ascii_case("CustomRole")),
-            blocks: wire
-                .properties
-                .permissions
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-            updated_on: wire.properties.updated_on.or(wire.properties.created_on),
-        })
-    }
-
-    /// The caller's own permission blocks at a scope (permissions API).
-    pub fn caller_permissions(&self, scope: &ResourceId) -> Observed<Vec<PermissionBlock>> {
-        let list: List<WirePermission> = observe(&self.raws, &ArmRead::Permissions(scope.clone()))?;
-        Ok(list.value.into_iter().map(Into::into).collect())
-    }
-
-    /// Evaluates `wanted` for `principal` at `scope`, from the principal's assignments and
-    /// the deny assignments of the scope's subscription.
-    pub fn evaluate(
-        &self,
-        principal: &str,
-        scope: &ResourceId,
-        wanted: Wanted,
-    ) -> Result<Evaluation, Unobserved> {
-        let subscription = subscription_of(scope);
-        let assignments = self.role_assignments(&subscription, principal)?;
-        let denies = self.deny_assignments(&subscription)?;
-        let mut definitions = HashMap::new();
-        let mut unreadable_definitions = Vec::new();
-        for guid in assignments.iter().map(|a| a.role_guid.clone()) {
-            match self.role_definition(&subscription, &guid) {
-                Ok(def) => {
-                    definitions.insert(guid, def);
-                }
-                Err(_) => unreadable_definitions.push(guid),
-            }
-        }
-        unreadable_definitions.sort();
-        unreadable_definitions.dedup();
-        let groups: Vec<String> = assignments
-            .iter()
-            .filter(|a| {
-                a.principal_type
-                    .as_deref()
-                    .is_some_and(|t| t.eq_ignore_ascii_case("Group"))
-            })
-            .map(|a| a.principal_id.clone())
-            .collect();
-        // ARM lists only assignments and denies that apply to the subscription, so the
-        // management groups they sit on are the subscription's ancestors.
-        let management_groups: Vec<String> = assignments
-            .iter()
-            .map(|a| &a.scope)
-            .chain(denies.iter().map(|d| &d.scope))
-            .filter(|s| rbac::scope::is_management_group(s))
-            .cloned()
-            .collect();
-        let rbac = Rbac {
-            assignments: &assignments,
-            definitions: &definitions,
-            denies: &denies,
-            management_groups: &management_groups,
-        };
-        let who = Principal {
-            id: principal.to_string(),
-            groups: groups.clone(),
-        };
-        let decisions = match wanted {
-            Wanted::Role(role) => rbac.check_role(&who, role, scope.as_str()),
-            Wanted::Operations(ops) => rbac.check_operations(&who, ops, scope.as_str()),
-        };
-        Ok(Evaluation {
-            decisions,
-            groups,
-            unreadable_definitions,
-        })
-    }
-
-    /// Every (principal, scope) whose RBAC data some check needs, as far as known so far.
-    pub fn access_needs(&self) -> Vec<(String, ResourceId)> {
-        let mut needs: Vec<(String, ResourceId)> = crate::requirements::azure_backup()
-            .matrix
-            .iter()
-            .filter_map(|need| {
-                Some((
-                    self.principal_of(need.principal)?,
-                    self.scope_of(need.scope)?,
-                ))
-            })
-            .collect();
-        if let (Some(principal), Some(node_rg)) = (self.pxb_principal(), self.node_resource_group())
-        {
-            needs.push((principal, node_rg));
-        }
-        if let (Some(principal), Some(source_rg)) =
-            (self.cluster_principal(), self.source_node_resource_group())
-        {
-            needs.push((principal, source_rg));
-        }
-        needs
-    }
-
     /// The restore source cluster's node resource group, once its cluster has been read.
     pub fn source_node_resource_group(&self) -> Option<ResourceId> {
         let id = self.target.restore_source_cluster.as_ref()?;
-        node_resource_group(id, &self.source_cluster()?.ok()?)
+        let source = self.source_cluster.as_ref()?.as_ref().ok()?;
+        node_resource_group(id, source)
     }
 
-    /// Whether the caller's permission blocks grant `operation` at `scope`.
-    pub fn caller_can(&self, blocks: &[PermissionBlock], operation: &str) -> bool {
-        blocks
-            .iter()
-            .any(|b| b.grants(Plane::Control, operation, &[]))
+    /// The vault's resource group, where the caller needs Backup Contributor.
+    pub fn vault_resource_group(&self) -> Option<ResourceId> {
+        let vault = self.target.vault.as_ref()?;
+        ResourceId::resource_group_id(vault.subscription(), vault.resource_group()?).ok()
+    }
+
+    /// Every scope the run names or has learned of: where RBAC data may have been read.
+    fn known_scopes(&self) -> Vec<ResourceId> {
+        let target = &self.target;
+        [
+            Some(target.cluster.clone()),
+            target.snapshot_resource_group.clone(),
+            target.staging_resource_group.clone(),
+            target.staging_storage_account.clone(),
+            target.storage_account.clone(),
+            target.restore_source_cluster.clone(),
+            self.scope_of(ScopeKind::StorageAccount),
+            self.vault_resource_group(),
+            self.node_resource_group(),
+            self.source_node_resource_group(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -396,7 +395,41 @@ pub(crate) fn node_resource_group(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::tests::target;
+    use crate::reads::RawRead;
     use serde_json::json;
+    use time::OffsetDateTime;
+
+    #[test]
+    fn rbac_data_is_parsed_once_and_looked_up_in_any_case() {
+        let t = target();
+        let mut raws = RawReads::default();
+        raws.insert(RawRead::ok(
+            &ArmRead::Cluster(t.cluster.clone()),
+            json!({"identity": {"type": "SystemAssigned", "principalId": "CP"}, "properties": {}}),
+        ));
+        let assignments = ArmRead::RoleAssignments {
+            subscription: "SUB1".into(),
+            principal: "cp".into(),
+        };
+        raws.insert(RawRead::ok(&assignments, json!({"value": [{"id": "a1", "properties": {
+            "roleDefinitionId": "/subscriptions/sub1/providers/Microsoft.Authorization/roleDefinitions/ABC",
+            "principalId": "cp", "scope": "/subscriptions/sub1"}}]})));
+        let definition = ArmRead::RoleDefinition {
+            subscription: "sub1".into(),
+            guid: "abc".into(),
+        };
+        raws.insert(RawRead::ok(
+            &definition,
+            json!({"name": "abc", "properties": {"roleName": "Reader"}}),
+        ));
+        let facts = Facts::derive(t, &raws, OffsetDateTime::UNIX_EPOCH).unwrap();
+        let listed = facts.access.role_assignments("sub1", "CP").unwrap();
+        assert_eq!(listed[0].role_guid, "abc");
+        let role = facts.access.role_definition("Sub1", "ABC").unwrap();
+        assert_eq!(role.role_name, "Reader");
+        assert!(facts.access.deny_assignments("sub1").is_err());
+    }
 
     fn cluster(body: serde_json::Value) -> Cluster {
         serde_json::from_value(body).unwrap()

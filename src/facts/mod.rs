@@ -4,7 +4,9 @@
 //! every field optional, unknown fields and unknown enum values kept as plain strings.
 //! A read that failed, is missing from a bundle, or has a body of the wrong shape becomes
 //! an [`Unobserved`] fact, which checks report as `error`, never as `pass`.
-//! This module does no I/O.
+//! [`Facts::derive`] parses every read once into a typed snapshot; the checks only look it up.
+//! This module does no I/O, does not decide what to read (`crate::plan`) and does not
+//! evaluate RBAC (`crate::rbac`).
 
 use crate::ids::{same_id, ResourceId};
 use crate::probe::Protocol;
@@ -20,8 +22,9 @@ mod access;
 mod network;
 mod policy;
 pub(crate) use access::control_plane_principal;
-pub use access::Wanted;
-pub use network::AppliedNsg;
+pub use access::Access;
+pub use network::{AppliedNsg, Network};
+pub use policy::{is_initiative, Policy};
 
 /// Why a fact could not be observed.
 #[derive(Clone, Debug, PartialEq)]
@@ -446,7 +449,6 @@ pub struct LocationPlan {
 }
 
 /// Decides the backup location from the extension list (when it could be read) and the flags.
-/// Used by the collector to know what to read, and by the facts to know what was read.
 pub fn plan_backup_location(
     target: &Target,
     extensions: Option<&[Extension]>,
@@ -497,26 +499,86 @@ pub fn plan_backup_location(
     }
 }
 
-/// The reads of a backup location: the account, and the container when one is named.
-pub(crate) fn location_reads(plan: &LocationPlan) -> Vec<ArmRead> {
-    let mut reads = vec![ArmRead::StorageAccount(plan.account.clone())];
-    if let Some(container) = &plan.container {
-        reads.push(ArmRead::BlobContainer {
-            account: plan.account.clone(),
-            container: container.clone(),
-        });
-    }
-    reads
-}
-
 pub struct BackupLocation {
     pub plan: LocationPlan,
     pub account: Observed<StorageAccount>,
     pub container: Option<Observed<BlobContainer>>,
 }
 
+/// A TCP probe of one PXB port (`--pxb-endpoint`).
+pub struct PortProbe {
+    pub port: u16,
+    pub protocol: Protocol,
+    pub result: Observed<ProbeResult>,
+}
+
+// ---- Observations keyed by what was read. -------------------------------------------
+/// Borrows an observation for `?`: the checks' one way to require a fact.
+pub trait Require<T> {
+    fn require(&self) -> Observed<&T>;
+}
+
+impl<T> Require<T> for Observed<T> {
+    fn require(&self) -> Observed<&T> {
+        self.as_ref().map_err(Clone::clone)
+    }
+}
+
+/// Observations of one kind of read, keyed by the read's identity ([`ArmRead::key`]) in
+/// lower case: ARM paths, and the principal IDs and GUIDs in filters, are case-insensitive.
+/// Each body is parsed once, when the facts are derived.
+pub struct ByRead<T>(BTreeMap<String, Observed<T>>);
+
+fn lookup_key(read: &ArmRead) -> String {
+    read.key().to_ascii_lowercase()
+}
+
+impl<T> Default for ByRead<T> {
+    fn default() -> Self {
+        ByRead(BTreeMap::new())
+    }
+}
+
+impl<T> ByRead<T> {
+    /// Parses `read` into `T` (through its wire shape `W`) when it is in the data, once.
+    fn observe<W: DeserializeOwned>(
+        &mut self,
+        raws: &RawReads,
+        read: &ArmRead,
+        into: impl FnOnce(W) -> T,
+    ) {
+        let key = lookup_key(read);
+        if raws.contains(read) && !self.0.contains_key(&key) {
+            self.0.insert(key, observe(raws, read).map(into));
+        }
+    }
+
+    /// The observation of `read`; a read that is not in the data is [`Unobserved`].
+    pub fn get(&self, read: &ArmRead) -> Observed<&T> {
+        match self.0.get(&lookup_key(read)) {
+            Some(observed) => observed.require(),
+            None => Err(not_collected(read)),
+        }
+    }
+}
+
+/// A body no read can have: observing it only ever reports why it is unobserved.
+#[derive(Deserialize)]
+enum NoBody {}
+
+/// Why a read that is not in the data is unobserved, worded as [`observe`] words it.
+fn not_collected(read: &ArmRead) -> Unobserved {
+    match observe::<NoBody>(&RawReads::default(), read) {
+        Ok(never) => match never {},
+        Err(unobserved) => unobserved,
+    }
+}
+
 // ---- All facts of one run. -----------------------------------------------------------
 
+/// A typed snapshot of one run's reads, derived once: every body is parsed here, and
+/// the checks only look facts up. It does not decide what to read (`crate::plan`) nor
+/// evaluate RBAC (`crate::rbac`).
 pub struct Facts {
     pub target: Target,
     /// When the data was read: now for a live run, the collection time for a bundle.
@@ -527,8 +589,20 @@ pub struct Facts {
     pub trusted_access: Observed<Vec<TrustedAccessBinding>>,
     pub vault: Option<Observed<Vault>>,
     pub backup_location: Option<BackupLocation>,
-    /// The raw reads, for the access facts that are looked up per principal and scope.
-    raws: RawReads,
+    /// `--restore-source-cluster`, read as it is.
+    pub source_cluster: Option<Observed<Cluster>>,
+    /// PXB's backup location (`--storage-account`), read as it is.
+    pub pxb_storage_account: Option<(ResourceId, Observed<StorageAccount>)>,
+    /// Which listed key equals the given one; `None` when no key was given.
+    pub storage_key_matches: Option<Observed<Vec<KeyMatch>>>,
+    /// The probes of PXB's REST and gRPC ports, when `--pxb-endpoint` was given.
+    pub pxb_probes: Option<Vec<PortProbe>>,
+    /// Role assignments, deny assignments, role definitions and the caller's permissions.
+    pub access: Access,
+    /// The NSGs of the node subnets and of the node resource group.
+    pub network: Network,
+    /// The Azure Policy assignments and definitions that apply to the cluster.
+    pub policy: Policy,
 }
 
 pub const KUBERNETES_CONFIGURATION: &str = "Microsoft.KubernetesConfiguration";
@@ -575,7 +649,43 @@ impl Facts {
                 }),
                 plan,
             });
-        Ok(Facts {
+        let source_cluster = target
+            .restore_source_cluster
+            .clone()
+            .map(|id| observe(raws, &ArmRead::Cluster(id)));
+        let pxb_storage_account = target.storage_account.clone().map(|id| {
+            let account = observe(raws, &ArmRead::StorageAccount(id.clone()));
+            (id, account)
+        });
+        let storage_key_matches = target
+            .storage_account
+            .clone()
+            .filter(|_| target.storage_account_key_provided)
+            .map(|id| observe::<KeyMatches>(raws, &ArmRead::ListKeys(id)).map(|k| k.key_matches));
+        let pxb_probes = target.pxb.host.clone().map(|host| {
+            let endpoint = &target.pxb;
+            [
+                (endpoint.rest_port, Protocol::Http1),
+                (endpoint.grpc_port, Protocol::Http2),
+            ]
+            .into_iter()
+            .map(|(port, protocol)| PortProbe {
+                port,
+                protocol,
+                result: observe(
+                    raws,
+                    &ArmRead::Probe {
+                        host: host.clone(),
+                        port,
+                        protocol,
+                    },
+                ),
+            })
+            .collect()
+        });
+        let policy = Policy::derive(raws, &target.cluster);
+        let network = Network::derive(raws, &target.cluster, &cluster);
+        let mut facts = Facts {
             target,
             observed_at,
             cluster,
@@ -584,48 +694,17 @@ impl Facts {
             trusted_access,
             vault,
             backup_location,
-            raws: raws.clone(),
-        })
-    }
-
-    /// The probes of PXB's REST and gRPC ports, when `--pxb-endpoint` was given.
-    pub fn pxb_probes(&self) -> Option<Vec<(u16, Protocol, Observed<ProbeResult>)>> {
-        let endpoint = &self.target.pxb;
-        let host = endpoint.host.as_ref()?;
-        let probe = |port: u16, protocol: Protocol| {
-            let read = ArmRead::Probe {
-                host: host.clone(),
-                port,
-                protocol,
-            };
-            (port, protocol, observe(&self.raws, &read))
+            source_cluster,
+            pxb_storage_account,
+            storage_key_matches,
+            pxb_probes,
+            // Which identities and scopes have RBAC data depends on the facts above.
+            access: Access::default(),
+            network,
+            policy,
         };
-        Some(vec![
-            probe(endpoint.rest_port, Protocol::Http1),
-            probe(endpoint.grpc_port, Protocol::Http2),
-        ])
-    }
-
-    /// PXB's backup location (`--storage-account`), read as it is.
-    pub fn pxb_storage_account(&self) -> Option<(&ResourceId, Observed<StorageAccount>)> {
-        let id = self.target.storage_account.as_ref()?;
-        Some((
-            id,
-            observe(&self.raws, &ArmRead::StorageAccount(id.clone())),
-        ))
-    }
-
-    /// Which listed key equals the given one; `None` when no key was given.
-    pub fn storage_key_matches(&self) -> Option<Observed<Vec<KeyMatch>>> {
-        let id = self
-            .target
-            .storage_account
-            .as_ref()
-            .filter(|_| self.target.storage_account_key_provided)?;
-        Some(
-            observe::<KeyMatches>(&self.raws, &ArmRead::ListKeys(id.clone()))
-                .map(|k| k.key_matches),
-        )
+        facts.access = Access::derive(raws, &facts);
+        Ok(facts)
     }
 
     /// The installed backup extension, if the list could be read.
@@ -657,7 +736,7 @@ pub fn same_resource(a: Option<&str>, b: &ResourceId) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::reads::RawRead;
     use crate::target::TargetRecord;

@@ -1,11 +1,12 @@
 //! Network facts: which NSGs apply to the cluster's nodes (checks.md §6: those of the
 //! subnets in `agentPoolProfiles[].vnetSubnetID`, and those in the node resource group),
-//! parsed into the rules `crate::nsg` evaluates.
+//! parsed once into the rules `crate::nsg` evaluates.
 
-use super::{observe, Facts, List, Observed};
+use super::access::node_resource_group;
+use super::{observe, ByRead, Cluster, Facts, List, Observed};
 use crate::ids::{same_id, ResourceId};
 use crate::nsg::{self, Rule};
-use crate::reads::ArmRead;
+use crate::reads::{ArmRead, RawReads};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -104,6 +105,36 @@ struct WireReference {
     id: String,
 }
 
+/// One NSG, with its rules (Azure's default rules included).
+#[derive(Clone)]
+pub struct Nsg {
+    pub id: String,
+    pub name: String,
+    pub rules: Vec<Rule>,
+}
+
+impl From<WireNsg> for Nsg {
+    fn from(wire: WireNsg) -> Nsg {
+        let mut rules: Vec<Rule> = wire
+            .properties
+            .security_rules
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        match wire.properties.default_security_rules {
+            Some(defaults) if !defaults.is_empty() => {
+                rules.extend(defaults.into_iter().map(Rule::from))
+            }
+            _ => rules.extend(nsg::default_rules()),
+        }
+        Nsg {
+            id: wire.id,
+            name: wire.name,
+            rules,
+        }
+    }
+}
+
 /// One NSG that applies to the nodes, with how it applies and its rules (defaults included).
 pub struct AppliedNsg {
     pub id: String,
@@ -112,72 +143,82 @@ pub struct AppliedNsg {
     pub rules: Vec<Rule>,
 }
 
-impl WireNsg {
+impl Nsg {
     fn applied(self, applies_through: String) -> AppliedNsg {
-        let mut rules: Vec<Rule> = self
-            .properties
-            .security_rules
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        match self.properties.default_security_rules {
-            Some(defaults) if !defaults.is_empty() => {
-                rules.extend(defaults.into_iter().map(Rule::from))
-            }
-            _ => rules.extend(nsg::default_rules()),
-        }
         AppliedNsg {
             id: self.id,
             name: self.name,
             applies_through,
-            rules,
+            rules: self.rules,
         }
     }
 }
 
-impl Facts {
-    /// The node pools' subnets, each once.
-    pub fn node_subnets(&self) -> Vec<ResourceId> {
-        let mut subnets: Vec<ResourceId> = self
-            .cluster
-            .properties
-            .agent_pool_profiles
-            .iter()
-            .filter_map(|p| ResourceId::parse(p.vnet_subnet_id.as_deref()?).ok())
-            .collect();
-        subnets.dedup_by(|a, b| a == b);
-        subnets
+/// The network facts of the run: the node resource group's NSGs, the NSG each node subnet
+/// names, the NSGs read on their own, and from them the NSGs that apply to the nodes.
+pub struct Network {
+    /// The NSGs listed in the node resource group (none when the cluster names no group).
+    pub node_group_nsgs: Observed<Vec<Nsg>>,
+    subnets: ByRead<Option<ResourceId>>,
+    nsgs: ByRead<Nsg>,
+    /// Every NSG that applies to the nodes, each once; any unreadable one makes it unobserved.
+    pub applicable: Observed<Vec<AppliedNsg>>,
+}
+
+impl Network {
+    pub(super) fn derive(raws: &RawReads, cluster_id: &ResourceId, cluster: &Cluster) -> Network {
+        let node_group_nsgs = match node_resource_group(cluster_id, cluster) {
+            Some(group) => observe::<List<WireNsg>>(raws, &ArmRead::NetworkSecurityGroups(group))
+                .map(|l| l.value.into_iter().map(Nsg::from).collect()),
+            None => Ok(Vec::new()),
+        };
+        let mut network = Network {
+            node_group_nsgs,
+            subnets: ByRead::default(),
+            nsgs: ByRead::default(),
+            applicable: Ok(Vec::new()),
+        };
+        let subnets = node_subnets(cluster);
+        for subnet in &subnets {
+            network.subnets.observe(
+                raws,
+                &ArmRead::Subnet(subnet.clone()),
+                |wire: WireSubnet| {
+                    wire.properties
+                        .network_security_group
+                        .and_then(|r| ResourceId::parse(&r.id).ok())
+                },
+            );
+            if let Ok(Some(nsg)) = network.subnet_nsg(subnet) {
+                let read = ArmRead::NetworkSecurityGroup(nsg.clone());
+                network
+                    .nsgs
+                    .observe(raws, &read, |wire: WireNsg| Nsg::from(wire));
+            }
+        }
+        network.applicable = network.applicable_nsgs(&subnets);
+        network
     }
 
     /// The NSG a subnet names, once the subnet has been read.
-    pub fn subnet_nsg(&self, subnet: &ResourceId) -> Observed<Option<ResourceId>> {
-        let wire: WireSubnet = observe(&self.raws, &ArmRead::Subnet(subnet.clone()))?;
-        Ok(wire
-            .properties
-            .network_security_group
-            .and_then(|r| ResourceId::parse(&r.id).ok()))
+    pub fn subnet_nsg(&self, subnet: &ResourceId) -> Observed<Option<&ResourceId>> {
+        self.subnets
+            .get(&ArmRead::Subnet(subnet.clone()))
+            .map(Option::as_ref)
     }
 
-    fn node_group_nsgs(&self) -> Observed<Vec<WireNsg>> {
-        let Some(group) = self.node_resource_group() else {
-            return Ok(Vec::new());
-        };
-        observe::<List<WireNsg>>(&self.raws, &ArmRead::NetworkSecurityGroups(group))
-            .map(|l| l.value)
-    }
-
-    /// Whether an NSG's body comes with the node resource group's list (no separate read needed).
+    /// Whether an NSG comes with the node resource group's list (no read of its own needed).
     pub fn listed_with_node_group(&self, nsg: &ResourceId) -> bool {
-        self.node_group_nsgs()
+        self.node_group_nsgs
+            .as_ref()
             .is_ok_and(|list| list.iter().any(|n| same_id(&n.id, nsg.as_str())))
     }
 
-    /// Every NSG that applies to the nodes, each once; any unreadable one makes it an error.
-    pub fn applicable_nsgs(&self) -> Observed<Vec<AppliedNsg>> {
+    fn applicable_nsgs(&self, subnets: &[ResourceId]) -> Observed<Vec<AppliedNsg>> {
         let mut applied: Vec<AppliedNsg> = Vec::new();
-        let mut listed = self.node_group_nsgs()?;
-        for subnet in self.node_subnets() {
-            let Some(nsg_id) = self.subnet_nsg(&subnet)? else {
+        let mut listed = self.node_group_nsgs.clone()?;
+        for subnet in subnets {
+            let Some(nsg_id) = self.subnet_nsg(subnet)? else {
                 continue;
             };
             let through = format!("subnet {}", subnet.name());
@@ -185,11 +226,14 @@ impl Facts {
                 existing.applies_through.push_str(&format!(", {through}"));
                 continue;
             }
-            let wire = match listed.iter().position(|n| same_id(&n.id, nsg_id.as_str())) {
+            let nsg = match listed.iter().position(|n| same_id(&n.id, nsg_id.as_str())) {
                 Some(index) => listed.remove(index),
-                None => observe(&self.raws, &ArmRead::NetworkSecurityGroup(nsg_id.clone()))?,
+                None => self
+                    .nsgs
+                    .get(&ArmRead::NetworkSecurityGroup(nsg_id.clone()))?
+                    .clone(),
             };
-            applied.push(wire.applied(through));
+            applied.push(nsg.applied(through));
         }
         applied.extend(
             listed
@@ -198,4 +242,22 @@ impl Facts {
         );
         Ok(applied)
     }
+}
+
+impl Facts {
+    /// The node pools' subnets, each once.
+    pub fn node_subnets(&self) -> Vec<ResourceId> {
+        node_subnets(&self.cluster)
+    }
+}
+
+fn node_subnets(cluster: &Cluster) -> Vec<ResourceId> {
+    let mut subnets: Vec<ResourceId> = cluster
+        .properties
+        .agent_pool_profiles
+        .iter()
+        .filter_map(|p| ResourceId::parse(p.vnet_subnet_id.as_deref()?).ok())
+        .collect();
+    subnets.dedup_by(|a, b| a == b);
+    subnets
 }

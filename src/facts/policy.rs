@@ -4,51 +4,53 @@
 //! resolves them: the assignment's value, else (for an initiative member whose value is
 //! `[parameters('x')]`) the assignment's or the initiative's `x`, else the definition's default.
 
-use super::{observe, Facts, List, Observed};
+use super::{observe, ByRead, List, Observed};
+use crate::ids::ResourceId;
 use crate::rbac::scope;
-use crate::reads::ArmRead;
+use crate::reads::{ArmRead, RawReads};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct WireAssignment {
-    id: String,
-    name: String,
-    properties: WireAssignmentProperties,
+pub struct PolicyAssignment {
+    pub id: String,
+    pub name: String,
+    pub properties: PolicyAssignmentProperties,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct WireAssignmentProperties {
-    display_name: Option<String>,
-    policy_definition_id: String,
-    parameters: Map<String, Value>,
-    enforcement_mode: Option<String>,
-    not_scopes: Vec<String>,
+pub struct PolicyAssignmentProperties {
+    pub display_name: Option<String>,
+    pub policy_definition_id: String,
+    pub parameters: Map<String, Value>,
+    pub enforcement_mode: Option<String>,
+    pub not_scopes: Vec<String>,
 }
 
+/// A policy definition or an initiative (policy set definition).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct WireDefinition {
-    properties: WireDefinitionProperties,
+pub struct PolicyDefinition {
+    pub properties: PolicyDefinitionProperties,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct WireDefinitionProperties {
-    display_name: Option<String>,
-    mode: Option<String>,
-    parameters: Map<String, Value>,
+pub struct PolicyDefinitionProperties {
+    pub display_name: Option<String>,
+    pub mode: Option<String>,
+    pub parameters: Map<String, Value>,
     /// Initiatives only: their members.
-    policy_definitions: Vec<WireMember>,
+    pub policy_definitions: Vec<PolicyMember>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct WireMember {
-    policy_definition_id: String,
-    parameters: Map<String, Value>,
+pub struct PolicyMember {
+    pub policy_definition_id: String,
+    pub parameters: Map<String, Value>,
 }
 
 /// Resolves a parameter of a member definition (name, the definition's own parameters).
@@ -67,7 +69,8 @@ pub struct KubernetesPolicy {
 
 const KUBERNETES_MODE: &str = "Microsoft.Kubernetes.Data";
 
-fn is_initiative(id: &str) -> bool {
+/// Whether a definition ID names an initiative (policy set definition).
+pub fn is_initiative(id: &str) -> bool {
     id.to_ascii_lowercase().contains("/policysetdefinitions/")
 }
 
@@ -85,47 +88,67 @@ fn parameter_reference(value: &Value) -> Option<&str> {
     text.strip_prefix("[parameters('")?.strip_suffix("')]")
 }
 
-impl Facts {
-    fn policy_assignments(&self) -> Observed<Vec<WireAssignment>> {
-        let list: List<WireAssignment> = observe(
-            &self.raws,
-            &ArmRead::PolicyAssignments(self.target.cluster.clone()),
-        )?;
-        Ok(list.value)
-    }
+/// The Azure Policy facts of the run: the assignments at or above the cluster, the
+/// definitions and initiatives they name, and from them the Kubernetes policies.
+pub struct Policy {
+    pub assignments: Observed<Vec<PolicyAssignment>>,
+    definitions: ByRead<PolicyDefinition>,
+    /// Every Kubernetes policy applying to the cluster, with resolved parameters.
+    pub kubernetes: Observed<Vec<KubernetesPolicy>>,
+}
 
-    fn policy_definition(&self, id: &str) -> Observed<WireDefinition> {
-        observe(&self.raws, &ArmRead::PolicyDefinition(id.to_string()))
-    }
-
-    /// The definition IDs to read next: assigned definitions and initiatives, then members.
-    pub fn policy_definition_ids(&self) -> Vec<String> {
-        let Ok(assignments) = self.policy_assignments() else {
-            return Vec::new();
+impl Policy {
+    pub(super) fn derive(raws: &RawReads, cluster: &ResourceId) -> Policy {
+        let assignments =
+            observe::<List<PolicyAssignment>>(raws, &ArmRead::PolicyAssignments(cluster.clone()))
+                .map(|l| l.value);
+        let mut policy = Policy {
+            assignments,
+            definitions: ByRead::default(),
+            kubernetes: Ok(Vec::new()),
         };
-        let mut ids = Vec::new();
-        for a in assignments {
-            let id = a.properties.policy_definition_id;
-            if is_initiative(&id) {
-                if let Ok(set) = self.policy_definition(&id) {
-                    ids.extend(
-                        set.properties
-                            .policy_definitions
-                            .into_iter()
-                            .map(|m| m.policy_definition_id),
-                    );
-                }
+        let assigned: Vec<String> = match &policy.assignments {
+            Ok(list) => list
+                .iter()
+                .map(|a| a.properties.policy_definition_id.clone())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for id in assigned {
+            policy.observe_definition(raws, &id);
+            let members: Vec<String> = match policy.definition(&id) {
+                Ok(set) if is_initiative(&id) => set
+                    .properties
+                    .policy_definitions
+                    .iter()
+                    .map(|m| m.policy_definition_id.clone())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for member in members {
+                policy.observe_definition(raws, &member);
             }
-            ids.push(id);
         }
-        ids
+        policy.kubernetes = policy.kubernetes_policies(cluster.as_str());
+        policy
+    }
+
+    fn observe_definition(&mut self, raws: &RawReads, id: &str) {
+        let read = ArmRead::PolicyDefinition(id.to_string());
+        self.definitions
+            .observe(raws, &read, |d: PolicyDefinition| d);
+    }
+
+    /// A policy definition or initiative by its full ID.
+    pub fn definition(&self, id: &str) -> Observed<&PolicyDefinition> {
+        self.definitions
+            .get(&ArmRead::PolicyDefinition(id.to_string()))
     }
 
     /// Every Kubernetes policy applying to the cluster, with resolved parameters.
-    pub fn kubernetes_policies(&self) -> Observed<Vec<KubernetesPolicy>> {
-        let cluster = self.target.cluster.as_str();
+    fn kubernetes_policies(&self, cluster: &str) -> Observed<Vec<KubernetesPolicy>> {
         let mut policies = Vec::new();
-        for a in self.policy_assignments()? {
+        for a in self.assignments.as_ref().map_err(Clone::clone)? {
             if a.properties
                 .not_scopes
                 .iter()
@@ -146,15 +169,15 @@ impl Facts {
                 .unwrap_or_else(|| a.name.clone());
             let mut members: Vec<(String, Resolver)> = Vec::new();
             if is_initiative(id) {
-                let set = self.policy_definition(id)?;
-                for member in set.properties.policy_definitions {
+                let set = self.definition(id)?;
+                for member in &set.properties.policy_definitions {
                     let (assignment_params, set_params) = (
                         a.properties.parameters.clone(),
                         set.properties.parameters.clone(),
                     );
-                    let member_params = member.parameters;
+                    let member_params = member.parameters.clone();
                     members.push((
-                        member.policy_definition_id,
+                        member.policy_definition_id.clone(),
                         Box::new(move |name, definition_params| {
                             match member_params.get(name).and_then(|p| p.get("value")) {
                                 Some(value) => match parameter_reference(value) {
@@ -178,7 +201,7 @@ impl Facts {
                 ));
             }
             for (definition_id, resolve) in members {
-                let definition = self.policy_definition(&definition_id)?;
+                let definition = self.definition(&definition_id)?;
                 let mode = definition.properties.mode.as_deref().unwrap_or_default();
                 if !mode.eq_ignore_ascii_case(KUBERNETES_MODE) {
                     continue;

@@ -11,8 +11,11 @@
 //!
 //! Pure: the data comes in as already-parsed assignments, definitions and denies.
 
+mod evaluate;
 pub mod pattern;
 pub mod scope;
+
+pub use evaluate::{caller_can, evaluate, RbacData, Wanted};
 
 use std::collections::HashMap;
 
