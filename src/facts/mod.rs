@@ -99,8 +99,8 @@ pub(crate) fn observe<T: DeserializeOwned>(raws: &RawReads, read: &ArmRead) -> O
         }
         return Err(u);
     }
-    let body = raw.body.clone().unwrap_or(Value::Null);
-    serde_json::from_value(body).map_err(|e| {
+    // Parsed from the borrowed body: a snapshot never copies what it reads.
+    T::deserialize(raw.body.as_ref().unwrap_or(&Value::Null)).map_err(|e| {
         unobserved(
             raw.status,
             ours(
