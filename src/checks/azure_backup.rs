@@ -88,10 +88,7 @@ pub const BACKUP_EXTENSION: Check = Check {
 fn backup_extension(facts: &Facts) -> Judgement {
     let extension = match facts.backup_extension() {
         Ok(e) => e,
-        Err(e)
-            if e.code
-                .eq_ignore_ascii_case("MissingSubscriptionRegistration") =>
-        {
+        Err(e) if e.is_unregistered_provider() => {
             return Ok(Outcome::fail(format!(
                 "no extension can be installed: {KUBERNETES_CONFIGURATION} is not registered (see provider-registered)"
             )));

@@ -46,6 +46,15 @@ impl Unobserved {
         self.status == Some(404)
     }
 
+    /// ARM refused because the resource provider is not registered on the subscription: a
+    /// finding about the subscription, not a failure to observe.
+    pub fn is_unregistered_provider(&self) -> bool {
+        self.kind == FailureKind::Http
+            && self
+                .code
+                .eq_ignore_ascii_case("MissingSubscriptionRegistration")
+    }
+
     /// One line for a check's message: the call, what happened, and what to grant.
     pub fn describe(&self) -> String {
         let status = self
