@@ -65,8 +65,11 @@ pub struct FailedReadRecord {
 }
 
 /// One file under `reads/`: what was read (by source) and what came back.
+///
+/// Read through [`FlatRecord`]: serde's internally tagged enums buffer the whole record,
+/// body included, before choosing a variant, which was most of the cost of loading a bundle.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "source", rename_all = "snake_case")]
+#[serde(tag = "source", rename_all = "snake_case", try_from = "FlatRecord")]
 pub enum ReadRecord {
     Arm {
         method: String,
@@ -91,6 +94,55 @@ pub enum ReadRecord {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<ErrorRecord>,
     },
+}
+
+/// A read record as it is parsed: the fields of every source side by side, in one pass.
+#[derive(Deserialize)]
+struct FlatRecord {
+    source: SourceName,
+    method: Option<String>,
+    path: Option<String>,
+    api_version: Option<String>,
+    filter: Option<String>,
+    status: Option<u16>,
+    host: Option<String>,
+    port: Option<u16>,
+    protocol: Option<String>,
+    body: Option<Value>,
+    error: Option<ErrorRecord>,
+}
+
+/// A field the record's source requires is absent.
+#[derive(Debug, thiserror::Error)]
+#[error("missing field `{0}`")]
+pub struct MissingField(&'static str);
+
+impl TryFrom<FlatRecord> for ReadRecord {
+    type Error = MissingField;
+
+    fn try_from(flat: FlatRecord) -> Result<Self, MissingField> {
+        fn required<T>(value: Option<T>, name: &'static str) -> Result<T, MissingField> {
+            value.ok_or(MissingField(name))
+        }
+        Ok(match flat.source {
+            SourceName::Arm => ReadRecord::Arm {
+                method: required(flat.method, "method")?,
+                path: required(flat.path, "path")?,
+                api_version: required(flat.api_version, "api_version")?,
+                filter: flat.filter,
+                status: flat.status,
+                body: flat.body,
+                error: flat.error,
+            },
+            SourceName::Probe => ReadRecord::Probe {
+                host: required(flat.host, "host")?,
+                port: required(flat.port, "port")?,
+                protocol: required(flat.protocol, "protocol")?,
+                body: flat.body,
+                error: flat.error,
+            },
+        })
+    }
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -399,5 +451,24 @@ mod tests {
             serde_json::from_str(r#"{"cluster": "c", "pxb": {"host": "h"}}"#).unwrap();
         let endpoint = TargetRecord::from(edited).pxb;
         assert_eq!((endpoint.rest_port, endpoint.grpc_port), (10001, 10002));
+    }
+
+    /// Each source's required fields are required; the other source's are ignored.
+    #[test]
+    fn records_need_the_fields_of_their_source() {
+        let parse = |text: &str| serde_json::from_str::<ReadRecord>(text);
+        let arm = r#"{"source": "arm", "method": "GET", "path": "/p", "api_version": "v", "status": 200, "body": {}}"#;
+        assert!(matches!(parse(arm), Ok(ReadRecord::Arm { .. })));
+        let no_path = r#"{"source": "arm", "method": "GET", "api_version": "v", "status": 200}"#;
+        let error = parse(no_path).unwrap_err().to_string();
+        assert!(error.contains("missing field `path`"), "{error}");
+        let probe =
+            r#"{"source": "probe", "host": "h", "port": 10001, "protocol": "http", "body": {}}"#;
+        assert!(matches!(
+            parse(probe),
+            Ok(ReadRecord::Probe { port: 10001, .. })
+        ));
+        assert!(parse(r#"{"source": "probe", "host": "h", "protocol": "http"}"#).is_err());
+        assert!(parse(r#"{"source": "kubernetes", "path": "/p"}"#).is_err());
     }
 }
