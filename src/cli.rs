@@ -148,7 +148,7 @@ pub struct TargetArgs {
     #[arg(long, value_name = "ID")]
     pub vault: Option<String>,
     /// Which of the vault's managed identities to evaluate: SystemAssigned, or a user-assigned identity's resource ID (default: the system-assigned one, else its user-assigned ones).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "SystemAssigned|ID")]
     pub vault_identity: Option<String>,
     /// Snapshot resource group: an ID, or a name in the cluster's subscription (Azure Backup).
     #[arg(long, value_name = "ID|NAME")]

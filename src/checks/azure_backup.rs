@@ -667,7 +667,7 @@ fn identity_type(vault: &Vault) -> &str {
 fn evaluated_text(evaluated: &[VaultIdentity], identities: usize) -> String {
     let named: Vec<String> = evaluated
         .iter()
-        .map(|i| format!("{} (principal {})", i.name(), i.principal_id))
+        .map(|i| format!("{} (principal {})", i.short_name(), i.principal_id))
         .collect();
     match evaluated {
         [only] if only.resource_id.is_none() && identities == 1 => String::new(),
@@ -1060,6 +1060,33 @@ mod tests {
             .contains("westus"));
         s.fail(&vault_read, 404, "ResourceNotFound");
         assert_eq!(Outcome::of(vault_identity(&s.facts())).status, Status::Fail);
+        let uai = "/subscriptions/sub1/resourceGroups/rg-backup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-a";
+        s.set(&vault_read, json!({"id": VAULT, "location": "eastus", "identity": {"type": "UserAssigned", "userAssignedIdentities": {uai: {"principalId": "PA", "clientId": "ca"}}}}));
+        let o = Outcome::of(vault_identity(&s.facts()));
+        assert_eq!(o.status, Status::Pass);
+        assert_eq!(
+            o.message,
+            format!(
+                "identity UserAssigned in eastus; the role checks evaluate id-a (principal pa)"
+            )
+        );
+        assert_eq!(
+            o.evidence[0].property,
+            format!("identity.userAssignedIdentities['{uai}'].principalId")
+        );
+        s.set(&vault_read, json!({"id": VAULT, "location": "eastus", "identity": {"type": "SystemAssigned, UserAssigned", "principalId": "ps", "userAssignedIdentities": {uai: {"principalId": "pa"}}}}));
+        assert!(Outcome::of(vault_identity(&s.facts()))
+            .message
+            .ends_with("; the role checks evaluate SystemAssigned (principal ps)"));
+        s.target.vault_identity = Some(uai.replace("id-a", "id-b"));
+        let o = Outcome::of(vault_identity(&s.facts()));
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message.starts_with(&format!("--vault-identity names {}, which the vault does not have; its identities: SystemAssigned, {uai}", uai.replace("id-a", "id-b"))),
+            "{}",
+            o.message
+        );
+        assert!(o.remediation.unwrap().contains("--vault-identity"));
         s.fail(&vault_read, 403, "AuthorizationFailed");
         assert_eq!(
             Outcome::of(vault_identity(&s.facts())).status,

@@ -165,7 +165,8 @@ fn matrix_check(facts: &Facts, id: &str) -> Judgement {
         )
     });
     let closest = candidates.remove(0);
-    if closest.status == Status::Pass {
+    // A skip (no scope to evaluate) is the same for every identity.
+    if matches!(closest.status, Status::Pass | Status::Skip) {
         return Ok(closest);
     }
     let message = format!(
@@ -225,9 +226,10 @@ fn subject(
     let identity = vault_identity?;
     let principal = identity.principal_id.clone();
     let who = match &identity.resource_id {
-        Some(resource) => {
-            format!("the Backup vault's user-assigned identity {resource} ({principal})")
-        }
+        Some(_) => format!(
+            "the Backup vault's user-assigned identity {} ({principal})",
+            identity.short_name()
+        ),
         None => format!("{} ({principal})", principal_name(kind)),
     };
     Some((principal, who))
@@ -615,6 +617,132 @@ mod tests {
             "{}",
             o.message
         );
+    }
+
+    const UAI_A: &str = "/subscriptions/sub1/resourceGroups/rg-backup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-a";
+    const UAI_B: &str = "/subscriptions/sub1/resourceGroups/rg-backup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-b";
+    const UAI_A_P: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+    const UAI_B_P: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+
+    /// `vault_with`'s vault, its identity replaced by user-assigned ones with these assignments.
+    fn user_assigned_vault(identities: &[(&str, &str, Vec<Value>)]) -> Scenario {
+        let mut s = vault_with(Vec::new(), Vec::new());
+        let map: serde_json::Map<String, Value> = identities
+            .iter()
+            .map(|(id, principal, _)| {
+                (
+                    id.to_string(),
+                    json!({"principalId": principal, "clientId": "c"}),
+                )
+            })
+            .collect();
+        s.set(
+            &ArmRead::Vault(s.target_ids().vault.unwrap()),
+            json!({"id": VAULT, "location": "eastus",
+                   "identity": {"type": "UserAssigned", "userAssignedIdentities": map}}),
+        );
+        for (_, principal, assignments) in identities {
+            s.set(
+                &assignments_read(principal),
+                json!({ "value": assignments }),
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn a_user_assigned_identity_is_evaluated_and_named() {
+        let s = user_assigned_vault(&[(
+            UAI_A,
+            UAI_A_P,
+            vec![role_assignment("a1", UAI_A_P, READER, CLUSTER)],
+        )]);
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert_eq!(
+            o.message,
+            format!(
+                "the Backup vault's user-assigned identity id-a ({UAI_A_P}) has Reader at aks1"
+            )
+        );
+        assert!(o
+            .evidence
+            .contains(&Evidence::note(UAI_A, "principalId", UAI_A_P)));
+    }
+
+    #[test]
+    fn with_several_identities_one_must_hold_every_role_of_the_check() {
+        // Only the second identity holds the role: it passes, and only it is named.
+        let s = user_assigned_vault(&[
+            (UAI_A, UAI_A_P, Vec::new()),
+            (
+                UAI_B,
+                UAI_B_P,
+                vec![role_assignment("b1", UAI_B_P, READER, CLUSTER)],
+            ),
+        ]);
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert!(o.message.contains(UAI_B_P), "{}", o.message);
+        assert!(
+            !format!("{:?}", o.evidence).contains(UAI_A_P),
+            "{:?}",
+            o.evidence
+        );
+        // Neither does: each is named, the closest first (a conditional grant is closer
+        // than none), and the fix assigns the role to the closest.
+        let mut conditional = role_assignment("b1", UAI_B_P, READER, CLUSTER);
+        conditional["properties"]["condition"] = json!("@Resource[x] StringEquals 'y'");
+        let s = user_assigned_vault(&[
+            (UAI_A, UAI_A_P, Vec::new()),
+            (UAI_B, UAI_B_P, vec![conditional]),
+        ]);
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(
+            o.message.starts_with(&format!(
+                "none of the vault's 2 identities holds every role this check needs: the Backup vault's user-assigned identity id-b ({UAI_B_P}) has Reader at aks1 only through a conditional assignment"
+            )),
+            "{}",
+            o.message
+        );
+        assert!(
+            o.message.ends_with(&format!("; the Backup vault's user-assigned identity id-a ({UAI_A_P}) lacks Reader at {CLUSTER}: missing */read")),
+            "{}",
+            o.message
+        );
+        let s = user_assigned_vault(&[(UAI_A, UAI_A_P, Vec::new()), (UAI_B, UAI_B_P, Vec::new())]);
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Fail);
+        assert!(o
+            .remediation
+            .unwrap()
+            .contains(&format!("--assignee-object-id {UAI_A_P} ")));
+        // One identity's assignments cannot be read: whether the check holds is unknown.
+        let mut s =
+            user_assigned_vault(&[(UAI_A, UAI_A_P, Vec::new()), (UAI_B, UAI_B_P, Vec::new())]);
+        s.fail(&assignments_read(UAI_B_P), 403, "AuthorizationFailed");
+        assert_eq!(reader_on_cluster(&s).status, Status::Error);
+    }
+
+    #[test]
+    fn vault_identity_picks_the_identity_evaluated() {
+        let mut s = user_assigned_vault(&[
+            (
+                UAI_A,
+                UAI_A_P,
+                vec![role_assignment("a1", UAI_A_P, READER, CLUSTER)],
+            ),
+            (UAI_B, UAI_B_P, Vec::new()),
+        ]);
+        s.target.vault_identity = Some(UAI_B.into());
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Fail, "{}", o.message);
+        assert!(!o.message.contains(UAI_A_P), "{}", o.message);
+        s.target.vault_identity = Some("SystemAssigned".into());
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Skip);
+        assert!(o.message.contains("(see vault-identity)"), "{}", o.message);
     }
 
     fn caller(blocks: Value) -> Scenario {

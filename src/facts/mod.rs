@@ -377,6 +377,12 @@ impl VaultIdentity {
         self.resource_id.as_deref().unwrap_or(SYSTEM_ASSIGNED)
     }
 
+    /// How messages name it briefly: `SystemAssigned`, or the user-assigned identity's
+    /// resource name (its resource ID is in the evidence).
+    pub fn short_name(&self) -> &str {
+        self.name().rsplit('/').next().unwrap_or_default()
+    }
+
     fn is(&self, choice: &VaultIdentityChoice) -> bool {
         match (choice, &self.resource_id) {
             (VaultIdentityChoice::SystemAssigned, None) => true,
@@ -910,13 +916,14 @@ pub(super) mod tests {
         );
         assert_eq!(evaluated(&one_user, None), ["pa"]);
         assert_eq!(one_user.identities()[0].name(), UAI_A);
+        assert_eq!(one_user.identities()[0].short_name(), "a");
         let several = vault(json!({"type": "UserAssigned", "userAssignedIdentities": users}));
         assert_eq!(evaluated(&several, None), ["pa", "pb"]);
         let both = vault(
             json!({"type": "SystemAssigned, UserAssigned", "principalId": "ps", "userAssignedIdentities": users}),
         );
         assert_eq!(evaluated(&both, None), ["ps"]);
-        assert_eq!(both.identities()[0].name(), "SystemAssigned");
+        assert_eq!(both.identities()[0].short_name(), "SystemAssigned");
         assert_eq!(both.identities().len(), 3);
         let none = vault(json!({"type": "None", "principalId": "stale"}));
         assert!(none.identities().is_empty());

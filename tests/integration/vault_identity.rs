@@ -122,7 +122,14 @@ async fn a_user_assigned_only_vault_is_evaluated_through_its_identity() {
     let identity = check_of(&report, "vault-identity");
     assert_eq!(identity["status"], "pass", "{identity}");
     assert!(
-        identity["message"].as_str().unwrap().contains(UAI_A),
+        identity["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("bv-identity-a (principal {UAI_A_P})")),
+        "{identity}"
+    );
+    assert!(
+        identity["evidence"].to_string().contains(UAI_A),
         "{identity}"
     );
     for id in VAULT_ROLE_CHECKS {
@@ -168,8 +175,12 @@ async fn when_no_identity_holds_the_roles_each_is_named() {
     let check = check_of(&report, "role-vault-reader-on-cluster");
     assert_eq!(check["status"], "fail", "{check}");
     let message = check["message"].as_str().unwrap();
-    for named in [UAI_A, UAI_A_P, UAI_B, UAI_B_P] {
+    for named in ["bv-identity-a", UAI_A_P, "bv-identity-b", UAI_B_P] {
         assert!(message.contains(named), "{named} is not named: {message}");
+    }
+    let evidence = check["evidence"].to_string();
+    for named in [UAI_A, UAI_B] {
+        assert!(evidence.contains(named), "{named} is not named: {evidence}");
     }
     assert!(message.contains("missing */read"), "{message}");
     let fix = check["remediation"].as_str().unwrap();
