@@ -57,6 +57,16 @@ pub enum VaultIdentityChoice {
     UserAssigned(ResourceId),
 }
 
+impl VaultIdentityChoice {
+    /// `SystemAssigned`, or the user-assigned identity's resource ID.
+    pub fn name(&self) -> &str {
+        match self {
+            VaultIdentityChoice::SystemAssigned => SYSTEM_ASSIGNED,
+            VaultIdentityChoice::UserAssigned(id) => id.as_str(),
+        }
+    }
+}
+
 /// The px-central Helm inputs, reduced to what the proxy checks read: each values file's
 /// `proxy` subtree and the `--set` expressions that assign `proxy.*` (other chart values
 /// can hold passwords and are never kept).

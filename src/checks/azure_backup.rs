@@ -14,7 +14,6 @@ use crate::reads::{
     API_CONTAINER_SERVICE, API_DATA_PROTECTION, API_KUBERNETES_CONFIGURATION, API_RESOURCES,
     API_STORAGE,
 };
-use crate::target::{VaultIdentityChoice, SYSTEM_ASSIGNED};
 use serde_json::Value;
 
 const PROVIDER_REGISTERED_DOC: Explain = Explain {
@@ -620,10 +619,8 @@ fn vault_identity(facts: &Facts) -> Judgement {
         Err(e) => return Err(e.clone()),
     };
     let mut problems = Vec::new();
-    let identities = vault.identities();
-    let evaluated = vault.evaluated_identities(facts.target.vault_identity.as_ref());
-    let (mut outcome_evidence, identity_fix) =
-        judge_vault_identities(facts, vault_id, vault, &evaluated, &mut problems);
+    let (mut outcome_evidence, identity_fix, evaluated) =
+        judge_vault_identities(facts, vault_id, vault, &mut problems);
     let vault_region = vault.location.as_deref().unwrap_or("(absent)");
     let cluster_region = facts.cluster_location().unwrap_or("(absent)");
     outcome_evidence.push(Evidence::new(
@@ -639,9 +636,8 @@ fn vault_identity(facts: &Facts) -> Judgement {
     }
     let outcome = if problems.is_empty() {
         Outcome::pass(format!(
-            "identity {} in {vault_region}{}",
-            identity_type(vault),
-            evaluated_text(&evaluated, identities.len())
+            "identity {} in {vault_region}{evaluated}",
+            identity_type(vault)
         ))
     } else if let Some(fix) = identity_fix {
         Outcome::fail(problems.join("; ")).fix(fix)
@@ -680,21 +676,19 @@ fn evaluated_text(evaluated: &[VaultIdentity], identities: usize) -> String {
 }
 
 /// The evidence of the identities the role checks will evaluate, adding to `problems`
-/// when there is none; the fix, when the identity is what fails.
+/// when there is none; the fix, when the identity is what fails; and which identities
+/// are evaluated, for the message.
 fn judge_vault_identities(
     facts: &Facts,
     vault_id: &ResourceId,
     vault: &Vault,
-    evaluated: &[VaultIdentity],
     problems: &mut Vec<String>,
-) -> (Vec<Evidence>, Option<String>) {
+) -> (Vec<Evidence>, Option<String>, String) {
     let identities = vault.identities();
     let choice = facts.target.vault_identity.as_ref();
-    if let (Some(choice), [_, ..], []) = (choice, identities.as_slice(), evaluated) {
-        let chosen = match choice {
-            VaultIdentityChoice::SystemAssigned => SYSTEM_ASSIGNED,
-            VaultIdentityChoice::UserAssigned(id) => id.as_str(),
-        };
+    let evaluated = vault.evaluated_identities(choice);
+    if let (Some(choice), [_, ..], []) = (choice, identities.as_slice(), evaluated.as_slice()) {
+        let chosen = choice.name();
         let has: Vec<&str> = identities.iter().map(VaultIdentity::name).collect();
         problems.push(format!(
             "--vault-identity names {chosen}, which the vault does not have; its identities: {}",
@@ -705,7 +699,7 @@ fn judge_vault_identities(
             "# pass --vault-identity with one of the vault's identities ({}), or leave it out to evaluate the default",
             has.join(", ")
         );
-        return (vec![evidence], Some(fix));
+        return (vec![evidence], Some(fix), String::new());
     }
     if evaluated.is_empty() {
         problems.push(format!(
@@ -723,7 +717,7 @@ fn judge_vault_identities(
             vault_id.resource_group().unwrap_or_default(),
             vault_id.name()
         );
-        return (vec![evidence], Some(fix));
+        return (vec![evidence], Some(fix), String::new());
     }
     let evidence = evaluated
         .iter()
@@ -740,7 +734,7 @@ fn judge_vault_identities(
             )
         })
         .collect();
-    (evidence, None)
+    (evidence, None, evaluated_text(&evaluated, identities.len()))
 }
 
 #[cfg(test)]
@@ -1066,9 +1060,7 @@ mod tests {
         assert_eq!(o.status, Status::Pass);
         assert_eq!(
             o.message,
-            format!(
-                "identity UserAssigned in eastus; the role checks evaluate id-a (principal pa)"
-            )
+            "identity UserAssigned in eastus; the role checks evaluate id-a (principal pa)"
         );
         assert_eq!(
             o.evidence[0].property,
