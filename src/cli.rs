@@ -147,6 +147,9 @@ pub struct TargetArgs {
     /// Backup vault resource ID (Azure Backup).
     #[arg(long, value_name = "ID")]
     pub vault: Option<String>,
+    /// Which of the vault's managed identities to evaluate: SystemAssigned, or a user-assigned identity's resource ID (default: the system-assigned one, else its user-assigned ones).
+    #[arg(long, value_name = "SystemAssigned|ID")]
+    pub vault_identity: Option<String>,
     /// Snapshot resource group: an ID, or a name in the cluster's subscription (Azure Backup).
     #[arg(long, value_name = "ID|NAME")]
     pub snapshot_resource_group: Option<String>,
@@ -274,6 +277,7 @@ impl TargetArgs {
             && self.resource_group.is_none()
             && self.name.is_none()
             && self.vault.is_none()
+            && self.vault_identity.is_none()
             && self.snapshot_resource_group.is_none()
             && self.storage_account.is_none()
             && self.blob_container.is_none()
@@ -358,6 +362,7 @@ impl TargetArgs {
         Ok(TargetRecord {
             cluster,
             vault: self.vault.clone(),
+            vault_identity: self.vault_identity.clone(),
             snapshot_resource_group: self.snapshot_resource_group.clone(),
             storage_account: self.storage_account.clone(),
             blob_container: self.blob_container.clone(),

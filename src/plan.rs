@@ -169,11 +169,13 @@ fn access_needs(facts: &Facts) -> Vec<(String, ResourceId)> {
     let mut needs: Vec<(String, ResourceId)> = requirements::azure_backup()
         .matrix
         .iter()
-        .filter_map(|need| {
-            Some((
-                facts.principal_of(need.principal)?,
-                facts.scope_of(need.scope)?,
-            ))
+        .filter_map(|need| Some((need, facts.scope_of(need.scope)?)))
+        .flat_map(|(need, scope)| {
+            // Every vault identity that will be evaluated; the reads are deduplicated.
+            facts
+                .principals_of(need.principal)
+                .into_iter()
+                .map(move |principal| (principal, scope.clone()))
         })
         .collect();
     if let (Some(principal), Some(node_rg)) = (facts.pxb_principal(), facts.node_resource_group()) {

@@ -17,16 +17,23 @@ pub enum TargetError {
     ObjectId(String),
     #[error("'{0}' is not a valid blob container name (3-63 lower-case letters, digits and single hyphens)")]
     ContainerName(String),
+    #[error("--vault-identity '{0}' must be SystemAssigned or a user-assigned identity's resource ID (/subscriptions/.../providers/{USER_ASSIGNED_IDENTITY_TYPE}/NAME)")]
+    VaultIdentity(String),
 }
 
 pub const CLUSTER_TYPE: &str = "Microsoft.ContainerService/managedClusters";
 pub const VAULT_TYPE: &str = "Microsoft.DataProtection/backupVaults";
 pub const STORAGE_ACCOUNT_TYPE: &str = "Microsoft.Storage/storageAccounts";
+pub const USER_ASSIGNED_IDENTITY_TYPE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+/// How `--vault-identity` names the system-assigned identity (compared case-insensitively).
+pub const SYSTEM_ASSIGNED: &str = "SystemAssigned";
 
 #[derive(Clone, Debug)]
 pub struct Target {
     pub cluster: ResourceId,
     pub vault: Option<ResourceId>,
+    /// `--vault-identity`: which of the vault's managed identities the role checks evaluate.
+    pub vault_identity: Option<VaultIdentityChoice>,
     pub snapshot_resource_group: Option<ResourceId>,
     pub storage_account: Option<ResourceId>,
     pub blob_container: Option<String>,
@@ -41,6 +48,23 @@ pub struct Target {
     pub storage_account_key_provided: bool,
     pub pxb: PxbEndpoint,
     pub helm: Option<HelmInputs>,
+}
+
+/// One of a Backup vault's managed identities, as `--vault-identity` names it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum VaultIdentityChoice {
+    SystemAssigned,
+    UserAssigned(ResourceId),
+}
+
+impl VaultIdentityChoice {
+    /// `SystemAssigned`, or the user-assigned identity's resource ID.
+    pub fn name(&self) -> &str {
+        match self {
+            VaultIdentityChoice::SystemAssigned => SYSTEM_ASSIGNED,
+            VaultIdentityChoice::UserAssigned(id) => id.as_str(),
+        }
+    }
 }
 
 /// The px-central Helm inputs, reduced to what the proxy checks read: each values file's
@@ -86,6 +110,7 @@ pub struct RestoreRole {
 pub struct TargetRecord {
     pub cluster: String,
     pub vault: Option<String>,
+    pub vault_identity: Option<String>,
     pub snapshot_resource_group: Option<String>,
     pub storage_account: Option<String>,
     pub blob_container: Option<String>,
@@ -124,6 +149,11 @@ impl Target {
             .transpose()?;
         Ok(Target {
             vault: typed(&record.vault, VAULT_TYPE)?,
+            vault_identity: record
+                .vault_identity
+                .as_deref()
+                .map(parse_vault_identity)
+                .transpose()?,
             snapshot_resource_group: group(&record.snapshot_resource_group)?,
             storage_account: typed(&record.storage_account, STORAGE_ACCOUNT_TYPE)?,
             blob_container,
@@ -156,6 +186,17 @@ fn validate_endpoint(endpoint: &PxbEndpoint) -> Result<PxbEndpoint, TargetError>
         }
     }
     Ok(endpoint.clone())
+}
+
+/// `SystemAssigned`, or the resource ID of a user-assigned identity (any casing).
+fn parse_vault_identity(text: &str) -> Result<VaultIdentityChoice, TargetError> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case(SYSTEM_ASSIGNED) {
+        return Ok(VaultIdentityChoice::SystemAssigned);
+    }
+    ResourceId::parse_typed(text, USER_ASSIGNED_IDENTITY_TYPE)
+        .map(VaultIdentityChoice::UserAssigned)
+        .map_err(|_| TargetError::VaultIdentity(text.to_string()))
 }
 
 /// Entra object IDs are GUIDs; anything else would make a request filter invalid.
@@ -242,6 +283,23 @@ mod tests {
                 ..record()
             };
             assert!(Target::from_record(&r).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn vault_identity_is_system_assigned_or_a_user_assigned_identity_id() {
+        let uai = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1";
+        assert_eq!(
+            parse_vault_identity(" systemassigned ").unwrap(),
+            VaultIdentityChoice::SystemAssigned
+        );
+        let VaultIdentityChoice::UserAssigned(id) = parse_vault_identity(uai).unwrap() else {
+            panic!("not a user-assigned identity");
+        };
+        assert_eq!(id.name(), "id1");
+        for bad in ["", "system", "id1", &record().cluster] {
+            let error = parse_vault_identity(bad).unwrap_err().to_string();
+            assert!(error.starts_with("--vault-identity"), "{error}");
         }
     }
 

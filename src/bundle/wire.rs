@@ -284,6 +284,8 @@ pub struct TargetWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vault: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_identity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_resource_group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_account: Option<String>,
@@ -351,6 +353,7 @@ impl From<&TargetRecord> for TargetWire {
         TargetWire {
             cluster: t.cluster.clone(),
             vault: t.vault.clone(),
+            vault_identity: t.vault_identity.clone(),
             snapshot_resource_group: t.snapshot_resource_group.clone(),
             storage_account: t.storage_account.clone(),
             blob_container: t.blob_container.clone(),
@@ -382,6 +385,7 @@ impl From<TargetWire> for TargetRecord {
         TargetRecord {
             cluster: t.cluster,
             vault: t.vault,
+            vault_identity: t.vault_identity,
             snapshot_resource_group: t.snapshot_resource_group,
             storage_account: t.storage_account,
             blob_container: t.blob_container,
@@ -419,6 +423,7 @@ mod tests {
         let full = TargetRecord {
             cluster: "c".into(),
             vault: Some("v".into()),
+            vault_identity: Some("SystemAssigned".into()),
             restore_role: Some(RestoreRole {
                 name: "r".into(),
                 actions: vec!["a".into()],

@@ -6,7 +6,8 @@
 use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP};
 use crate::facts::{
     same_region, same_resource, BackupLocation, Facts, LocationSource, Require, StorageAccount,
-    Unobserved, Vault, BACKUP_EXTENSION_TYPE, BACKUP_NAMESPACE, KUBERNETES_CONFIGURATION,
+    Unobserved, Vault, VaultIdentity, BACKUP_EXTENSION_TYPE, BACKUP_NAMESPACE,
+    KUBERNETES_CONFIGURATION,
 };
 use crate::ids::ResourceId;
 use crate::reads::{
@@ -577,14 +578,14 @@ fn trusted_access(facts: &Facts) -> Judgement {
 }
 
 const VAULT_IDENTITY_DOC: Explain = Explain {
-    verifies: "the Backup vault exists, has a managed identity (identity.principalId), and is in the cluster's region. Needs --vault.",
+    verifies: "the Backup vault exists, has a managed identity, and is in the cluster's region. The role checks evaluate the identity --vault-identity picks; else the system-assigned one (identity.principalId); else each user-assigned one (identity.userAssignedIdentities), passing when one of them holds every role. Needs --vault.",
     how: None,
     why: "every role the vault needs (Reader on the cluster, snapshot roles, blob reader) is granted to this identity, and AKS backups use a vault in the cluster's region.",
     reads: &[
         Read::Arm {
             call: "GET {vault}",
             api_version: API_DATA_PROTECTION,
-            note: "identity.principalId, location",
+            note: "identity.principalId, identity.userAssignedIdentities, location",
         },
     ],
     fix: "`az dataprotection backup-vault update --type SystemAssigned`; create a vault in the cluster's region if it is elsewhere.",
@@ -618,23 +619,8 @@ fn vault_identity(facts: &Facts) -> Judgement {
         Err(e) => return Err(e.clone()),
     };
     let mut problems = Vec::new();
-    let principal = vault.principal_id();
-    let identity_type = vault
-        .identity
-        .as_ref()
-        .and_then(|i| i.kind.as_deref())
-        .unwrap_or("(none)");
-    let mut outcome_evidence = vec![Evidence::new(
-        vault_id.as_str(),
-        "identity.principalId",
-        principal.map_or(Value::Null, Value::from),
-        "a managed identity",
-    )];
-    if principal.is_none() {
-        problems.push(format!(
-            "the vault has no managed identity (identity.type {identity_type})"
-        ));
-    }
+    let (mut outcome_evidence, identity_fix, evaluated) =
+        judge_vault_identities(facts, vault_id, vault, &mut problems);
     let vault_region = vault.location.as_deref().unwrap_or("(absent)");
     let cluster_region = facts.cluster_location().unwrap_or("(absent)");
     outcome_evidence.push(Evidence::new(
@@ -649,13 +635,12 @@ fn vault_identity(facts: &Facts) -> Judgement {
         ));
     }
     let outcome = if problems.is_empty() {
-        Outcome::pass(format!("identity {identity_type} in {vault_region}"))
-    } else if principal.is_none() {
-        Outcome::fail(problems.join("; ")).fix(format!(
-            "az dataprotection backup-vault update -g {} --vault-name {} --type SystemAssigned",
-            vault_id.resource_group().unwrap_or_default(),
-            vault_id.name()
+        Outcome::pass(format!(
+            "identity {} in {vault_region}{evaluated}",
+            identity_type(vault)
         ))
+    } else if let Some(fix) = identity_fix {
+        Outcome::fail(problems.join("; ")).fix(fix)
     } else {
         Outcome::fail(problems.join("; ")).fix(format!(
             "az dataprotection backup-vault create -g <resource-group> --vault-name <new-vault> -l {cluster_region} --type SystemAssigned --storage-settings datastore-type=VaultStore type=LocallyRedundant"
@@ -664,6 +649,92 @@ fn vault_identity(facts: &Facts) -> Judgement {
     Ok(outcome_evidence
         .into_iter()
         .fold(outcome, Outcome::evidence))
+}
+
+fn identity_type(vault: &Vault) -> &str {
+    vault
+        .identity
+        .as_ref()
+        .and_then(|i| i.kind.as_deref())
+        .unwrap_or("(none)")
+}
+
+/// Which identities the role checks evaluate, unless the vault has only a system-assigned one.
+fn evaluated_text(evaluated: &[VaultIdentity], identities: usize) -> String {
+    let named: Vec<String> = evaluated
+        .iter()
+        .map(|i| format!("{} (principal {})", i.short_name(), i.principal_id))
+        .collect();
+    match evaluated {
+        [only] if only.resource_id.is_none() && identities == 1 => String::new(),
+        [_] => format!("; the role checks evaluate {}", named[0]),
+        _ => format!(
+            "; the role checks evaluate each of its user-assigned identities, one of which must hold every role: {}",
+            named.join(", ")
+        ),
+    }
+}
+
+/// The evidence of the identities the role checks will evaluate, adding to `problems`
+/// when there is none; the fix, when the identity is what fails; and which identities
+/// are evaluated, for the message.
+fn judge_vault_identities(
+    facts: &Facts,
+    vault_id: &ResourceId,
+    vault: &Vault,
+    problems: &mut Vec<String>,
+) -> (Vec<Evidence>, Option<String>, String) {
+    let identities = vault.identities();
+    let choice = facts.target.vault_identity.as_ref();
+    let evaluated = vault.evaluated_identities(choice);
+    if let (Some(choice), [_, ..], []) = (choice, identities.as_slice(), evaluated.as_slice()) {
+        let chosen = choice.name();
+        let has: Vec<&str> = identities.iter().map(VaultIdentity::name).collect();
+        problems.push(format!(
+            "--vault-identity names {chosen}, which the vault does not have; its identities: {}",
+            has.join(", ")
+        ));
+        let evidence = Evidence::new(vault_id.as_str(), "identity", has.join(", "), chosen);
+        let fix = format!(
+            "# pass --vault-identity with one of the vault's identities ({}), or leave it out to evaluate the default",
+            has.join(", ")
+        );
+        return (vec![evidence], Some(fix), String::new());
+    }
+    if evaluated.is_empty() {
+        problems.push(format!(
+            "the vault has no managed identity (identity.type {})",
+            identity_type(vault)
+        ));
+        let evidence = Evidence::new(
+            vault_id.as_str(),
+            "identity.principalId",
+            Value::Null,
+            "a managed identity",
+        );
+        let fix = format!(
+            "az dataprotection backup-vault update -g {} --vault-name {} --type SystemAssigned",
+            vault_id.resource_group().unwrap_or_default(),
+            vault_id.name()
+        );
+        return (vec![evidence], Some(fix), String::new());
+    }
+    let evidence = evaluated
+        .iter()
+        .map(|identity| {
+            let property = match &identity.resource_id {
+                None => "identity.principalId".to_string(),
+                Some(id) => format!("identity.userAssignedIdentities['{id}'].principalId"),
+            };
+            Evidence::new(
+                vault_id.as_str(),
+                &property,
+                identity.principal_id.as_str(),
+                "a managed identity",
+            )
+        })
+        .collect();
+    (evidence, None, evaluated_text(&evaluated, identities.len()))
 }
 
 #[cfg(test)]
@@ -983,6 +1054,31 @@ mod tests {
             .contains("westus"));
         s.fail(&vault_read, 404, "ResourceNotFound");
         assert_eq!(Outcome::of(vault_identity(&s.facts())).status, Status::Fail);
+        let uai = "/subscriptions/sub1/resourceGroups/rg-backup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-a";
+        s.set(&vault_read, json!({"id": VAULT, "location": "eastus", "identity": {"type": "UserAssigned", "userAssignedIdentities": {uai: {"principalId": "PA", "clientId": "ca"}}}}));
+        let o = Outcome::of(vault_identity(&s.facts()));
+        assert_eq!(o.status, Status::Pass);
+        assert_eq!(
+            o.message,
+            "identity UserAssigned in eastus; the role checks evaluate id-a (principal pa)"
+        );
+        assert_eq!(
+            o.evidence[0].property,
+            format!("identity.userAssignedIdentities['{uai}'].principalId")
+        );
+        s.set(&vault_read, json!({"id": VAULT, "location": "eastus", "identity": {"type": "SystemAssigned, UserAssigned", "principalId": "ps", "userAssignedIdentities": {uai: {"principalId": "pa"}}}}));
+        assert!(Outcome::of(vault_identity(&s.facts()))
+            .message
+            .ends_with("; the role checks evaluate SystemAssigned (principal ps)"));
+        s.target.vault_identity = Some(uai.replace("id-a", "id-b"));
+        let o = Outcome::of(vault_identity(&s.facts()));
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message.starts_with(&format!("--vault-identity names {}, which the vault does not have; its identities: SystemAssigned, {uai}", uai.replace("id-a", "id-b"))),
+            "{}",
+            o.message
+        );
+        assert!(o.remediation.unwrap().contains("--vault-identity"));
         s.fail(&vault_read, 403, "AuthorizationFailed");
         assert_eq!(
             Outcome::of(vault_identity(&s.facts())).status,

@@ -6,11 +6,14 @@
 //! fails it; a grant only through a conditional assignment warns.
 
 use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Status, Uses, AZURE_BACKUP};
-use crate::facts::Facts;
+use crate::facts::{Facts, VaultIdentity};
 use crate::ids::ResourceId;
 use crate::rbac::{caller_can, evaluate, summarize, RbacData, Requirement, Wanted};
 use crate::reads::API_AUTHORIZATION;
 use crate::requirements::{self, PrincipalKind, RoleNeed, ScopeKind};
+
+/// The evidence property of a requirement's missing operations.
+const MISSED: &str = "effectivePermissions";
 
 const APPLY_NOTE: &str =
     "# run as Owner or User Access Administrator on the scope; new assignments can take up to 10 minutes to apply";
@@ -143,11 +146,93 @@ fn missing_scope(kind: ScopeKind) -> Outcome {
 
 fn matrix_check(facts: &Facts, id: &str) -> Judgement {
     let needs = requirements::azure_backup().needs_of(id);
-    let outcomes: Vec<Outcome> = needs
+    let vault_identities = facts.vault_identities();
+    let uses_vault = needs.iter().any(|n| n.principal == PrincipalKind::Vault);
+    if !uses_vault || vault_identities.len() < 2 {
+        return Ok(needs_outcome(facts, &needs, vault_identities.first()));
+    }
+    // Several user-assigned identities, none chosen: the check holds when one of them
+    // holds every role it needs (checks.md §6).
+    let mut candidates: Vec<Outcome> = vault_identities
         .iter()
-        .map(|need| Outcome::of(role_need(facts, need)))
+        .map(|identity| needs_outcome(facts, &needs, Some(identity)))
         .collect();
-    Ok(combine(outcomes))
+    // Closest first: the least severe verdict, then the fewest requirements missed.
+    candidates.sort_by_key(|o| {
+        (
+            o.status,
+            o.evidence.iter().filter(|e| e.property == MISSED).count(),
+        )
+    });
+    let closest = candidates.remove(0);
+    // A skip (no scope to evaluate) is the same for every identity.
+    if matches!(closest.status, Status::Pass | Status::Skip) {
+        return Ok(closest);
+    }
+    let message = format!(
+        "none of the vault's {} identities holds every role this check needs: {}",
+        candidates.len() + 1,
+        std::iter::once(&closest)
+            .chain(&candidates)
+            .map(|o| o.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    Ok(Outcome {
+        message,
+        evidence: std::iter::once(closest.evidence)
+            .chain(candidates.into_iter().map(|o| o.evidence))
+            .flatten()
+            .collect(),
+        ..closest
+    })
+}
+
+/// Every requirement of a check, with the vault's requirements evaluated for
+/// `vault_identity`; a user-assigned identity is named in the evidence.
+fn needs_outcome(
+    facts: &Facts,
+    needs: &[&RoleNeed],
+    vault_identity: Option<&VaultIdentity>,
+) -> Outcome {
+    let outcome = combine(
+        needs
+            .iter()
+            .map(|need| Outcome::of(role_need(facts, need, vault_identity)))
+            .collect(),
+    );
+    let user_assigned = vault_identity.and_then(|i| Some((i.resource_id.as_deref()?, i)));
+    match user_assigned {
+        Some((resource, identity)) if outcome.status != Status::Skip => outcome.evidence(
+            Evidence::note(resource, "principalId", identity.principal_id.as_str()),
+        ),
+        _ => outcome,
+    }
+}
+
+/// The principal a requirement is evaluated for, and how messages name it.
+fn subject(
+    facts: &Facts,
+    kind: PrincipalKind,
+    vault_identity: Option<&VaultIdentity>,
+) -> Option<(String, String)> {
+    if kind != PrincipalKind::Vault {
+        let principal = facts.principals_of(kind).pop()?;
+        return Some((
+            principal.clone(),
+            format!("{} ({principal})", principal_name(kind)),
+        ));
+    }
+    let identity = vault_identity?;
+    let principal = identity.principal_id.clone();
+    let who = match &identity.resource_id {
+        Some(_) => format!(
+            "the Backup vault's user-assigned identity {} ({principal})",
+            identity.short_name()
+        ),
+        None => format!("{} ({principal})", principal_name(kind)),
+    };
+    Some((principal, who))
 }
 
 /// Several requirements of one check: the most severe status decides; messages and fixes join.
@@ -175,18 +260,17 @@ fn combine(mut outcomes: Vec<Outcome>) -> Outcome {
     }
 }
 
-fn role_need(facts: &Facts, need: &RoleNeed) -> Judgement {
+fn role_need(facts: &Facts, need: &RoleNeed, vault_identity: Option<&VaultIdentity>) -> Judgement {
     let Some(scope) = facts.scope_of(need.scope) else {
         return Ok(missing_scope(need.scope));
     };
-    let Some(principal) = facts.principal_of(need.principal) else {
+    let Some((principal, who)) = subject(facts, need.principal, vault_identity) else {
         return missing_principal(facts, need.principal);
     };
     let guid = requirements::azure_backup().role_guid(&need.role);
     let role = facts
         .access
         .role_definition(facts.target.cluster.subscription(), guid)?;
-    let who = format!("{} ({principal})", principal_name(need.principal));
     let fix = format!(
         "az role assignment create --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --role \"{}\" --scope {scope}\n{APPLY_NOTE}",
         need.role
@@ -261,7 +345,7 @@ pub(super) fn requirement_outcome(
                 "{who} lacks {what} at {scope_text}: missing {}{groups}",
                 list_ops(&missing)
             ))
-            .evidence(Evidence::new(scope_text, "effectivePermissions", missing.join(", "), format!("all of {what}")))
+            .evidence(Evidence::new(scope_text, MISSED, missing.join(", "), format!("all of {what}")))
             .evidence(Evidence::note(
                 scope_text,
                 "(how inheritance was read)",
@@ -533,6 +617,132 @@ mod tests {
             "{}",
             o.message
         );
+    }
+
+    const UAI_A: &str = "/subscriptions/sub1/resourceGroups/rg-backup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-a";
+    const UAI_B: &str = "/subscriptions/sub1/resourceGroups/rg-backup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-b";
+    const UAI_A_P: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+    const UAI_B_P: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+
+    /// `vault_with`'s vault, its identity replaced by user-assigned ones with these assignments.
+    fn user_assigned_vault(identities: &[(&str, &str, Vec<Value>)]) -> Scenario {
+        let mut s = vault_with(Vec::new(), Vec::new());
+        let map: serde_json::Map<String, Value> = identities
+            .iter()
+            .map(|(id, principal, _)| {
+                (
+                    id.to_string(),
+                    json!({"principalId": principal, "clientId": "c"}),
+                )
+            })
+            .collect();
+        s.set(
+            &ArmRead::Vault(s.target_ids().vault.unwrap()),
+            json!({"id": VAULT, "location": "eastus",
+                   "identity": {"type": "UserAssigned", "userAssignedIdentities": map}}),
+        );
+        for (_, principal, assignments) in identities {
+            s.set(
+                &assignments_read(principal),
+                json!({ "value": assignments }),
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn a_user_assigned_identity_is_evaluated_and_named() {
+        let s = user_assigned_vault(&[(
+            UAI_A,
+            UAI_A_P,
+            vec![role_assignment("a1", UAI_A_P, READER, CLUSTER)],
+        )]);
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert_eq!(
+            o.message,
+            format!(
+                "the Backup vault's user-assigned identity id-a ({UAI_A_P}) has Reader at aks1"
+            )
+        );
+        assert!(o
+            .evidence
+            .contains(&Evidence::note(UAI_A, "principalId", UAI_A_P)));
+    }
+
+    #[test]
+    fn with_several_identities_one_must_hold_every_role_of_the_check() {
+        // Only the second identity holds the role: it passes, and only it is named.
+        let s = user_assigned_vault(&[
+            (UAI_A, UAI_A_P, Vec::new()),
+            (
+                UAI_B,
+                UAI_B_P,
+                vec![role_assignment("b1", UAI_B_P, READER, CLUSTER)],
+            ),
+        ]);
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert!(o.message.contains(UAI_B_P), "{}", o.message);
+        assert!(
+            !format!("{:?}", o.evidence).contains(UAI_A_P),
+            "{:?}",
+            o.evidence
+        );
+        // Neither does: each is named, the closest first (a conditional grant is closer
+        // than none), and the fix assigns the role to the closest.
+        let mut conditional = role_assignment("b1", UAI_B_P, READER, CLUSTER);
+        conditional["properties"]["condition"] = json!("@Resource[x] StringEquals 'y'");
+        let s = user_assigned_vault(&[
+            (UAI_A, UAI_A_P, Vec::new()),
+            (UAI_B, UAI_B_P, vec![conditional]),
+        ]);
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(
+            o.message.starts_with(&format!(
+                "none of the vault's 2 identities holds every role this check needs: the Backup vault's user-assigned identity id-b ({UAI_B_P}) has Reader at aks1 only through a conditional assignment"
+            )),
+            "{}",
+            o.message
+        );
+        assert!(
+            o.message.ends_with(&format!("; the Backup vault's user-assigned identity id-a ({UAI_A_P}) lacks Reader at {CLUSTER}: missing */read")),
+            "{}",
+            o.message
+        );
+        let s = user_assigned_vault(&[(UAI_A, UAI_A_P, Vec::new()), (UAI_B, UAI_B_P, Vec::new())]);
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Fail);
+        assert!(o
+            .remediation
+            .unwrap()
+            .contains(&format!("--assignee-object-id {UAI_A_P} ")));
+        // One identity's assignments cannot be read: whether the check holds is unknown.
+        let mut s =
+            user_assigned_vault(&[(UAI_A, UAI_A_P, Vec::new()), (UAI_B, UAI_B_P, Vec::new())]);
+        s.fail(&assignments_read(UAI_B_P), 403, "AuthorizationFailed");
+        assert_eq!(reader_on_cluster(&s).status, Status::Error);
+    }
+
+    #[test]
+    fn vault_identity_picks_the_identity_evaluated() {
+        let mut s = user_assigned_vault(&[
+            (
+                UAI_A,
+                UAI_A_P,
+                vec![role_assignment("a1", UAI_A_P, READER, CLUSTER)],
+            ),
+            (UAI_B, UAI_B_P, Vec::new()),
+        ]);
+        s.target.vault_identity = Some(UAI_B.into());
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Fail, "{}", o.message);
+        assert!(!o.message.contains(UAI_A_P), "{}", o.message);
+        s.target.vault_identity = Some("SystemAssigned".into());
+        let o = reader_on_cluster(&s);
+        assert_eq!(o.status, Status::Skip);
+        assert!(o.message.contains("(see vault-identity)"), "{}", o.message);
     }
 
     fn caller(blocks: Value) -> Scenario {

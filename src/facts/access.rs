@@ -5,7 +5,7 @@
 //! already include group-derived and inherited (management-group) assignments. Evaluation
 //! is `crate::rbac`; which RBAC reads to make is `crate::plan`.
 
-use super::{ByRead, Cluster, Facts, List, Observed, Unobserved};
+use super::{ByRead, Cluster, Facts, List, Observed, Unobserved, VaultIdentity};
 use crate::ids::ResourceId;
 use crate::rbac::{DenyAssignment, PermissionBlock, RbacData, RoleAssignment, RoleDefinition};
 use crate::reads::{ArmRead, RawReads};
@@ -184,12 +184,14 @@ impl Access {
             .collect();
         subscriptions.sort_by_key(|s| s.to_ascii_lowercase());
         subscriptions.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-        let principals = [
-            facts.vault_principal(),
-            facts.cluster_principal(),
-            facts.extension_principal(),
-            facts.pxb_principal(),
-        ];
+        let principals: Vec<String> = facts
+            .vault_identities()
+            .into_iter()
+            .map(|identity| identity.principal_id)
+            .chain(facts.cluster_principal())
+            .chain(facts.extension_principal())
+            .chain(facts.pxb_principal())
+            .collect();
         for scope in &scopes {
             access.permissions.observe(
                 raws,
@@ -210,7 +212,7 @@ impl Access {
                 },
                 |list: List<WireDeny>| list.value.into_iter().map(Into::into).collect(),
             );
-            for principal in principals.iter().flatten() {
+            for principal in &principals {
                 let read = ArmRead::RoleAssignments {
                     subscription: subscription.clone(),
                     principal: principal.clone(),
@@ -286,13 +288,13 @@ impl Facts {
         control_plane_principal(&self.cluster)
     }
 
-    pub fn vault_principal(&self) -> Option<String> {
-        self.vault
-            .as_ref()?
-            .as_ref()
-            .ok()?
-            .principal_id()
-            .map(str::to_ascii_lowercase)
+    /// The vault's identities the role checks evaluate (`Vault::evaluated_identities`);
+    /// none while the vault is not given or not read.
+    pub fn vault_identities(&self) -> Vec<VaultIdentity> {
+        match &self.vault {
+            Some(Ok(vault)) => vault.evaluated_identities(self.target.vault_identity.as_ref()),
+            _ => Vec::new(),
+        }
     }
 
     pub fn extension_principal(&self) -> Option<String> {
@@ -313,11 +315,17 @@ impl Facts {
             .or_else(|| self.cluster_principal())
     }
 
-    pub fn principal_of(&self, kind: PrincipalKind) -> Option<String> {
+    /// The principals a requirement of `kind` is evaluated for: one, or for the vault each
+    /// identity it evaluates.
+    pub fn principals_of(&self, kind: PrincipalKind) -> Vec<String> {
         match kind {
-            PrincipalKind::Vault => self.vault_principal(),
-            PrincipalKind::Cluster => self.cluster_principal(),
-            PrincipalKind::Extension => self.extension_principal(),
+            PrincipalKind::Vault => self
+                .vault_identities()
+                .into_iter()
+                .map(|identity| identity.principal_id)
+                .collect(),
+            PrincipalKind::Cluster => self.cluster_principal().into_iter().collect(),
+            PrincipalKind::Extension => self.extension_principal().into_iter().collect(),
         }
     }
 

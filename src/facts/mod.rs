@@ -11,7 +11,7 @@
 use crate::ids::{same_id, ResourceId};
 use crate::probe::Protocol;
 use crate::reads::{ArmRead, FailureKind, RawReads, ReadError};
-use crate::target::{Target, STORAGE_ACCOUNT_TYPE};
+use crate::target::{Target, VaultIdentityChoice, STORAGE_ACCOUNT_TYPE, SYSTEM_ASSIGNED};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -361,13 +361,80 @@ pub struct Vault {
     pub identity: Option<ClusterIdentity>,
 }
 
-impl Vault {
-    pub fn principal_id(&self) -> Option<&str> {
-        let identity = self.identity.as_ref()?;
-        if eq_ci(identity.kind.as_deref(), "None") {
-            return None;
+/// One managed identity of a Backup vault that has a principal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VaultIdentity {
+    /// The user-assigned identity's resource ID, as the vault lists it; `None` for the
+    /// system-assigned identity.
+    pub resource_id: Option<String>,
+    /// Its principal (object) ID, in lower case.
+    pub principal_id: String,
+}
+
+impl VaultIdentity {
+    /// How messages name it: `SystemAssigned`, or the user-assigned identity's resource ID.
+    pub fn name(&self) -> &str {
+        self.resource_id.as_deref().unwrap_or(SYSTEM_ASSIGNED)
+    }
+
+    /// How messages name it briefly: `SystemAssigned`, or the user-assigned identity's
+    /// resource name (its resource ID is in the evidence).
+    pub fn short_name(&self) -> &str {
+        self.name().rsplit('/').next().unwrap_or_default()
+    }
+
+    fn is(&self, choice: &VaultIdentityChoice) -> bool {
+        match (choice, &self.resource_id) {
+            (VaultIdentityChoice::SystemAssigned, None) => true,
+            (VaultIdentityChoice::UserAssigned(id), Some(own)) => same_id(own, id.as_str()),
+            _ => false,
         }
-        identity.principal_id.as_deref().filter(|p| !p.is_empty())
+    }
+}
+
+impl Vault {
+    /// Every managed identity of the vault that has a principal: the system-assigned one
+    /// first, then the user-assigned ones (`userAssignedIdentities[id].principalId`) in the
+    /// order ARM lists them. None for `identity.type` `None`.
+    pub fn identities(&self) -> Vec<VaultIdentity> {
+        let Some(identity) = &self.identity else {
+            return Vec::new();
+        };
+        if eq_ci(identity.kind.as_deref(), "None") {
+            return Vec::new();
+        }
+        let principal = |p: Option<&str>| p.filter(|p| !p.is_empty()).map(str::to_ascii_lowercase);
+        let system =
+            principal(identity.principal_id.as_deref()).map(|principal_id| VaultIdentity {
+                resource_id: None,
+                principal_id,
+            });
+        let user_assigned = identity
+            .user_assigned_identities
+            .iter()
+            .flatten()
+            .filter_map(|(id, details)| {
+                Some(VaultIdentity {
+                    resource_id: Some(id.clone()),
+                    principal_id: principal(details.get("principalId")?.as_str())?,
+                })
+            });
+        system.into_iter().chain(user_assigned).collect()
+    }
+
+    /// The identities the role checks evaluate (checks.md §6): the one `choice` names
+    /// (`--vault-identity`); else the system-assigned one; else every user-assigned one.
+    /// Empty when the vault has none, or not the one chosen.
+    pub fn evaluated_identities(&self, choice: Option<&VaultIdentityChoice>) -> Vec<VaultIdentity> {
+        let mut identities = self.identities();
+        match choice {
+            Some(choice) => identities.retain(|i| i.is(choice)),
+            None if identities.first().is_some_and(|i| i.resource_id.is_none()) => {
+                identities.truncate(1)
+            }
+            None => {}
+        }
+        identities
     }
 }
 
@@ -817,6 +884,64 @@ pub(super) mod tests {
         assert!(ext_err.describe().contains("HTTP 403"));
         assert_eq!(facts.trusted_access.unwrap_err().code, "MalformedBody");
         assert_eq!(facts.provider.unwrap_err().code, "NotCollected");
+    }
+
+    const UAI_A: &str = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a";
+    const UAI_B: &str = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/b";
+
+    fn vault(identity: Value) -> Vault {
+        serde_json::from_value(json!({ "identity": identity })).unwrap()
+    }
+
+    /// The principal IDs `choice` makes the role checks evaluate.
+    fn evaluated(vault: &Vault, choice: Option<&str>) -> Vec<String> {
+        let choice = choice.map(|c| match c {
+            "SystemAssigned" => VaultIdentityChoice::SystemAssigned,
+            id => VaultIdentityChoice::UserAssigned(ResourceId::parse(id).unwrap()),
+        });
+        vault
+            .evaluated_identities(choice.as_ref())
+            .into_iter()
+            .map(|i| i.principal_id)
+            .collect()
+    }
+
+    #[test]
+    fn the_vault_identity_evaluated_is_the_system_assigned_else_each_user_assigned() {
+        let users = json!({UAI_A: {"principalId": "PA", "clientId": "ca"}, UAI_B: {"principalId": "pb", "clientId": "cb"}});
+        let system_only = vault(json!({"type": "SystemAssigned", "principalId": "PS"}));
+        assert_eq!(evaluated(&system_only, None), ["ps"]);
+        let one_user = vault(
+            json!({"type": "UserAssigned", "userAssignedIdentities": {UAI_A: {"principalId": "pa"}}}),
+        );
+        assert_eq!(evaluated(&one_user, None), ["pa"]);
+        assert_eq!(one_user.identities()[0].name(), UAI_A);
+        assert_eq!(one_user.identities()[0].short_name(), "a");
+        let several = vault(json!({"type": "UserAssigned", "userAssignedIdentities": users}));
+        assert_eq!(evaluated(&several, None), ["pa", "pb"]);
+        let both = vault(
+            json!({"type": "SystemAssigned, UserAssigned", "principalId": "ps", "userAssignedIdentities": users}),
+        );
+        assert_eq!(evaluated(&both, None), ["ps"]);
+        assert_eq!(both.identities()[0].short_name(), "SystemAssigned");
+        assert_eq!(both.identities().len(), 3);
+        let none = vault(json!({"type": "None", "principalId": "stale"}));
+        assert!(none.identities().is_empty());
+        assert!(vault(Value::Null).identities().is_empty());
+    }
+
+    #[test]
+    fn vault_identity_picks_one_identity_or_none() {
+        let users = json!({UAI_A: {"principalId": "pa"}, UAI_B: {"principalId": "pb"}});
+        let both = vault(
+            json!({"type": "SystemAssigned,UserAssigned", "principalId": "ps", "userAssignedIdentities": users}),
+        );
+        assert_eq!(evaluated(&both, Some(&UAI_B.to_uppercase())), ["pb"]);
+        assert_eq!(evaluated(&both, Some("SystemAssigned")), ["ps"]);
+        let user_only = vault(json!({"type": "UserAssigned", "userAssignedIdentities": users}));
+        assert!(evaluated(&user_only, Some("SystemAssigned")).is_empty());
+        let other = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/c";
+        assert!(evaluated(&user_only, Some(other)).is_empty());
     }
 
     #[test]

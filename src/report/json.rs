@@ -44,6 +44,8 @@ struct TargetV1<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     vault: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    vault_identity: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     snapshot_resource_group: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     storage_account: Option<&'a str>,
@@ -133,6 +135,7 @@ impl<'a> From<&'a TargetRecord> for TargetV1<'a> {
         TargetV1 {
             cluster: &t.cluster,
             vault: t.vault.as_deref(),
+            vault_identity: t.vault_identity.as_deref(),
             snapshot_resource_group: t.snapshot_resource_group.as_deref(),
             storage_account: t.storage_account.as_deref(),
             blob_container: t.blob_container.as_deref(),
@@ -255,6 +258,7 @@ mod tests {
         let record = TargetRecord {
             cluster: "c".into(),
             vault: Some("v".into()),
+            vault_identity: Some("SystemAssigned".into()),
             restore_role: Some(RestoreRole {
                 name: "r".into(),
                 actions: vec!["a".into()],
@@ -274,7 +278,7 @@ mod tests {
         assert_eq!(
             wire,
             serde_json::json!({
-                "cluster": "c", "vault": "v",
+                "cluster": "c", "vault": "v", "vault_identity": "SystemAssigned",
                 "restore_role": {"name": "r", "actions": ["a"]},
                 "storage_account_key_provided": true,
                 "pxb": {"host": "h", "rest_port": 10001, "grpc_port": 10002, "client_source": "VirtualNetwork"},

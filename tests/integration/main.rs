@@ -17,3 +17,4 @@ mod reports;
 mod snapshots;
 mod storage_key;
 mod terminal;
+mod vault_identity;
