@@ -530,6 +530,42 @@ mod tests {
     }
 
     #[test]
+    fn a_deny_naming_a_group_fails_a_member_and_warns_while_memberships_are_unknown() {
+        const GROUP: &str = "4444abcd-4444-4444-8444-44444444abcd";
+        let with_group_deny = || {
+            vault_with(
+                vec![role_assignment("a1", VAULT_PRINCIPAL, READER, CLUSTER)],
+                vec![deny_assignment("group lockdown", GROUP, &["*/read"])],
+            )
+        };
+        let groups_read = ArmRead::GroupMemberships(VAULT_PRINCIPAL.into());
+        // Not collected (a bundle without Graph reads): warn, naming the deny and the group.
+        let o = reader_on_cluster(&with_group_deny());
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        for expected in ["'group lockdown'", GROUP, "not in the collected data"] {
+            assert!(o.message.contains(expected), "{expected}: {}", o.message);
+        }
+        // Graph lists the group: the deny applies.
+        let mut member = with_group_deny();
+        member.set(
+            &groups_read,
+            json!({"value": [{"id": GROUP.to_uppercase()}]}),
+        );
+        let o = reader_on_cluster(&member);
+        assert_eq!(o.status, Status::Fail, "{}", o.message);
+        assert!(o
+            .message
+            .contains("a deny assignment 'group lockdown' blocks"));
+        // Graph lists other groups only: the deny does not apply.
+        let mut outside = with_group_deny();
+        outside.set(
+            &groups_read,
+            json!({"value": [{"id": "55555555-5555-5555-5555-555555555555"}]}),
+        );
+        assert_eq!(reader_on_cluster(&outside).status, Status::Pass);
+    }
+
+    #[test]
     fn missing_inputs_skip_and_unreadable_assignments_are_an_error() {
         let o = reader_on_cluster(&Scenario::new());
         assert_eq!(o.status, Status::Skip);
