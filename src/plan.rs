@@ -13,7 +13,7 @@ use crate::facts::{
 };
 use crate::ids::ResourceId;
 use crate::probe::Protocol;
-use crate::rbac::{RbacData, ALL_PRINCIPALS};
+use crate::rbac::{Principal, RbacData};
 use crate::reads::{ArmRead, RawReads};
 use crate::requirements;
 use crate::target::Target;
@@ -171,14 +171,17 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
 /// Whether a deny of the subscription names a principal that may be a group of
 /// `principal` (neither all principals nor itself): only then are its groups read.
 fn names_another_principal(facts: &Facts, subscription: &str, principal: &str) -> bool {
+    let principal = Principal {
+        id: principal.to_string(),
+        ..Principal::default()
+    };
     facts
         .access
         .deny_assignments(subscription)
         .is_ok_and(|denies| {
             denies
                 .iter()
-                .flat_map(|d| &d.principals)
-                .any(|p| p.as_str() != ALL_PRINCIPALS && !p.eq_ignore_ascii_case(principal))
+                .any(|d| d.other_principal(&principal).is_some())
         })
 }
 

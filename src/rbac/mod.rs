@@ -109,6 +109,17 @@ pub struct DenyAssignment {
     pub do_not_apply_to_child_scopes: bool,
 }
 
+impl DenyAssignment {
+    /// A principal it names other than all principals and `principal` (or a group it is
+    /// known to be in): one that may be a group of `principal`.
+    pub fn other_principal(&self, principal: &Principal) -> Option<&str> {
+        self.principals
+            .iter()
+            .find(|p| *p != ALL_PRINCIPALS && !principal.is(p))
+            .map(String::as_str)
+    }
+}
+
 /// The principal under evaluation and the groups it is known to belong to.
 #[derive(Clone, Debug, Default)]
 pub struct Principal {
@@ -190,10 +201,7 @@ impl Rbac<'_> {
         if principal.groups_complete || !self.deny_in_scope(deny, principal, target) {
             return None;
         }
-        deny.principals
-            .iter()
-            .find(|p| *p != ALL_PRINCIPALS && !principal.is(p))
-            .map(String::as_str)
+        deny.other_principal(principal)
     }
 
     /// Does `principal` hold every operation `wanted` matches (a literal operation or a
