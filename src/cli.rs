@@ -205,6 +205,9 @@ pub struct ConnectionArgs {
     /// Override the ARM base URL (Azure Stack, tests); http:// only for loopback.
     #[arg(long, value_name = "URL")]
     pub arm_endpoint: Option<String>,
+    /// Override the Microsoft Graph base URL (group memberships); http:// only for loopback.
+    #[arg(long, value_name = "URL")]
+    pub graph_endpoint: Option<String>,
     /// Seconds one HTTP attempt may take before it is retried.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub request_timeout: u64,

@@ -1,4 +1,5 @@
-//! Which Azure cloud to talk to: the ARM base URL, the token audience and the AAD authority.
+//! Which Azure cloud to talk to: the ARM and Microsoft Graph base URLs, their token
+//! audiences and the AAD authority.
 //!
 //! Endpoints come from the ARM metadata of each cloud (see shared/reference/arm-api.md §12).
 //! This module validates endpoints before any request is made: `http://` is accepted only
@@ -43,34 +44,45 @@ pub struct Cloud {
     pub arm_endpoint: Url,
     /// The OAuth scope for ARM: the cloud's audience plus `/.default`.
     pub arm_scope: String,
+    /// The Microsoft Graph base URL (group memberships are read there).
+    pub graph_endpoint: Url,
+    /// The OAuth scope for Graph: always the cloud's Graph audience, even when overridden.
+    pub graph_scope: String,
     pub authority_host: Url,
 }
 
 impl Cloud {
-    /// `arm_override` is `--arm-endpoint`; `authority_override` is `AZURE_AUTHORITY_HOST`.
+    /// `arm_override` is `--arm-endpoint`, `graph_override` `--graph-endpoint`;
+    /// `authority_override` is `AZURE_AUTHORITY_HOST`.
     pub fn resolve(
         name: CloudName,
         arm_override: Option<&str>,
+        graph_override: Option<&str>,
         authority_override: Option<&str>,
     ) -> Result<Self, EndpointError> {
-        let (arm, audience, authority) = match name {
+        let (arm, audience, graph, authority) = match name {
             CloudName::AzureCloud => (
                 "https://management.azure.com/",
                 "https://management.azure.com",
+                "https://graph.microsoft.com",
                 "https://login.microsoftonline.com/",
             ),
             CloudName::AzureChinaCloud => (
                 "https://management.chinacloudapi.cn/",
                 "https://management.chinacloudapi.cn",
+                "https://microsoftgraph.chinacloudapi.cn",
                 "https://login.chinacloudapi.cn/",
             ),
             CloudName::AzureUsGovernment => (
                 "https://management.usgovcloudapi.net/",
                 "https://management.usgovcloudapi.net",
+                "https://graph.microsoft.us",
                 "https://login.microsoftonline.us/",
             ),
         };
         let arm_endpoint = validate_endpoint("--arm-endpoint", arm_override.unwrap_or(arm))?;
+        let graph_endpoint =
+            validate_endpoint("--graph-endpoint", graph_override.unwrap_or(graph))?;
         let authority_host = validate_endpoint(
             "AZURE_AUTHORITY_HOST",
             authority_override.unwrap_or(authority),
@@ -78,6 +90,8 @@ impl Cloud {
         Ok(Cloud {
             arm_endpoint,
             arm_scope: format!("{audience}/.default"),
+            graph_endpoint,
+            graph_scope: format!("{graph}/.default"),
             authority_host,
         })
     }
@@ -129,7 +143,7 @@ mod tests {
 
     #[test]
     fn sovereign_clouds_have_their_own_endpoints() {
-        let china = Cloud::resolve(CloudName::AzureChinaCloud, None, None).unwrap();
+        let china = Cloud::resolve(CloudName::AzureChinaCloud, None, None, None).unwrap();
         assert_eq!(
             china.arm_endpoint.as_str(),
             "https://management.chinacloudapi.cn/"
@@ -138,11 +152,23 @@ mod tests {
             china.arm_scope,
             "https://management.chinacloudapi.cn/.default"
         );
-        let gov = Cloud::resolve(CloudName::AzureUsGovernment, None, None).unwrap();
+        assert_eq!(
+            china.graph_endpoint.as_str(),
+            "https://microsoftgraph.chinacloudapi.cn/"
+        );
+        assert_eq!(
+            china.graph_scope,
+            "https://microsoftgraph.chinacloudapi.cn/.default"
+        );
+        let gov = Cloud::resolve(CloudName::AzureUsGovernment, None, None, None).unwrap();
         assert_eq!(
             gov.authority_host.as_str(),
             "https://login.microsoftonline.us/"
         );
+        assert_eq!(gov.graph_endpoint.as_str(), "https://graph.microsoft.us/");
+        assert_eq!(gov.graph_scope, "https://graph.microsoft.us/.default");
+        let public = Cloud::resolve(CloudName::AzureCloud, None, None, None).unwrap();
+        assert_eq!(public.graph_scope, "https://graph.microsoft.com/.default");
     }
 
     #[test]
@@ -167,8 +193,26 @@ mod tests {
 
     #[test]
     fn override_keeps_the_cloud_audience() {
-        let c = Cloud::resolve(CloudName::AzureCloud, Some("http://127.0.0.1:5"), None).unwrap();
+        let c = Cloud::resolve(
+            CloudName::AzureCloud,
+            Some("http://127.0.0.1:5"),
+            Some("http://127.0.0.1:6"),
+            None,
+        )
+        .unwrap();
         assert_eq!(c.arm_endpoint.as_str(), "http://127.0.0.1:5/");
         assert_eq!(c.arm_scope, "https://management.azure.com/.default");
+        assert_eq!(c.graph_endpoint.as_str(), "http://127.0.0.1:6/");
+        assert_eq!(c.graph_scope, "https://graph.microsoft.com/.default");
+        let remote_http = Cloud::resolve(
+            CloudName::AzureCloud,
+            None,
+            Some("http://graph.example.com"),
+            None,
+        );
+        assert!(remote_http
+            .unwrap_err()
+            .to_string()
+            .contains("--graph-endpoint"));
     }
 }

@@ -189,7 +189,8 @@ pub fn arm_body(fixture: &Fixture, data: &[u8]) -> bool {
     let body = serde_json::from_slice(body).unwrap_or_else(|_| Value::from(text(body)));
     // The body as a page of a list, as the client splits it before recording.
     let arm = url::Url::parse("https://management.azure.com/").expect("a URL");
-    let _ = crate::arm::list_page(body.clone(), &arm);
+    let _ = crate::arm::list_page(body.clone(), &crate::arm::ARM_PAGING, &arm);
+    let _ = crate::arm::list_page(body.clone(), &crate::arm::GRAPH_PAGING, &arm);
     let mut raws = RawReads::default();
     for (i, read) in fixture.reads.iter().enumerate() {
         let mut read = read.clone();

@@ -47,6 +47,7 @@ pub fn gather_live(
     let cloud = cloud::Cloud::resolve(
         connection.cloud,
         connection.arm_endpoint.as_deref(),
+        connection.graph_endpoint.as_deref(),
         authority.as_deref(),
     )
     .map_err(|e| anyhow!(e))?;

@@ -2,7 +2,8 @@
 //! what has been read so far. The collector calls it until it asks for nothing new; each
 //! call's answer is one round of concurrent reads. Typical rounds: (1) everything the
 //! target names, (2) what those point to (the extension's storage account, the vault's and
-//! cluster's identities' role assignments), (3) the role definitions those assignments use.
+//! cluster's identities' role assignments), (3) the role definitions those assignments use,
+//! and the Graph group memberships of a principal when a deny names another principal.
 //!
 //! This is the only place that knows which reads follow from which answers: it derives a
 //! [`Facts`] snapshot of the reads so far and reads its fields. It makes no reads itself.
@@ -12,7 +13,7 @@ use crate::facts::{
 };
 use crate::ids::ResourceId;
 use crate::probe::Protocol;
-use crate::rbac::RbacData;
+use crate::rbac::{Principal, RbacData};
 use crate::reads::{ArmRead, RawReads};
 use crate::requirements;
 use crate::target::Target;
@@ -143,6 +144,9 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
             subscription: subscription.clone(),
             principal: principal.clone(),
         });
+        if names_another_principal(facts, &subscription, &principal) {
+            reads.push(ArmRead::GroupMemberships(principal.clone()));
+        }
         if let Ok(assignments) = facts.access.role_assignments(&subscription, &principal) {
             // Once per GUID: a definition already read through any subscription is reused.
             reads.extend(
@@ -162,6 +166,23 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
         }
     }
     reads
+}
+
+/// Whether a deny of the subscription names a principal that may be a group of
+/// `principal` (neither all principals nor itself): only then are its groups read.
+fn names_another_principal(facts: &Facts, subscription: &str, principal: &str) -> bool {
+    let principal = Principal {
+        id: principal.to_string(),
+        ..Principal::default()
+    };
+    facts
+        .access
+        .deny_assignments(subscription)
+        .is_ok_and(|denies| {
+            denies
+                .iter()
+                .any(|d| d.other_principal(&principal).is_some())
+        })
 }
 
 /// Every (principal, scope) whose RBAC data some check needs, as far as known so far.

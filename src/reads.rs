@@ -1,7 +1,8 @@
 //! What the tool reads, and the raw answers it got.
 //!
-//! An [`ArmRead`] names one logical read (a resource GET, a whole paged list, or a TCP
-//! probe of the PXB server) with its path, api-version and the permission it needs. A
+//! An [`ArmRead`] names one logical read (a resource GET, a whole paged list, a Microsoft
+//! Graph list, or a TCP probe of the PXB server) with its path, api-version and the
+//! permission it needs. A
 //! [`RawRead`] is what came back: which [`Source`] was read, the status and JSON body, or
 //! the typed [`ReadError`]. The collector produces raw reads, bundles store them (in their
 //! own wire form, see `crate::bundle`), facts are derived from them. Nothing here does I/O
@@ -67,6 +68,9 @@ pub enum ArmRead {
     /// A policy definition or policy set definition, by its full ID (built-ins have no
     /// subscription in their ID, so this is a path, not a `ResourceId`).
     PolicyDefinition(String),
+    /// Not an ARM call: the groups a principal belongs to, directly or through other
+    /// groups, read from Microsoft Graph (`transitiveMemberOf`, every page merged).
+    GroupMemberships(String),
     /// Not an ARM call: a TCP probe of the PXB server that the collector makes itself.
     Probe {
         host: String,
@@ -117,6 +121,9 @@ impl ArmRead {
                 format!("{scope}/providers/Microsoft.Authorization/policyAssignments")
             }
             ArmRead::PolicyDefinition(id) => id.clone(),
+            ArmRead::GroupMemberships(principal) => {
+                format!("/v1.0/directoryObjects/{principal}/transitiveMemberOf?$select=id")
+            }
             ArmRead::Probe { .. } => self.source().path(),
         }
     }
@@ -149,7 +156,7 @@ impl ArmRead {
             | ArmRead::NetworkSecurityGroup(_)
             | ArmRead::NetworkSecurityGroups(_) => API_NETWORK,
             ArmRead::PolicyAssignments(_) | ArmRead::PolicyDefinition(_) => API_POLICY,
-            ArmRead::Probe { .. } => "",
+            ArmRead::GroupMemberships(_) | ArmRead::Probe { .. } => "",
         }
     }
 
@@ -197,14 +204,18 @@ impl ArmRead {
                 "Microsoft.Authorization/policySetDefinitions/read"
             }
             ArmRead::PolicyDefinition(_) => "Microsoft.Authorization/policyDefinitions/read",
+            ArmRead::GroupMemberships(_) => {
+                "Microsoft Graph GroupMember.Read.All (or Directory.Read.All)"
+            }
             ArmRead::Probe { .. } => "a network path to the PXB server",
         }
     }
 
     /// What is read, as recorded: an ARM call (every call is a GET but `listKeys`, which
-    /// the transport guard allows as a POST), or a probe.
+    /// the transport guard allows as a POST), a Graph GET, or a probe.
     pub fn source(&self) -> Source {
         match self {
+            ArmRead::GroupMemberships(_) => Source::Graph { path: self.path() },
             ArmRead::Probe {
                 host,
                 port,
@@ -243,6 +254,10 @@ impl ArmRead {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     Arm(ArmCall),
+    /// A Microsoft Graph GET: its path under the Graph host, with its query.
+    Graph {
+        path: String,
+    },
     /// A TCP probe the collector makes itself: no HTTP method, no api-version.
     Probe {
         host: String,
@@ -268,14 +283,15 @@ impl Source {
                 Some(f) => format!("{}?$filter={f}", call.path.to_ascii_lowercase()),
                 None => call.path.to_ascii_lowercase(),
             },
-            Source::Probe { .. } => self.path().to_ascii_lowercase(),
+            Source::Graph { .. } | Source::Probe { .. } => self.path().to_ascii_lowercase(),
         }
     }
 
-    /// The ARM path, or `<protocol>://host:port` for a probe.
+    /// The ARM or Graph path, or `<protocol>://host:port` for a probe.
     pub fn path(&self) -> String {
         match self {
             Source::Arm(call) => call.path.clone(),
+            Source::Graph { path } => path.clone(),
             Source::Probe {
                 host,
                 port,
@@ -297,6 +313,7 @@ impl Source {
                     call.method, call.path, call.api_version
                 )
             }
+            Source::Graph { path } => format!("GET {path} (Microsoft Graph)"),
             Source::Probe { .. } => format!("TCP probe of {}", self.path()),
         }
     }

@@ -1,8 +1,10 @@
-//! The ARM client: the only code in the tool that talks to Azure.
+//! The ARM client: the only code in the tool that talks to Azure (ARM, and Microsoft Graph
+//! for group memberships).
 //!
 //! One credential, one transport (read-only guard + timeout) and one retry policy serve
 //! every provider: the `azure_mgmt_storage` client for the storage reads it covers, and the
-//! same azure_core pipeline for the providers no mgmt crate covers here. Each read returns
+//! same azure_core pipeline for the providers no mgmt crate covers here and for Graph
+//! (GETs only, with a token for the Graph audience, never the ARM one). Each read returns
 //! a [`RawRead`]: bodies are kept as JSON, never parsed into strict generated models
 //! (the live service returns values the specs do not list). Failures become raw reads
 //! too; only a failed sign-in is an error of the run.
@@ -61,6 +63,8 @@ impl Default for Limits {
 pub struct ArmClient {
     base: Url,
     scope: String,
+    graph: Url,
+    graph_scope: String,
     credential: Arc<dyn TokenCredential>,
     pipeline: Pipeline,
     storage: azure_mgmt_storage::package_2023_05::Client,
@@ -127,6 +131,8 @@ impl ArmClient {
         ArmClient {
             base: cloud.arm_endpoint.clone(),
             scope: cloud.arm_scope.clone(),
+            graph: cloud.graph_endpoint.clone(),
+            graph_scope: cloud.graph_scope.clone(),
             credential,
             pipeline,
             storage,
@@ -174,6 +180,15 @@ impl ArmClient {
             }
             ArmRead::ListKeys(account) => self.verify_key(account).await,
             ArmRead::Probe { .. } => Err(Failure::local("a TCP probe is not an ARM read".into())),
+            ArmRead::GroupMemberships(_) => {
+                match self.graph.join(read.path().trim_start_matches('/')) {
+                    Ok(url) => {
+                        self.get_all_pages(url, &GRAPH_PAGING, &self.graph, &self.graph_scope)
+                            .await
+                    }
+                    Err(e) => Err(Failure::local(format!("bad URL: {e}"))),
+                }
+            }
             ArmRead::RoleDefinition { subscription, guid } => {
                 let call = self
                     .authorization
@@ -184,9 +199,15 @@ impl ArmClient {
                     Err(e) => Err(Failure::from_core(&e)),
                 }
             }
-            _ if read.is_list() => self.get_all_pages(read).await,
+            _ if read.is_list() => match self.url_for(read) {
+                Ok(url) => {
+                    self.get_all_pages(url, &ARM_PAGING, &self.base, &self.scope)
+                        .await
+                }
+                Err(failure) => Err(failure),
+            },
             _ => match self.url_for(read) {
-                Ok(url) => self.get_json(url).await,
+                Ok(url) => self.get_json(url, &self.scope).await,
                 Err(failure) => Err(failure),
             },
         };
@@ -248,14 +269,19 @@ impl ArmClient {
         Ok(url)
     }
 
-    /// Follows `nextLink` exactly as given (it carries its own api-version and skip token),
-    /// but only on the ARM host: the bearer token is never sent anywhere else.
-    async fn get_all_pages(&self, read: &ArmRead) -> Result<Value, Failure> {
-        let mut url = self.url_for(read)?;
+    /// Follows the next-page link exactly as given (it carries its own api-version or skip
+    /// token), but only on `base`'s host: each bearer token is never sent anywhere else.
+    async fn get_all_pages(
+        &self,
+        mut url: Url,
+        paging: &Paging,
+        base: &Url,
+        scope: &str,
+    ) -> Result<Value, Failure> {
         let mut items = Vec::new();
         for _ in 0..self.max_pages {
-            let page = self.get_json(url.clone()).await?;
-            let (page_items, next) = list_page(page, &self.base)?;
+            let page = self.get_json(url.clone(), scope).await?;
+            let (page_items, next) = list_page(page, paging, base)?;
             items.extend(page_items);
             match next {
                 Some(next) => url = next,
@@ -268,10 +294,10 @@ impl ArmClient {
         )))
     }
 
-    async fn get_json(&self, url: Url) -> Result<Value, Failure> {
+    async fn get_json(&self, url: Url, scope: &str) -> Result<Value, Failure> {
         let token = self
             .credential
-            .get_token(&[&self.scope])
+            .get_token(&[scope])
             .await
             .map_err(|e| Failure::local(one_line(&format!("authentication failed: {e}"))))?;
         let mut request = Request::new(url, Method::Get);
@@ -303,22 +329,44 @@ impl ArmClient {
     }
 }
 
-/// One page of an ARM list: its items, and the next page's URL when ARM gives one. The
-/// `nextLink` is followed as given but only on `base`'s origin, so the token never leaves it.
-pub(crate) fn list_page(page: Value, base: &Url) -> Result<(Vec<Value>, Option<Url>), Failure> {
+/// How a service pages its lists: the field that links the next page, and the service's
+/// name for messages.
+pub(crate) struct Paging {
+    next_link: &'static str,
+    service: &'static str,
+}
+
+pub(crate) const ARM_PAGING: Paging = Paging {
+    next_link: "nextLink",
+    service: "ARM",
+};
+pub(crate) const GRAPH_PAGING: Paging = Paging {
+    next_link: "@odata.nextLink",
+    service: "Microsoft Graph",
+};
+
+/// One page of a list: its items, and the next page's URL when the service gives one. The
+/// link is followed as given but only on `base`'s origin, so the token never leaves it.
+pub(crate) fn list_page(
+    page: Value,
+    paging: &Paging,
+    base: &Url,
+) -> Result<(Vec<Value>, Option<Url>), Failure> {
     let Value::Object(mut page) = page else {
         return Err(Failure::malformed("a list page is not a JSON object"));
     };
     let Some(Value::Array(items)) = page.remove("value") else {
         return Err(Failure::malformed("a list page has no 'value' array"));
     };
-    let next = match page.get("nextLink") {
+    let link = paging.next_link;
+    let next = match page.get(link) {
         Some(Value::String(next)) if !next.is_empty() => {
             let next_url = Url::parse(next)
-                .map_err(|e| Failure::malformed(format!("nextLink is not a URL: {e}")))?;
+                .map_err(|e| Failure::malformed(format!("{link} is not a URL: {e}")))?;
             if next_url.origin() != base.origin() {
                 return Err(Failure::malformed(format!(
-                    "nextLink points outside the ARM endpoint ({}); not followed",
+                    "{link} points outside the {} endpoint ({}); not followed",
+                    paging.service,
                     next_url.origin().ascii_serialization()
                 )));
             }
@@ -400,7 +448,7 @@ pub fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::list_page;
+    use super::{list_page, ARM_PAGING, GRAPH_PAGING};
     use crate::reads::FailureKind;
     use serde_json::json;
     use url::Url;
@@ -412,15 +460,44 @@ mod tests {
     #[test]
     fn a_page_gives_its_items_and_a_next_link_on_the_same_host() {
         let next = "https://management.azure.com/subscriptions/s/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$skiptoken=abc";
-        let (items, link) = list_page(json!({"value": [1, 2], "nextLink": next}), &arm())
-            .ok()
-            .unwrap();
+        let (items, link) = list_page(
+            json!({"value": [1, 2], "nextLink": next}),
+            &ARM_PAGING,
+            &arm(),
+        )
+        .ok()
+        .unwrap();
         assert_eq!(items, [json!(1), json!(2)]);
         assert_eq!(link.unwrap().as_str(), next);
-        let (_, last) = list_page(json!({"value": [], "nextLink": null}), &arm())
+        let (_, last) = list_page(json!({"value": [], "nextLink": null}), &ARM_PAGING, &arm())
             .ok()
             .unwrap();
         assert_eq!(last, None);
+    }
+
+    #[test]
+    fn graph_pages_link_through_odata_next_link_on_the_graph_host_only() {
+        let graph = Url::parse("https://graph.microsoft.com/").unwrap();
+        let next = "https://graph.microsoft.com/v1.0/directoryObjects/p/transitiveMemberOf?$select=id&$skiptoken=X";
+        let (items, link) = list_page(
+            json!({"value": [{"id": "g1"}], "@odata.nextLink": next}),
+            &GRAPH_PAGING,
+            &graph,
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(items, [json!({"id": "g1"})]);
+        assert_eq!(link.unwrap().as_str(), next);
+        let foreign = json!({"value": [], "@odata.nextLink": "https://management.azure.com/x"});
+        let failure = list_page(foreign, &GRAPH_PAGING, &graph).err().unwrap();
+        assert!(
+            failure
+                .error
+                .message
+                .contains("@odata.nextLink points outside the Microsoft Graph endpoint"),
+            "{}",
+            failure.error.message
+        );
     }
 
     #[test]
@@ -434,7 +511,7 @@ mod tests {
             (json!({"values": []}), "no 'value' array"),
             (json!([1]), "not a JSON object"),
         ] {
-            let failure = list_page(page, &arm()).err().unwrap();
+            let failure = list_page(page, &ARM_PAGING, &arm()).err().unwrap();
             assert_eq!(failure.error.kind, FailureKind::MalformedBody);
             assert!(
                 failure.error.message.contains(why),

@@ -4,6 +4,8 @@
 //! The guard is the last line that makes "the tool never changes Azure" true whatever the
 //! code above it does: any method other than GET is refused before it leaves the process,
 //! except POST to a storage account's `listKeys` and to Resource Graph's query endpoint.
+//! Microsoft Graph is read with GETs only: no POST to it passes (not even its read-like
+//! `getMemberGroups`).
 //! The call log prints method, path and query, status and duration, never headers (they
 //! carry the bearer token) nor bodies (listKeys answers carry keys).
 
@@ -114,6 +116,10 @@ mod tests {
             &Method::Post,
             "/providers/Microsoft.ResourceGraph/resources"
         ));
+        assert!(is_allowed(
+            &Method::Get,
+            "/v1.0/directoryObjects/p/transitiveMemberOf"
+        ));
         for (method, path) in [
             (Method::Put, sa.to_string()),
             (Method::Patch, sa.to_string()),
@@ -124,6 +130,12 @@ mod tests {
                 "/subscriptions/s/providers/Microsoft.KubernetesConfiguration/register".to_string(),
             ),
             (Method::Post, "/listKeys".to_string()),
+            (
+                Method::Post,
+                "/v1.0/directoryObjects/p/getMemberGroups".to_string(),
+            ),
+            (Method::Patch, "/v1.0/groups/g".to_string()),
+            (Method::Post, "/v1.0/groups/g/members/$ref".to_string()),
         ] {
             assert!(
                 !is_allowed(&method, &path),

@@ -5,13 +5,15 @@
 //! - `manifest.json`: format name and version, the version of the tool that collected,
 //!   collection time, the target and inputs, and a summary of every read that failed;
 //! - `reads/<source>-<slug>-<hash>.json`: one read each, named by what was read, never by
-//!   its position, so adding a read renames nothing. `<source>` is `arm` or `probe`;
-//!   `<slug>` is the last two segments of the lower-cased path (`host-port-protocol` for a
+//!   its position, so adding a read renames nothing. `<source>` is `arm`, `graph` or
+//!   `probe`; `<slug>` is the last two segments of the lower-cased path without its query
+//!   (`host-port-protocol` for a
 //!   probe), for people; `<hash>` is 8 hex digits of the SHA-256 of the read's identity
 //!   (lower-cased path and `$filter`), so two reads never share a name. A record states its
 //!   `source`; an ARM record has method, path, api_version, filter, status and the body or
-//!   the error (`kind`, ARM's `code` when it gave one, `message`); a probe record has host,
-//!   port, protocol and the body.
+//!   the error (`kind`, ARM's `code` when it gave one, `message`); a Graph record (always a
+//!   GET) has path (with its query), status and the body or the error; a probe record has
+//!   host, port, protocol and the body.
 //!
 //! Format 1 bundles (numbered `reads/NNN-<name>.json`, probes disguised as method `TCP`,
 //! string error codes) still load ([`v1`]), and `bundle upgrade` rewrites them as format 2.
@@ -114,8 +116,9 @@ impl Manifest {
 /// The file name of a read in format 2 (see the module's documentation).
 fn record_name(source: &Source) -> String {
     let slug = match source {
-        Source::Arm(call) => {
-            let path = call.path.to_ascii_lowercase();
+        Source::Arm(_) | Source::Graph { .. } => {
+            let path = source.path().to_ascii_lowercase();
+            let path = path.split('?').next().unwrap_or_default();
             let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
             segments[segments.len().saturating_sub(2)..].join("-")
         }
@@ -530,6 +533,13 @@ mod tests {
         assert!(
             probe.starts_with("reads/probe-pxb.example.com-10002-http2-"),
             "{probe}"
+        );
+        let graph = record_name(&Source::Graph {
+            path: "/v1.0/directoryObjects/P1/transitiveMemberOf?$select=id".into(),
+        });
+        assert!(
+            graph.starts_with("reads/graph-p1-transitivememberof-"),
+            "{graph}"
         );
     }
 

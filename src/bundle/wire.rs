@@ -26,12 +26,13 @@ pub struct ManifestRecord {
     pub failed_reads: Vec<FailedReadRecord>,
 }
 
-/// Where a read came from. Sources to come (Kubernetes, blob data plane, Graph) are new
+/// Where a read came from. Sources to come (Kubernetes, blob data plane) are new
 /// variants, and new record variants below.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceName {
     Arm,
+    Graph,
     Probe,
 }
 
@@ -39,6 +40,7 @@ impl SourceName {
     pub fn of(source: &Source) -> Self {
         match source {
             Source::Arm(_) => SourceName::Arm,
+            Source::Graph { .. } => SourceName::Graph,
             Source::Probe { .. } => SourceName::Probe,
         }
     }
@@ -47,6 +49,7 @@ impl SourceName {
     pub fn name(self) -> &'static str {
         match self {
             SourceName::Arm => "arm",
+            SourceName::Graph => "graph",
             SourceName::Probe => "probe",
         }
     }
@@ -55,7 +58,7 @@ impl SourceName {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct FailedReadRecord {
     pub source: SourceName,
-    /// The ARM path, or `<protocol>://host:port` for a probe.
+    /// The ARM or Graph path, or `<protocol>://host:port` for a probe.
     pub path: String,
     pub status: Option<u16>,
     pub kind: FailureKind,
@@ -77,6 +80,17 @@ pub enum ReadRecord {
         api_version: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         filter: Option<String>,
+        /// Absent when no HTTP answer arrived (timeout, connection error).
+        status: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorRecord>,
+    },
+    /// A Microsoft Graph GET (the only method the tool sends to Graph).
+    Graph {
+        /// The path under the Graph host, with its query.
+        path: String,
         /// Absent when no HTTP answer arrived (timeout, connection error).
         status: Option<u16>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,6 +148,12 @@ impl TryFrom<FlatRecord> for ReadRecord {
                 body: flat.body,
                 error: flat.error,
             },
+            SourceName::Graph => ReadRecord::Graph {
+                path: required(flat.path, "path")?,
+                status: flat.status,
+                body: flat.body,
+                error: flat.error,
+            },
             SourceName::Probe => ReadRecord::Probe {
                 host: required(flat.host, "host")?,
                 port: required(flat.port, "port")?,
@@ -187,6 +207,12 @@ impl From<&RawRead> for ReadRecord {
                 body: raw.body.clone(),
                 error,
             },
+            Source::Graph { path } => ReadRecord::Graph {
+                path: path.clone(),
+                status: raw.status,
+                body: raw.body.clone(),
+                error,
+            },
             Source::Probe {
                 host,
                 port,
@@ -222,6 +248,17 @@ impl TryFrom<ReadRecord> for RawRead {
                     api_version,
                     filter,
                 }),
+                status,
+                body,
+                error: error.map(ReadError::from),
+            },
+            ReadRecord::Graph {
+                path,
+                status,
+                body,
+                error,
+            } => RawRead {
+                source: Source::Graph { path },
                 status,
                 body,
                 error: error.map(ReadError::from),
@@ -474,6 +511,9 @@ mod tests {
             Ok(ReadRecord::Probe { port: 10001, .. })
         ));
         assert!(parse(r#"{"source": "probe", "host": "h", "protocol": "http"}"#).is_err());
+        let graph = r#"{"source": "graph", "path": "/v1.0/directoryObjects/p/transitiveMemberOf?$select=id", "status": 200, "body": {"value": []}}"#;
+        assert!(matches!(parse(graph), Ok(ReadRecord::Graph { .. })));
+        assert!(parse(r#"{"source": "graph", "status": 200}"#).is_err());
         assert!(parse(r#"{"source": "kubernetes", "path": "/p"}"#).is_err());
     }
 }

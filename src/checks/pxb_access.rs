@@ -130,6 +130,7 @@ pub const PXB_RESTORE_PERMISSIONS: Check = Check {
             RBAC_READS[0],
             RBAC_READS[1],
             RBAC_READS[2],
+            RBAC_READS[3],
         ],
         fix: "create the role (`pxb-preflight role-definition --for pxb-restore`) and assign it to the checked cluster's identity on the source's node resource group.",
     },

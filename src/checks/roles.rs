@@ -3,7 +3,8 @@
 //!
 //! A requirement is met by holding the role (or more) at or above the scope, or by other
 //! roles that together grant every operation of it; a deny blocking any of its operations
-//! fails it; a grant only through a conditional assignment warns.
+//! fails it; a grant only through a conditional assignment warns, and so does one a deny
+//! would block if the principal belonged to a group it names whose membership is unread.
 
 use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Status, Uses, AZURE_BACKUP};
 use crate::facts::{Facts, VaultIdentity};
@@ -35,6 +36,7 @@ pub(super) const RBAC_READS: &[Read] = &[
         api_version: API_AUTHORIZATION,
         note: "each assigned role definition, by GUID",
     },
+    Read::Other("GET {graph}/v1.0/directoryObjects/{principal}/transitiveMemberOf?$select=id (Microsoft Graph): the identity's groups, direct and nested, read only when a deny assignment names a principal other than all principals and the identity itself"),
 ];
 
 macro_rules! role_checks {
@@ -330,6 +332,22 @@ pub(super) fn requirement_outcome(
                 "# deny assignments are created by Azure (AKS node resource group lockdown, deployment stacks, managed apps); list them with:\naz rest --method get --url \"{scope_text}/providers/Microsoft.Authorization/denyAssignments?api-version={API_AUTHORIZATION}\""
             ))
         }
+        Requirement::PossiblyDenied(possibly_denied) => {
+            let (op, deny, group) = &possibly_denied[0];
+            let why = match facts.access.group_memberships(principal) {
+                Err(unread) => unread.describe(),
+                Ok(_) => "they were not read".to_string(),
+            };
+            Outcome::warn(format!(
+                "{who} has {what} at {}, but a deny assignment '{deny}' names {group} and the identity's groups are unknown ({why}): if it is a member of {group}, the deny blocks {} of {what} (e.g. {op})",
+                scope.name(),
+                count(possibly_denied.len(), "operation")
+            ))
+            .evidence(Evidence::new(scope_text, "denyAssignments", format!("{deny} (names {group})"), "none blocking"))
+            .fix(format!(
+                "# let the identity running the tool read group memberships in Microsoft Graph (GroupMember.Read.All or Directory.Read.All), or check by hand:\naz rest --method get --url \"https://graph.microsoft.com/v1.0/directoryObjects/{principal}/transitiveMemberOf?\\$select=id\""
+            ))
+        }
         Requirement::Missing(missing) if !evaluation.unreadable_definitions.is_empty() => Outcome::new_error(format!(
             "cannot tell whether {who} has {what}: the role definitions {} of its assignments could not be read (needs Microsoft.Authorization/roleDefinitions/read)",
             evaluation.unreadable_definitions.join(", ")
@@ -593,6 +611,42 @@ mod tests {
             "{}",
             o.message
         );
+    }
+
+    #[test]
+    fn a_deny_naming_a_group_fails_a_member_and_warns_while_memberships_are_unknown() {
+        const GROUP: &str = "4444abcd-4444-4444-8444-44444444abcd";
+        let with_group_deny = || {
+            vault_with(
+                vec![role_assignment("a1", VAULT_PRINCIPAL, READER, CLUSTER)],
+                vec![deny_assignment("group lockdown", GROUP, &["*/read"])],
+            )
+        };
+        let groups_read = ArmRead::GroupMemberships(VAULT_PRINCIPAL.into());
+        // Not collected (a bundle without Graph reads): warn, naming the deny and the group.
+        let o = reader_on_cluster(&with_group_deny());
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        for expected in ["'group lockdown'", GROUP, "not in the collected data"] {
+            assert!(o.message.contains(expected), "{expected}: {}", o.message);
+        }
+        // Graph lists the group: the deny applies.
+        let mut member = with_group_deny();
+        member.set(
+            &groups_read,
+            json!({"value": [{"id": GROUP.to_uppercase()}]}),
+        );
+        let o = reader_on_cluster(&member);
+        assert_eq!(o.status, Status::Fail, "{}", o.message);
+        assert!(o
+            .message
+            .contains("a deny assignment 'group lockdown' blocks"));
+        // Graph lists other groups only: the deny does not apply.
+        let mut outside = with_group_deny();
+        outside.set(
+            &groups_read,
+            json!({"value": [{"id": "55555555-5555-5555-5555-555555555555"}]}),
+        );
+        assert_eq!(reader_on_cluster(&outside).status, Status::Pass);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! PXB principal), on which scopes, and the RBAC data read for them, parsed once.
 //!
 //! Assignment lists come from `assignedTo('{principal}')` per subscription, so they
-//! already include group-derived and inherited (management-group) assignments. Evaluation
-//! is `crate::rbac`; which RBAC reads to make is `crate::plan`.
+//! already include group-derived and inherited (management-group) assignments. Group
+//! memberships come from Microsoft Graph, read only when a deny names another principal.
+//! Evaluation is `crate::rbac`; which RBAC reads to make is `crate::plan`.
 
 use super::{ByRead, Cluster, Facts, List, Observed, Unobserved, VaultIdentity};
 use crate::ids::ResourceId;
@@ -95,6 +96,13 @@ struct WirePrincipal {
     id: String,
 }
 
+/// A `directoryObject` of a Graph `transitiveMemberOf` list, read with `$select=id`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WireDirectoryObject {
+    id: String,
+}
+
 impl From<WireRoleAssignment> for RoleAssignment {
     fn from(a: WireRoleAssignment) -> Self {
         RoleAssignment {
@@ -167,6 +175,8 @@ pub struct Access {
     deny_assignments: ByRead<Vec<DenyAssignment>>,
     role_definitions: ByRead<RoleDefinition>,
     permissions: ByRead<Vec<PermissionBlock>>,
+    /// The groups of each principal (Graph `transitiveMemberOf`), lower-cased.
+    group_memberships: ByRead<Vec<String>>,
     /// The cluster's subscription, through which built-in role definitions are read.
     home_subscription: String,
 }
@@ -192,6 +202,18 @@ impl Access {
             .chain(facts.extension_principal())
             .chain(facts.pxb_principal())
             .collect();
+        for principal in &principals {
+            access.group_memberships.observe(
+                raws,
+                &ArmRead::GroupMemberships(principal.clone()),
+                |list: List<WireDirectoryObject>| {
+                    list.value
+                        .into_iter()
+                        .map(|o| o.id.to_ascii_lowercase())
+                        .collect()
+                },
+            );
+        }
         for scope in &scopes {
             access.permissions.observe(
                 raws,
@@ -267,6 +289,12 @@ impl RbacData for Access {
             .get(&ArmRead::DenyAssignments {
                 subscription: subscription.into(),
             })
+            .map(Vec::as_slice)
+    }
+
+    fn group_memberships(&self, principal: &str) -> Observed<&[String]> {
+        self.group_memberships
+            .get(&ArmRead::GroupMemberships(principal.into()))
             .map(Vec::as_slice)
     }
 

@@ -1,6 +1,7 @@
 //! Evaluation of one requirement: gathers a principal's RBAC data for a scope (its
 //! assignments, the denies of the scope's subscription, the role definitions those
-//! assignments name) from an [`RbacData`] source and decides each wanted operation.
+//! assignments name, its group memberships when they were read) from an [`RbacData`]
+//! source and decides each wanted operation.
 //!
 //! Pure: the data comes from the source already parsed; nothing here reads or parses.
 
@@ -23,6 +24,8 @@ pub trait RbacData {
     ) -> Result<&[RoleAssignment], Self::Error>;
     /// The deny assignments at, above and below a subscription.
     fn deny_assignments(&self, subscription: &str) -> Result<&[DenyAssignment], Self::Error>;
+    /// Every group `principal` belongs to, directly or through other groups (Microsoft Graph).
+    fn group_memberships(&self, principal: &str) -> Result<&[String], Self::Error>;
     /// A role definition by GUID, read through `subscription` (or any fallback the source has).
     fn role_definition(
         &self,
@@ -93,9 +96,15 @@ pub fn evaluate<D: RbacData>(
         denies,
         management_groups: &management_groups,
     };
+    let memberships = data.group_memberships(principal).ok();
     let who = Principal {
         id: principal.to_string(),
-        groups: groups.clone(),
+        groups: groups
+            .iter()
+            .chain(memberships.into_iter().flatten())
+            .cloned()
+            .collect(),
+        groups_complete: memberships.is_some(),
     };
     let decisions = match wanted {
         Wanted::Role(role) => rbac.check_role(&who, role, scope.as_str()),

@@ -6,7 +6,8 @@
 //!   cancels what another block or role grants; data actions only from `dataActions`;
 //! - deny assignments that apply to the principal (directly, through a known group, or
 //!   to all principals, minus `excludePrincipals`, respecting `doNotApplyToChildScopes` and
-//!   their own NotActions) always win;
+//!   their own NotActions) always win; one naming a principal that may be a group of the
+//!   principal (its groups unread) leaves a grant it would block `PossiblyDenied`;
 //! - a grant that holds only through a conditional assignment or block is `Conditional`.
 //!
 //! Pure: the data comes in as already-parsed assignments, definitions and denies.
@@ -108,11 +109,25 @@ pub struct DenyAssignment {
     pub do_not_apply_to_child_scopes: bool,
 }
 
+impl DenyAssignment {
+    /// A principal it names other than all principals and `principal` (or a group it is
+    /// known to be in): one that may be a group of `principal`.
+    pub fn other_principal(&self, principal: &Principal) -> Option<&str> {
+        self.principals
+            .iter()
+            .find(|p| *p != ALL_PRINCIPALS && !principal.is(p))
+            .map(String::as_str)
+    }
+}
+
 /// The principal under evaluation and the groups it is known to belong to.
 #[derive(Clone, Debug, Default)]
 pub struct Principal {
     pub id: String,
     pub groups: Vec<String>,
+    /// `groups` is every group it belongs to (read from Microsoft Graph), not only those
+    /// its assignments reveal: any other principal a deny names is then not one of them.
+    pub groups_complete: bool,
 }
 
 impl Principal {
@@ -135,7 +150,16 @@ pub struct Basis {
 pub enum Decision {
     Granted(Basis),
     Conditional(Basis),
-    Denied { deny: String, scope: String },
+    Denied {
+        deny: String,
+        scope: String,
+    },
+    /// Granted, unless the principal belongs to `group`, which a deny blocking the
+    /// operation names: the principal's group memberships could not be read.
+    PossiblyDenied {
+        deny: String,
+        group: String,
+    },
     NotGranted,
 }
 
@@ -148,18 +172,36 @@ pub struct Rbac<'a> {
 }
 
 impl Rbac<'_> {
-    fn deny_applies(&self, deny: &DenyAssignment, principal: &Principal, target: &str) -> bool {
+    fn deny_in_scope(&self, deny: &DenyAssignment, principal: &Principal, target: &str) -> bool {
         let in_scope = if deny.do_not_apply_to_child_scopes {
             scope::same_scope(&deny.scope, target)
         } else {
             scope::is_at_or_above(&deny.scope, target, self.management_groups)
         };
+        let excluded = deny.exclude_principals.iter().any(|p| principal.is(p));
+        in_scope && !excluded
+    }
+
+    fn deny_applies(&self, deny: &DenyAssignment, principal: &Principal, target: &str) -> bool {
         let named = deny
             .principals
             .iter()
             .any(|p| p == ALL_PRINCIPALS || principal.is(p));
-        let excluded = deny.exclude_principals.iter().any(|p| principal.is(p));
-        in_scope && named && !excluded
+        named && self.deny_in_scope(deny, principal, target)
+    }
+
+    /// The principal a deny names that may be a group of `principal` (its groups unread):
+    /// the deny then may apply.
+    fn deny_may_apply<'d>(
+        &self,
+        deny: &'d DenyAssignment,
+        principal: &Principal,
+        target: &str,
+    ) -> Option<&'d str> {
+        if principal.groups_complete || !self.deny_in_scope(deny, principal, target) {
+            return None;
+        }
+        deny.other_principal(principal)
     }
 
     /// Does `principal` hold every operation `wanted` matches (a literal operation or a
@@ -181,6 +223,35 @@ impl Rbac<'_> {
                 scope: deny.scope.clone(),
             };
         }
+        let grant = self.grant(principal, plane, wanted, wanted_except, target);
+        if grant == Decision::NotGranted {
+            return grant;
+        }
+        let unresolved = self.denies.iter().find_map(|d| {
+            let group = self.deny_may_apply(d, principal, target)?;
+            d.blocks
+                .iter()
+                .any(|b| b.blocks(plane, wanted))
+                .then_some((d, group))
+        });
+        match unresolved {
+            Some((deny, group)) => Decision::PossiblyDenied {
+                deny: deny.name.clone(),
+                group: group.to_string(),
+            },
+            None => grant,
+        }
+    }
+
+    /// What the principal's assignments grant, denies aside.
+    fn grant(
+        &self,
+        principal: &Principal,
+        plane: Plane,
+        wanted: &str,
+        wanted_except: &[String],
+        target: &str,
+    ) -> Decision {
         let mut conditional = None;
         for assignment in self.assignments.iter().filter(|a| {
             principal.is(&a.principal_id)
@@ -262,6 +333,8 @@ pub enum Requirement {
     MetConditionally(Vec<Basis>),
     Denied(Vec<(String, String)>),
     Missing(Vec<String>),
+    /// Met unless the principal belongs to a group these denies name: (operation, deny, group).
+    PossiblyDenied(Vec<(String, String, String)>),
 }
 
 pub fn summarize(decisions: &[(String, Decision)]) -> Requirement {
@@ -282,6 +355,18 @@ pub fn summarize(decisions: &[(String, Decision)]) -> Requirement {
         .collect();
     if !missing.is_empty() {
         return Requirement::Missing(missing);
+    }
+    let possibly_denied: Vec<_> = decisions
+        .iter()
+        .filter_map(|(op, d)| match d {
+            Decision::PossiblyDenied { deny, group } => {
+                Some((op.clone(), deny.clone(), group.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    if !possibly_denied.is_empty() {
+        return Requirement::PossiblyDenied(possibly_denied);
     }
     let mut bases = Vec::new();
     let mut any_conditional = false;

@@ -122,6 +122,7 @@ fn principal() -> Principal {
     Principal {
         id: P.into(),
         groups: vec![GROUP.into()],
+        groups_complete: false,
     }
 }
 
@@ -536,4 +537,113 @@ proptest! {
             );
         }
     }
+}
+
+const OTHER_GROUP: &str = "77777777-7777-7777-7777-777777777777";
+
+/// A deny of writes on the node resource group naming one group, as a lockdown that a
+/// platform team scopes to a group would.
+fn group_deny(group: &str) -> DenyAssignment {
+    let mut deny = node_rg_lockdown(&[], true);
+    deny.name = "deny writes to group".into();
+    deny.principals = vec![group.into()];
+    deny
+}
+
+#[test]
+fn rule9_a_deny_naming_an_unread_group_may_apply() {
+    let write = "Microsoft.Compute/disks/write";
+    let w = World::new()
+        .grant(P, builtin("Contributor"), SUB)
+        .deny(group_deny(OTHER_GROUP));
+    // Groups unread: the deny may apply, naming the deny and the group.
+    assert_eq!(
+        w.op(Plane::Control, write, NODE_RG),
+        Decision::PossiblyDenied {
+            deny: "deny writes to group".into(),
+            group: OTHER_GROUP.into(),
+        }
+    );
+    match w.role(&builtin("Contributor"), NODE_RG) {
+        Requirement::PossiblyDenied(list) => {
+            assert_eq!(list[0].1, "deny writes to group");
+            assert_eq!(list[0].2, OTHER_GROUP);
+        }
+        other => panic!("{other:?}"),
+    }
+    // What the deny does not block, or where it does not reach, is granted as before.
+    assert!(granted(&w.op(
+        Plane::Control,
+        "Microsoft.Compute/disks/read",
+        NODE_RG
+    )));
+    assert!(granted(&w.op(Plane::Control, write, RG)));
+    // A missing grant is still missing: the deny does not soften it.
+    assert_eq!(
+        w.op(
+            Plane::Control,
+            "Microsoft.Authorization/roleAssignments/write",
+            NODE_RG
+        ),
+        Decision::NotGranted
+    );
+    // A deny naming the principal itself or all principals is decided, not unresolved.
+    for named in [P, ALL_PRINCIPALS] {
+        let w = World::new()
+            .grant(P, builtin("Contributor"), SUB)
+            .deny(group_deny(named));
+        assert!(matches!(
+            w.op(Plane::Control, write, NODE_RG),
+            Decision::Denied { .. }
+        ));
+    }
+}
+
+#[test]
+fn rule9_read_group_memberships_decide_a_group_deny() {
+    let write = "Microsoft.Compute/disks/write";
+    let w = World::new()
+        .grant(P, builtin("Contributor"), SUB)
+        .deny(group_deny(OTHER_GROUP));
+    let outside = Principal {
+        groups_complete: true,
+        ..principal()
+    };
+    assert!(granted(&w.rbac().decide(
+        &outside,
+        Plane::Control,
+        write,
+        &[],
+        NODE_RG
+    )));
+    assert!(matches!(
+        summarize(
+            &w.rbac()
+                .check_role(&outside, &builtin("Contributor"), NODE_RG)
+        ),
+        Requirement::Met(_)
+    ));
+    let member = Principal {
+        groups: vec![GROUP.into(), OTHER_GROUP.into()],
+        groups_complete: true,
+        ..principal()
+    };
+    assert!(matches!(
+        w.rbac()
+            .decide(&member, Plane::Control, write, &[], NODE_RG),
+        Decision::Denied { .. }
+    ));
+    // An exclusion through a group read from Graph is honoured too.
+    let mut excluded = group_deny(ALL_PRINCIPALS);
+    excluded.exclude_principals = vec![OTHER_GROUP.into()];
+    let w = World::new()
+        .grant(P, builtin("Contributor"), SUB)
+        .deny(excluded);
+    assert!(granted(&w.rbac().decide(
+        &member,
+        Plane::Control,
+        write,
+        &[],
+        NODE_RG
+    )));
 }

@@ -7,6 +7,7 @@ mod common;
 mod bundle_format;
 mod bundles;
 mod cli;
+mod graph;
 mod live;
 mod network;
 mod permissions;

@@ -1,9 +1,11 @@
-//! An in-process fake ARM (and AAD token endpoint) for running the real binary against.
+//! An in-process fake ARM (and AAD token endpoint, and Microsoft Graph under `/v1.0/`) for
+//! running the real binary against.
 //!
 //! It serves a fixture bundle's recorded reads at their paths, routed case-insensitively
 //! as ARM does, each only at the api-version it was recorded with (another api-version
 //! gets ARM's 400); tests override single reads (errors, throttling, pages, bad bodies)
-//! with higher-priority mocks. Nothing here talks to anything but 127.0.0.1.
+//! with higher-priority mocks. Graph serves nothing unless a test mounts it
+//! ([`FakeArm::answer_groups`]). Nothing here talks to anything but 127.0.0.1.
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
@@ -237,6 +239,38 @@ impl FakeArm {
             .await;
     }
 
+    /// Answers Graph's `transitiveMemberOf` of `principal` with `status` and `body` (page
+    /// one; a request carrying `$skiptoken` is another page, see [`Self::answer_groups_page`]).
+    pub async fn answer_groups(&self, principal: &str, status: u16, body: Value) {
+        Mock::given(method("GET"))
+            .and(PathIgnoringCase(graph_groups_path(principal)))
+            .and(query_param("$select", "id"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .with_priority(2)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Answers the page of `principal`'s groups that `$skiptoken=token` asks for.
+    pub async fn answer_groups_page(&self, principal: &str, token: &str, body: Value) {
+        Mock::given(method("GET"))
+            .and(PathIgnoringCase(graph_groups_path(principal)))
+            .and(query_param("$skiptoken", token))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Microsoft Graph requests only.
+    pub async fn graph_requests(&self) -> Vec<Request> {
+        self.requests()
+            .await
+            .into_iter()
+            .filter(|r| r.url.path().starts_with("/v1.0/"))
+            .collect()
+    }
+
     /// The fixture's recorded body of the read at `path`, for editing.
     pub fn body(fixture: &str, path: &str) -> Value {
         fixture_reads(fixture)
@@ -269,7 +303,8 @@ impl FakeArm {
             .env("AZURE_AUTHORITY_HOST", self.server.uri())
             .env("AZURE_CREDENTIAL_KIND", "environment")
             .args(args)
-            .args(["--arm-endpoint", &self.server.uri()]);
+            .args(["--arm-endpoint", &self.server.uri()])
+            .args(["--graph-endpoint", &self.server.uri()]);
         cmd
     }
 
@@ -288,6 +323,23 @@ impl FakeArm {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         self.command(&refs)
     }
+}
+
+/// Graph's path of the groups a principal belongs to, directly or through other groups.
+pub fn graph_groups_path(principal: &str) -> String {
+    format!("/v1.0/directoryObjects/{principal}/transitiveMemberOf")
+}
+
+/// A `transitiveMemberOf` page in Graph's published shape, listing `groups` by id.
+pub fn graph_groups(groups: &[&str], next_link: Option<String>) -> Value {
+    let mut page = json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects(id)",
+        "value": groups.iter().map(|id| json!({"@odata.type": "#microsoft.graph.group", "id": id})).collect::<Vec<_>>(),
+    });
+    if let Some(link) = next_link {
+        page["@odata.nextLink"] = Value::from(link);
+    }
+    page
 }
 
 /// The target flags that reproduce a fixture's manifest.
