@@ -27,6 +27,7 @@ mod plan;
 mod probe;
 mod rbac;
 mod reads;
+mod redact;
 mod report;
 mod requirements;
 mod secret;
