@@ -3,7 +3,7 @@
 //! must name real PXB services; `--set` values must escape their commas.
 
 use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, PXB};
-use crate::facts::Facts;
+use crate::facts::{Facts, HttpProxyConfig};
 use crate::helm;
 use crate::reads::API_CONTAINER_SERVICE;
 use crate::requirements;
@@ -30,7 +30,8 @@ fn effective_values(inputs: &HelmInputs) -> Value {
 fn proxy_in_use(facts: &Facts, values: Option<&Value>) -> Option<String> {
     let config = facts.cluster.properties.http_proxy_config.as_ref();
     let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
-    if config.is_some_and(|c| set(&c.http_proxy) || set(&c.https_proxy)) {
+    let enabled = |c: &HttpProxyConfig| c.enabled != Some(false);
+    if config.is_some_and(|c| enabled(c) && (set(&c.http_proxy) || set(&c.https_proxy))) {
         return Some("the cluster's httpProxyConfig sets a proxy".into());
     }
     values
@@ -93,14 +94,14 @@ pub const PXB_PROXY_NO_PROXY: Check = Check {
     profiles: PXB,
     uses: Uses::PxbLists,
     explain: Explain {
-        verifies: "when a proxy is in use (the cluster's httpProxyConfig sets httpProxy or httpsProxy, or the values set proxy.azureProxyEnabled: true), the effective proxy.httpProxy.noProxy of the px-central install (--helm-values files and --set expressions, with Helm's precedence) contains every entry of the PXB page's proxy example (the PXB services, .svc, .cluster.local, localhost, ...), every entry of the cluster's httpProxyConfig.noProxy, the service CIDR, and .azmk8s.io; and no <placeholder> copied from the docs is left in it. Otherwise: fail. Proxy in use but no values given: warn. No proxy: skip.",
+        verifies: "when a proxy is in use (the cluster's httpProxyConfig sets httpProxy or httpsProxy and its enabled is not false, or the values set proxy.azureProxyEnabled: true; a cluster proxy with enabled: false is switched off and AKS runs without it), the effective proxy.httpProxy.noProxy of the px-central install (--helm-values files and --set expressions, with Helm's precedence) contains every entry of the PXB page's proxy example (the PXB services, .svc, .cluster.local, localhost, ...), every entry of the cluster's httpProxyConfig.noProxy, the service CIDR, and .azmk8s.io; and no <placeholder> copied from the docs is left in it. Otherwise: fail. Proxy in use but no values given: warn. No proxy: skip.",
         how: None,
         why: "PXB's services talk to each other inside the cluster; through the proxy those calls fail.",
         reads: &[
             Read::Arm {
                 call: "GET {cluster}",
                 api_version: API_CONTAINER_SERVICE,
-                note: "properties.httpProxyConfig, properties.networkProfile.serviceCidr and serviceCidrs",
+                note: "properties.httpProxyConfig (enabled, httpProxy, httpsProxy, noProxy), properties.networkProfile.serviceCidr and serviceCidrs",
             },
             Read::Other("the px-central Helm values: --helm-values files and --set expressions, with Helm's precedence"),
         ],
@@ -302,6 +303,25 @@ mod tests {
         let o = Outcome::of(pxb_proxy_no_proxy(&scenario(true, vec![], vec![]).facts()));
         assert_eq!(o.status, Status::Warn);
         assert!(o.message.contains("--helm-values"));
+    }
+
+    #[test]
+    fn a_disabled_cluster_proxy_is_not_in_use() {
+        let with_enabled = |enabled: Value| {
+            let mut s = scenario(true, vec![], vec![]);
+            s.edit_cluster(|c| c["properties"]["httpProxyConfig"]["enabled"] = enabled.clone());
+            Outcome::of(pxb_proxy_no_proxy(&s.facts()))
+        };
+        let off = with_enabled(json!(false));
+        assert_eq!(off.status, Status::Skip, "{}", off.message);
+        assert_eq!(with_enabled(json!(true)).status, Status::Warn);
+        assert_eq!(
+            with_enabled(Value::Null).status,
+            Status::Warn,
+            "absent is enabled"
+        );
+        let explain = PXB_PROXY_NO_PROXY.explain.verifies;
+        assert!(explain.contains("enabled is not false"), "{explain}");
     }
 
     #[test]
