@@ -13,6 +13,7 @@ mod permissions;
 mod policy;
 mod ports;
 mod proxy;
+mod redaction;
 mod reports;
 mod snapshots;
 mod storage_key;
