@@ -254,3 +254,22 @@ fn a_manifest_with_the_old_helm_shape_judges_the_same() {
         "http://u:***@proxy.contoso.internal:3128"
     );
 }
+
+/// A run-stopping error that quotes an input URL masks its password.
+#[test]
+fn an_error_quoting_a_url_masks_its_password() {
+    let output = assert_cmd::Command::cargo_bin("pxb-preflight")
+        .unwrap()
+        .env_clear()
+        .args(["check", "--cluster", CLUSTER, "--arm-endpoint"])
+        .arg(format!("http://u:{ERROR_PW}@arm.example.com/"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("'http://u:***@arm.example.com/'"),
+        "{stderr}"
+    );
+    assert_nothing_planted(&[output.stdout, output.stderr]);
+}
