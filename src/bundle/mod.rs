@@ -16,10 +16,11 @@
 //! Format 1 bundles (numbered `reads/NNN-<name>.json`, probes disguised as method `TCP`,
 //! string error codes) still load ([`v1`]), and `bundle upgrade` rewrites them as format 2.
 //!
-//! `check --bundle` replays these with no network. Secrets never reach a bundle: reads are
-//! redacted when collected and again before writing (`crate::redact`: URL passwords and
-//! secret-bearing fields, so an older bundle being upgraded is covered too), and keys are
-//! never collected.
+//! `check --bundle` replays these with no network. Secrets never reach a bundle: every read
+//! is redacted as it enters the program (`crate::redact`: URL passwords and secret-bearing
+//! fields), when the collector stores it and when a bundle is loaded (so replaying or
+//! upgrading a bundle written before a redaction rule existed shows nothing it hides), and
+//! keys are never collected.
 
 mod v1;
 mod wire;
@@ -150,13 +151,11 @@ fn files(manifest: &Manifest, raws: &RawReads) -> Result<Vec<(String, String)>> 
     )];
     let mut names = BTreeSet::new();
     for raw in raws.iter() {
-        let mut raw = raw.clone();
-        crate::redact::read(&mut raw);
         let name = record_name(&raw.source);
         if !names.insert(name.clone()) {
             bail!("two reads would both be stored as {name}; nothing was written");
         }
-        files.push((name, to_pretty(&ReadRecord::from(&raw))?));
+        files.push((name, to_pretty(&ReadRecord::from(raw))?));
     }
     Ok(files)
 }
@@ -345,13 +344,14 @@ pub fn parse(mut files: Vec<(String, String)>, origin: &str) -> Result<(Manifest
         .filter(|(name, _)| name.starts_with("reads/") && name.ends_with(".json"))
     {
         let invalid = || format!("{name} is not a valid read record");
-        let raw = if version == 1 {
+        let mut raw = if version == 1 {
             let record: v1::ReadRecord = serde_json::from_str(text).with_context(invalid)?;
             RawRead::try_from(record).with_context(invalid)?
         } else {
             let record: ReadRecord = serde_json::from_str(text).with_context(invalid)?;
             RawRead::try_from(record).with_context(invalid)?
         };
+        crate::redact::read(&mut raw);
         raws.insert(raw);
     }
     let manifest = Manifest::of(version, tool_version, collected_at, target, &raws);

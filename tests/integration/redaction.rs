@@ -273,3 +273,50 @@ fn an_error_quoting_a_url_masks_its_password() {
     );
     assert_nothing_planted(&[output.stdout, output.stderr]);
 }
+
+/// A bundle written before URL passwords were masked replays and upgrades without them.
+#[test]
+fn an_older_bundle_with_a_password_replays_and_upgrades_without_it() {
+    let scratch = tempfile::tempdir().unwrap();
+    let old = scratch.path().join("old");
+    copy_dir(&fixture("proxy-cluster"), &old);
+    let cluster_read = walk(&old.join("reads"))
+        .into_iter()
+        .find(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains("httpProxyConfig")
+        })
+        .unwrap();
+    let text = std::fs::read_to_string(&cluster_read).unwrap().replace(
+        "http://proxy.contoso.internal:3128/",
+        &format!("http://proxyuser:{CLUSTER_HTTP_PW}@proxy.contoso.internal:3128/"),
+    );
+    assert!(text.contains(CLUSTER_HTTP_PW));
+    std::fs::write(&cluster_read, text).unwrap();
+    let bin = || {
+        let mut cmd = assert_cmd::Command::cargo_bin("pxb-preflight").unwrap();
+        cmd.env_clear();
+        cmd
+    };
+    let mut outputs = Vec::new();
+    let replayed = bin()
+        .args(["check", "--bundle", old.to_str().unwrap(), "-o", "json"])
+        .output()
+        .unwrap();
+    let upgraded = scratch.path().join("upgraded.tar.gz");
+    let upgrade = bin()
+        .args(["bundle", "upgrade", old.to_str().unwrap()])
+        .arg(&upgraded)
+        .output()
+        .unwrap();
+    assert_eq!(upgrade.status.code(), Some(0));
+    outputs.extend([
+        replayed.stdout,
+        replayed.stderr,
+        upgrade.stdout,
+        upgrade.stderr,
+    ]);
+    outputs.extend(archive_members(&upgraded));
+    assert_nothing_planted(&outputs);
+}
