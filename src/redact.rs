@@ -215,6 +215,15 @@ mod tests {
                 "/subscriptions/s/resourceGroups/g",
             ),
             ("\u{3000}u:pw@h", "\u{3000}u:***@h"),
+            // Role assignment conditions: attribute references are not userinfo.
+            (
+                "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {ba92f5b4-2d11-453d-a403-e96b0029c9fe}))",
+                "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {ba92f5b4-2d11-453d-a403-e96b0029c9fe}))",
+            ),
+            (
+                "@Resource[Microsoft.ContainerService/managedClusters:name] StringEquals 'aks'",
+                "@Resource[Microsoft.ContainerService/managedClusters:name] StringEquals 'aks'",
+            ),
         ] {
             assert_eq!(redacted(text), expected, "{text}");
         }
