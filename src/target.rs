@@ -92,7 +92,7 @@ impl HelmInputs {
             proxy["httpProxy"][name]
                 .as_str()
                 .filter(|u| !u.trim().is_empty())
-                .map(|u| redact::url_passwords(u).into_owned())
+                .map(masked)
         };
         HelmInputs {
             azure_proxy_enabled: proxy["azureProxyEnabled"] == Value::Bool(true),
