@@ -385,16 +385,16 @@ impl From<HelmWire> for HelmInputs {
             return HelmInputs::from_helm(&h.values, &h.set);
         }
         // Masked again: a hand-edited manifest must not carry a password into a report.
-        let masked =
-            |url: Option<String>| url.map(|u| crate::redact::url_passwords(&u).into_owned());
+        let masked = |text: String| crate::redact::url_passwords(&text).into_owned();
+        let all_masked = |texts: Vec<String>| texts.into_iter().map(masked).collect();
         HelmInputs {
             azure_proxy_enabled: h.azure_proxy_enabled,
-            no_proxy: h.no_proxy,
-            include_no_proxy_list: h.include_no_proxy_list,
-            exclude_azure_proxy_list: h.exclude_azure_proxy_list,
-            http_proxy: masked(h.http_proxy),
-            https_proxy: masked(h.https_proxy),
-            split_sets: h.split_sets,
+            no_proxy: all_masked(h.no_proxy),
+            include_no_proxy_list: all_masked(h.include_no_proxy_list),
+            exclude_azure_proxy_list: all_masked(h.exclude_azure_proxy_list),
+            http_proxy: h.http_proxy.map(masked),
+            https_proxy: h.https_proxy.map(masked),
+            split_sets: all_masked(h.split_sets),
         }
     }
 }
@@ -527,6 +527,13 @@ mod tests {
             !written.contains("\"values\"") && !written.contains("planted"),
             "{written}"
         );
+        let edited: TargetWire = serde_json::from_value(serde_json::json!({
+            "cluster": "c",
+            "helm": {"http_proxy": "http://u:planted@p:1", "split_sets": ["proxy.a=http://u:planted@p,x"]}
+        }))
+        .unwrap();
+        let helm = TargetRecord::from(edited).helm.unwrap();
+        assert!(!format!("{helm:?}").contains("planted"), "{helm:?}");
     }
 
     /// Each source's required fields are required; the other source's are ignored.
