@@ -301,32 +301,15 @@ impl TargetArgs {
         if self.helm_values.is_empty() && self.set.is_empty() {
             return Ok(None);
         }
-        let mut values = Vec::new();
+        let mut files = Vec::new();
         for path in &self.helm_values {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read --helm-values {}", path.display()))?;
-            let parsed = crate::helm::parse_values(&text).with_context(|| {
+            files.push(crate::helm::parse_values(&text).with_context(|| {
                 format!("--helm-values {} is not valid YAML values", path.display())
-            })?;
-            // A file that does not mention proxy must not read as `proxy: null` (a deletion).
-            let proxy_only = parsed.get("proxy").map_or_else(
-                || serde_json::json!({}),
-                |p| serde_json::json!({ "proxy": p }),
-            );
-            values.push(proxy_only);
+            })?);
         }
-        let set = self
-            .set
-            .iter()
-            .filter(|expression| {
-                crate::helm::parse_set(expression)
-                    .keys()
-                    .iter()
-                    .any(|k| k == "proxy" || k.starts_with("proxy."))
-            })
-            .cloned()
-            .collect();
-        Ok(Some(HelmInputs { values, set }))
+        Ok(Some(HelmInputs::from_helm(&files, &self.set)))
     }
 
     fn pxb_endpoint_defaults(&self) -> bool {

@@ -5,6 +5,9 @@
 //! Rounds: the plan (`crate::plan`) says what is still needed given what was read; each
 //! round reads that concurrently, until the plan asks for nothing new. PXB port probes are
 //! the one non-ARM observation, made here too.
+//!
+//! Every read is redacted (`crate::redact`) as it is stored, so live runs, bundles and
+//! reports only ever see bodies and errors without passwords or secret values.
 
 use crate::arm::ArmClient;
 use crate::plan::next_reads;
@@ -47,7 +50,7 @@ pub async fn collect(
 }
 
 async fn one(client: &ArmClient, read: ArmRead, probe_timeout: Duration) -> (ArmRead, RawRead) {
-    let raw = match &read {
+    let mut raw = match &read {
         ArmRead::Probe {
             host,
             port,
@@ -55,5 +58,6 @@ async fn one(client: &ArmClient, read: ArmRead, probe_timeout: Duration) -> (Arm
         } => RawRead::ok(&read, probe(host, *port, *protocol, probe_timeout).await),
         _ => client.read(&read).await,
     };
+    crate::redact::read(&mut raw);
     (read, raw)
 }

@@ -27,6 +27,7 @@ mod plan;
 mod probe;
 mod rbac;
 mod reads;
+mod redact;
 mod report;
 mod requirements;
 mod secret;
@@ -42,10 +43,9 @@ pub fn main() -> ExitCode {
     match commands::run(cli::Cli::parse()) {
         Ok(exit) => exit.into(),
         Err(error) => {
-            eprintln!(
-                "pxb-preflight: error: {}",
-                arm::one_line(&format!("{error:#}"))
-            );
+            // An input may be a URL with a password (`--arm-endpoint`): never echo it.
+            let message = arm::one_line(&format!("{error:#}"));
+            eprintln!("pxb-preflight: error: {}", redact::url_passwords(&message));
             Exit::CouldNotRun.into()
         }
     }

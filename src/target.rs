@@ -4,6 +4,8 @@
 //! bundle's manifest, so a bundle replays with exactly the inputs it was collected with.
 
 use crate::ids::ResourceId;
+use crate::{helm, redact};
+use serde_json::Value;
 
 /// An input that does not name what it must: the run stops before any request.
 #[derive(Debug, thiserror::Error)]
@@ -67,13 +69,99 @@ impl VaultIdentityChoice {
     }
 }
 
-/// The px-central Helm inputs, reduced to what the proxy checks read: each values file's
-/// `proxy` subtree and the `--set` expressions that assign `proxy.*` (other chart values
-/// can hold passwords and are never kept).
+/// The px-central Helm inputs, reduced to what the proxy checks read, as Helm sees them
+/// (values files merged in order, then `--set` expressions in order; see `crate::helm`).
+/// Nothing else of the chart's values is kept (a values file also holds passwords, such as
+/// OIDC client secrets), and every URL password in what is kept is masked.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HelmInputs {
-    pub values: Vec<serde_json::Value>,
-    pub set: Vec<String>,
+    /// `proxy.azureProxyEnabled` is `true`.
+    pub azure_proxy_enabled: bool,
+    /// The entries of `proxy.httpProxy.noProxy` (a comma-separated string, or a list).
+    pub no_proxy: Vec<String>,
+    /// `proxy.includeNoProxyList`, each item as written (a non-string item as JSON).
+    pub include_no_proxy_list: Vec<String>,
+    /// `proxy.excludeAzureProxyList`, likewise.
+    pub exclude_azure_proxy_list: Vec<String>,
+    /// `proxy.httpProxy.HTTP_PROXY` when set, its password masked.
+    pub http_proxy: Option<String>,
+    /// `proxy.httpProxy.HTTPS_PROXY` when set, its password masked.
+    pub https_proxy: Option<String>,
+    /// The `--set` expressions that assign only proxy settings and that Helm would split at
+    /// an unescaped comma, as given but for masked passwords.
+    pub split_sets: Vec<String>,
+}
+
+impl HelmInputs {
+    /// The record of parsed values files and `--set` expressions, each in the order given.
+    pub fn from_helm(files: &[Value], sets: &[String]) -> Self {
+        let mut values = Value::Object(serde_json::Map::new());
+        for file in files {
+            helm::merge(&mut values, file);
+        }
+        let mut split_sets = Vec::new();
+        for expression in sets {
+            // Masked before parsing, so nothing derived from it can hold the password.
+            let expression = redact::url_passwords(expression);
+            let parsed = helm::parse_set(&expression);
+            helm::apply(&mut values, &parsed);
+            let keys = parsed.keys();
+            let only_proxy = !keys.is_empty() && keys.iter().all(|k| is_proxy_key(k));
+            if only_proxy && !parsed.problems.is_empty() {
+                split_sets.push(expression.into_owned());
+            }
+        }
+        let proxy = &values["proxy"];
+        let url = |name: &str| {
+            proxy["httpProxy"][name]
+                .as_str()
+                .filter(|u| !u.trim().is_empty())
+                .map(masked)
+        };
+        HelmInputs {
+            azure_proxy_enabled: proxy["azureProxyEnabled"] == Value::Bool(true),
+            no_proxy: no_proxy_entries(&proxy["httpProxy"]["noProxy"]),
+            include_no_proxy_list: list_items(&proxy["includeNoProxyList"]),
+            exclude_azure_proxy_list: list_items(&proxy["excludeAzureProxyList"]),
+            http_proxy: url("HTTP_PROXY"),
+            https_proxy: url("HTTPS_PROXY"),
+            split_sets,
+        }
+    }
+}
+
+fn is_proxy_key(key: &str) -> bool {
+    key == "proxy" || key.starts_with("proxy.") || key.starts_with("proxy[")
+}
+
+fn masked(text: &str) -> String {
+    redact::url_passwords(text).into_owned()
+}
+
+fn no_proxy_entries(value: &Value) -> Vec<String> {
+    let raw = match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => String::new(),
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(masked)
+        .collect()
+}
+
+fn list_items(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| v.as_str().map_or_else(|| masked(&v.to_string()), masked))
+        .collect()
 }
 
 /// Where PXB's server listens and where its clients come from.
@@ -301,6 +389,36 @@ mod tests {
             let error = parse_vault_identity(bad).unwrap_err().to_string();
             assert!(error.starts_with("--vault-identity"), "{error}");
         }
+    }
+
+    #[test]
+    fn helm_inputs_keep_only_the_proxy_settings_with_passwords_masked() {
+        let file = helm::parse_values(
+            "oidc:\n  clientSecret: planted2\nproxy:\n  azureProxyEnabled: true\n  includeNoProxyList: [px-backup, 7]\n  httpProxy:\n    HTTP_PROXY: http://u:planted@proxy:3128\n    noProxy: localhost, .svc\n",
+        )
+        .unwrap();
+        let later =
+            helm::parse_values("proxy:\n  httpProxy:\n    HTTPS_PROXY: https://u@proxy:3128\n")
+                .unwrap();
+        let sets = [
+            r"proxy.httpProxy.HTTP_PROXY=http://u:planted3@proxy:3128,x".to_string(),
+            "oidc.clientSecret=planted4,y".to_string(),
+            r"proxy.excludeAzureProxyList={px-backup}".to_string(),
+        ];
+        let inputs = HelmInputs::from_helm(&[file, later], &sets);
+        assert_eq!(
+            inputs,
+            HelmInputs {
+                azure_proxy_enabled: true,
+                no_proxy: vec!["localhost".into(), ".svc".into()],
+                include_no_proxy_list: vec!["px-backup".into(), "7".into()],
+                exclude_azure_proxy_list: vec!["px-backup".into()],
+                http_proxy: Some("http://u:***@proxy:3128".into()),
+                https_proxy: Some("https://u@proxy:3128".into()),
+                split_sets: vec!["proxy.httpProxy.HTTP_PROXY=http://u:***@proxy:3128,x".into()],
+            }
+        );
+        assert!(!format!("{inputs:?}").contains("planted"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! Microsoft Graph is read with GETs only: no POST to it passes (not even its read-like
 //! `getMemberGroups`).
 //! The call log prints method, path and query, status and duration, never headers (they
-//! carry the bearer token) nor bodies (listKeys answers carry keys).
+//! carry the bearer token) nor bodies (listKeys answers carry keys), nor a URL password.
 
 use async_trait::async_trait;
 use azure_core::error::{Error, ErrorKind};
@@ -45,13 +45,14 @@ impl ReadOnlyTransport {
     }
 }
 
-/// The query decoded, for people: `?$filter=assignedTo('…')` rather than `?%24filter=…`.
+/// The query decoded, for people: `?$filter=assignedTo('…')` rather than `?%24filter=…`;
+/// a URL inside it (a `nextLink`'s token may hold anything) has its password masked.
 fn decoded_query(url: &azure_core::Url) -> String {
     let pairs: Vec<String> = url.query_pairs().map(|(k, v)| format!("{k}={v}")).collect();
     if pairs.is_empty() {
         String::new()
     } else {
-        format!("?{}", pairs.join("&"))
+        crate::redact::url_passwords(&format!("?{}", pairs.join("&"))).into_owned()
     }
 }
 
@@ -142,6 +143,18 @@ mod tests {
                 "{method} {path} must be refused"
             );
         }
+    }
+
+    #[test]
+    fn the_call_log_shows_no_url_password() {
+        let url = azure_core::Url::parse(
+            "https://management.azure.com/x?api-version=1&%24skipToken=http%3A%2F%2Fu%3Aplanted%40proxy%3A3128",
+        )
+        .unwrap();
+        assert_eq!(
+            decoded_query(&url),
+            "?api-version=1&$skipToken=http://u:***@proxy:3128"
+        );
     }
 
     #[tokio::test]

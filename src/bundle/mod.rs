@@ -18,8 +18,11 @@
 //! Format 1 bundles (numbered `reads/NNN-<name>.json`, probes disguised as method `TCP`,
 //! string error codes) still load ([`v1`]), and `bundle upgrade` rewrites them as format 2.
 //!
-//! `check --bundle` replays these with no network. Secrets never reach a bundle: known
-//! secret-bearing fields are replaced before writing, and keys are never collected.
+//! `check --bundle` replays these with no network. Secrets never reach a bundle: every read
+//! is redacted as it enters the program (`crate::redact`: URL passwords and secret-bearing
+//! fields), when the collector stores it and when a bundle is loaded (so replaying or
+//! upgrading a bundle written before a redaction rule existed shows nothing it hides), and
+//! keys are never collected.
 
 mod v1;
 mod wire;
@@ -38,7 +41,6 @@ use wire::{ManifestRecord, ReadRecord, SourceName};
 pub const FORMAT: &str = "pxb-preflight-bundle";
 /// The format this tool writes; it reads this one and every older one.
 pub const FORMAT_VERSION: u32 = 2;
-const REDACTED: &str = "[redacted]";
 
 /// A bundle's manifest, whatever format it was read from.
 #[derive(Debug)]
@@ -152,15 +154,11 @@ fn files(manifest: &Manifest, raws: &RawReads) -> Result<Vec<(String, String)>> 
     )];
     let mut names = BTreeSet::new();
     for raw in raws.iter() {
-        let mut raw = raw.clone();
-        if let Some(body) = raw.body.as_mut() {
-            redact(body);
-        }
         let name = record_name(&raw.source);
         if !names.insert(name.clone()) {
             bail!("two reads would both be stored as {name}; nothing was written");
         }
-        files.push((name, to_pretty(&ReadRecord::from(&raw))?));
+        files.push((name, to_pretty(&ReadRecord::from(raw))?));
     }
     Ok(files)
 }
@@ -349,13 +347,14 @@ pub fn parse(mut files: Vec<(String, String)>, origin: &str) -> Result<(Manifest
         .filter(|(name, _)| name.starts_with("reads/") && name.ends_with(".json"))
     {
         let invalid = || format!("{name} is not a valid read record");
-        let raw = if version == 1 {
+        let mut raw = if version == 1 {
             let record: v1::ReadRecord = serde_json::from_str(text).with_context(invalid)?;
             RawRead::try_from(record).with_context(invalid)?
         } else {
             let record: ReadRecord = serde_json::from_str(text).with_context(invalid)?;
             RawRead::try_from(record).with_context(invalid)?
         };
+        crate::redact::read(&mut raw);
         raws.insert(raw);
     }
     let manifest = Manifest::of(version, tool_version, collected_at, target, &raws);
@@ -421,72 +420,10 @@ fn to_pretty<T: Serialize>(value: &T) -> Result<String> {
     Ok(serde_json::to_string_pretty(value)? + "\n")
 }
 
-/// Whether a JSON key holds a secret: write-only credentials, keys, tokens, protected settings.
-fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    const EXACT: &[&str] = &[
-        "configurationprotectedsettings",
-        "keys",
-        "key1",
-        "key2",
-        "primarykey",
-        "secondarykey",
-        "accesstoken",
-        "access_token",
-        "refreshtoken",
-        "connectionstring",
-        "sastoken",
-        "accountkey",
-        "storageaccountkey",
-    ];
-    EXACT.contains(&k.as_str()) || k.contains("secret") || k.contains("password")
-}
-
-/// Replaces every secret-bearing value in a body, at any depth.
-pub fn redact(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map.iter_mut() {
-                if is_secret_key(key) && !inner.is_null() {
-                    *inner = Value::String(REDACTED.to_string());
-                } else {
-                    redact(inner);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn secrets_are_redacted_at_any_depth() {
-        let mut body = json!({
-            "properties": {
-                "servicePrincipalProfile": {"clientId": "app", "secret": "s3cr3t"},
-                "configurationProtectedSettings": {"a": "b"},
-                "list": [{"adminPassword": "pw", "keyName": "key1"}],
-                "keys": [{"keyName": "key1", "value": "k"}],
-                "nullSecret": null
-            }
-        });
-        redact(&mut body);
-        let text = body.to_string();
-        for secret in ["s3cr3t", "\"b\"", "\"pw\"", "\"k\""] {
-            assert!(!text.contains(secret), "{secret} leaked: {text}");
-        }
-        assert_eq!(
-            body["properties"]["servicePrincipalProfile"]["clientId"],
-            "app"
-        );
-        assert_eq!(body["properties"]["list"][0]["keyName"], "key1");
-        assert!(body["properties"]["nullSecret"].is_null());
-    }
 
     #[test]
     fn newer_format_is_refused_clearly() {

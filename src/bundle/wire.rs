@@ -376,13 +376,66 @@ fn default_client_source() -> String {
     PxbEndpoint::default().client_source
 }
 
-/// Only what the proxy checks keep of the Helm inputs (never other chart values).
+/// Only what the proxy checks keep of the Helm inputs (never other chart values), URL
+/// passwords masked. Bundles written before this record was typed carry each values file's
+/// `proxy` subtree (`values`) and the proxy `--set` expressions (`set`) instead: those are
+/// read, reduced to the record on load, and never written again.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct HelmWire {
     #[serde(default)]
-    pub values: Vec<Value>,
+    pub azure_proxy_enabled: bool,
     #[serde(default)]
+    pub no_proxy: Vec<String>,
+    #[serde(default)]
+    pub include_no_proxy_list: Vec<String>,
+    #[serde(default)]
+    pub exclude_azure_proxy_list: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_proxy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https_proxy: Option<String>,
+    #[serde(default)]
+    pub split_sets: Vec<String>,
+    #[serde(default, skip_serializing)]
+    pub values: Vec<Value>,
+    #[serde(default, skip_serializing)]
     pub set: Vec<String>,
+}
+
+impl From<&HelmInputs> for HelmWire {
+    fn from(h: &HelmInputs) -> Self {
+        HelmWire {
+            azure_proxy_enabled: h.azure_proxy_enabled,
+            no_proxy: h.no_proxy.clone(),
+            include_no_proxy_list: h.include_no_proxy_list.clone(),
+            exclude_azure_proxy_list: h.exclude_azure_proxy_list.clone(),
+            http_proxy: h.http_proxy.clone(),
+            https_proxy: h.https_proxy.clone(),
+            split_sets: h.split_sets.clone(),
+            values: Vec::new(),
+            set: Vec::new(),
+        }
+    }
+}
+
+impl From<HelmWire> for HelmInputs {
+    fn from(h: HelmWire) -> Self {
+        if !h.values.is_empty() || !h.set.is_empty() {
+            return HelmInputs::from_helm(&h.values, &h.set);
+        }
+        // Masked again: a hand-edited manifest must not carry a password into a report.
+        let masked = |text: String| crate::redact::url_passwords(&text).into_owned();
+        let all_masked = |texts: Vec<String>| texts.into_iter().map(masked).collect();
+        HelmInputs {
+            azure_proxy_enabled: h.azure_proxy_enabled,
+            no_proxy: all_masked(h.no_proxy),
+            include_no_proxy_list: all_masked(h.include_no_proxy_list),
+            exclude_azure_proxy_list: all_masked(h.exclude_azure_proxy_list),
+            http_proxy: h.http_proxy.map(masked),
+            https_proxy: h.https_proxy.map(masked),
+            split_sets: all_masked(h.split_sets),
+        }
+    }
 }
 
 impl From<&TargetRecord> for TargetWire {
@@ -409,10 +462,7 @@ impl From<&TargetRecord> for TargetWire {
                 grpc_port: t.pxb.grpc_port,
                 client_source: t.pxb.client_source.clone(),
             }),
-            helm: t.helm.as_ref().map(|h| HelmWire {
-                values: h.values.clone(),
-                set: h.set.clone(),
-            }),
+            helm: t.helm.as_ref().map(HelmWire::from),
         }
     }
 }
@@ -441,10 +491,7 @@ impl From<TargetWire> for TargetRecord {
                 grpc_port: p.grpc_port,
                 client_source: p.client_source,
             }),
-            helm: t.helm.map(|h| HelmInputs {
-                values: h.values,
-                set: h.set,
-            }),
+            helm: t.helm.map(HelmInputs::from),
         }
     }
 }
@@ -472,8 +519,13 @@ mod tests {
                 ..PxbEndpoint::default()
             },
             helm: Some(HelmInputs {
-                values: vec![serde_json::json!({"proxy": {}})],
-                set: vec!["proxy.x=1".into()],
+                azure_proxy_enabled: true,
+                no_proxy: vec!["localhost".into()],
+                include_no_proxy_list: vec!["px-backup".into()],
+                exclude_azure_proxy_list: vec!["pxcentral-mysql".into()],
+                http_proxy: Some("http://u:***@proxy:3128".into()),
+                https_proxy: None,
+                split_sets: vec!["proxy.httpProxy.noProxy=a,b".into()],
             }),
             ..Default::default()
         };
@@ -493,6 +545,37 @@ mod tests {
             serde_json::from_str(r#"{"cluster": "c", "pxb": {"host": "h"}}"#).unwrap();
         let endpoint = TargetRecord::from(edited).pxb;
         assert_eq!((endpoint.rest_port, endpoint.grpc_port), (10001, 10002));
+    }
+
+    /// A manifest of the old shape (values files' proxy subtrees and `--set` expressions)
+    /// loads as the record they reduce to, passwords masked.
+    #[test]
+    fn the_old_helm_shape_is_reduced_on_load() {
+        let old: TargetWire = serde_json::from_value(serde_json::json!({
+            "cluster": "c",
+            "helm": {
+                "values": [{"proxy": {"azureProxyEnabled": true, "httpProxy": {"HTTP_PROXY": "http://u:planted@p:1", "noProxy": "a,b"}}}],
+                "set": ["proxy.includeNoProxyList={px-backup}"]
+            }
+        }))
+        .unwrap();
+        let helm = TargetRecord::from(old).helm.unwrap();
+        assert!(helm.azure_proxy_enabled);
+        assert_eq!(helm.no_proxy, ["a", "b"]);
+        assert_eq!(helm.include_no_proxy_list, ["px-backup"]);
+        assert_eq!(helm.http_proxy.as_deref(), Some("http://u:***@p:1"));
+        let written = serde_json::to_string(&HelmWire::from(&helm)).unwrap();
+        assert!(
+            !written.contains("\"values\"") && !written.contains("planted"),
+            "{written}"
+        );
+        let edited: TargetWire = serde_json::from_value(serde_json::json!({
+            "cluster": "c",
+            "helm": {"http_proxy": "http://u:planted@p:1", "split_sets": ["proxy.a=http://u:planted@p,x"]}
+        }))
+        .unwrap();
+        let helm = TargetRecord::from(edited).helm.unwrap();
+        assert!(!format!("{helm:?}").contains("planted"), "{helm:?}");
     }
 
     /// Each source's required fields are required; the other source's are ignored.

@@ -3,56 +3,23 @@
 //! must name real PXB services; `--set` values must escape their commas.
 
 use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, PXB};
-use crate::facts::Facts;
+use crate::facts::{Facts, HttpProxyConfig};
 use crate::helm;
 use crate::reads::API_CONTAINER_SERVICE;
 use crate::requirements;
 use crate::target::HelmInputs;
-use serde_json::{json, Value};
-
-/// The chart's defaults for the settings these checks read (px-central values.yaml).
-fn chart_defaults() -> Value {
-    json!({"proxy": {"azureProxyEnabled": false, "httpProxy": {"noProxy": ""}, "includeNoProxyList": [], "excludeAzureProxyList": []}})
-}
-
-fn effective_values(inputs: &HelmInputs) -> Value {
-    let mut values = chart_defaults();
-    for file in &inputs.values {
-        helm::merge(&mut values, file);
-    }
-    for expression in &inputs.set {
-        helm::apply(&mut values, &helm::parse_set(expression));
-    }
-    values
-}
 
 /// Why a proxy is in use (checks.md §6), if it is.
-fn proxy_in_use(facts: &Facts, values: Option<&Value>) -> Option<String> {
+fn proxy_in_use(facts: &Facts, inputs: Option<&HelmInputs>) -> Option<String> {
     let config = facts.cluster.properties.http_proxy_config.as_ref();
     let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
-    if config.is_some_and(|c| set(&c.http_proxy) || set(&c.https_proxy)) {
+    let enabled = |c: &HttpProxyConfig| c.enabled != Some(false);
+    if config.is_some_and(|c| enabled(c) && (set(&c.http_proxy) || set(&c.https_proxy))) {
         return Some("the cluster's httpProxyConfig sets a proxy".into());
     }
-    values
-        .filter(|v| v["proxy"]["azureProxyEnabled"] == Value::Bool(true))
+    inputs
+        .filter(|i| i.azure_proxy_enabled)
         .map(|_| "proxy.azureProxyEnabled is true".into())
-}
-
-fn no_proxy_entries(values: &Value) -> Vec<String> {
-    let raw = match &values["proxy"]["httpProxy"]["noProxy"] {
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(","),
-        _ => String::new(),
-    };
-    raw.split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 fn contains(list: &[String], entry: &str) -> bool {
@@ -93,14 +60,14 @@ pub const PXB_PROXY_NO_PROXY: Check = Check {
     profiles: PXB,
     uses: Uses::PxbLists,
     explain: Explain {
-        verifies: "when a proxy is in use (the cluster's httpProxyConfig sets httpProxy or httpsProxy, or the values set proxy.azureProxyEnabled: true), the effective proxy.httpProxy.noProxy of the px-central install (--helm-values files and --set expressions, with Helm's precedence) contains every entry of the PXB page's proxy example (the PXB services, .svc, .cluster.local, localhost, ...), every entry of the cluster's httpProxyConfig.noProxy, the service CIDR, and .azmk8s.io; and no <placeholder> copied from the docs is left in it. Otherwise: fail. Proxy in use but no values given: warn. No proxy: skip.",
+        verifies: "when a proxy is in use (the cluster's httpProxyConfig sets httpProxy or httpsProxy and its enabled is not false, or the values set proxy.azureProxyEnabled: true; a cluster proxy with enabled: false is switched off and AKS runs without it), the effective proxy.httpProxy.noProxy of the px-central install (--helm-values files and --set expressions, with Helm's precedence) contains every entry of the PXB page's proxy example (the PXB services, .svc, .cluster.local, localhost, ...), every entry of the cluster's httpProxyConfig.noProxy, the service CIDR, and .azmk8s.io; and no <placeholder> copied from the docs is left in it. Otherwise: fail. Proxy in use but no values given: warn. No proxy: skip.",
         how: None,
         why: "PXB's services talk to each other inside the cluster; through the proxy those calls fail.",
         reads: &[
             Read::Arm {
                 call: "GET {cluster}",
                 api_version: API_CONTAINER_SERVICE,
-                note: "properties.httpProxyConfig, properties.networkProfile.serviceCidr and serviceCidrs",
+                note: "properties.httpProxyConfig (enabled, httpProxy, httpsProxy, noProxy), properties.networkProfile.serviceCidr and serviceCidrs",
             },
             Read::Other("the px-central Helm values: --helm-values files and --set expressions, with Helm's precedence"),
         ],
@@ -110,16 +77,16 @@ pub const PXB_PROXY_NO_PROXY: Check = Check {
 };
 
 fn pxb_proxy_no_proxy(facts: &Facts) -> Judgement {
-    let values = facts.target.helm.as_ref().map(effective_values);
-    let Some(reason) = proxy_in_use(facts, values.as_ref()) else {
+    let inputs = facts.target.helm.as_ref();
+    let Some(reason) = proxy_in_use(facts, inputs) else {
         return Ok(Outcome::skip("no proxy is in use (no cluster httpProxyConfig proxy, proxy.azureProxyEnabled not true)"));
     };
-    let Some(values) = values else {
+    let Some(inputs) = inputs else {
         return Ok(Outcome::warn(format!(
             "{reason}, but no Helm values were given: pass the px-central values with --helm-values and --set to check proxy.httpProxy.noProxy"
         )));
     };
-    let present = no_proxy_entries(&values);
+    let present = inputs.no_proxy.clone();
     let placeholders: Vec<String> = present
         .iter()
         .filter(|e| e.contains('<') && e.contains('>'))
@@ -194,17 +161,13 @@ fn pxb_proxy_service_lists(facts: &Facts) -> Judgement {
             "no Helm values given: pass --helm-values or --set to check the proxy service lists",
         ));
     };
-    let values = effective_values(inputs);
     let services = &requirements::pxb().services;
     let mut problems = Vec::new();
     let mut evidence = Vec::new();
-    for list in ["includeNoProxyList", "excludeAzureProxyList"] {
-        let names: Vec<String> = values["proxy"][list]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-            .collect();
+    for (list, names) in [
+        ("includeNoProxyList", &inputs.include_no_proxy_list),
+        ("excludeAzureProxyList", &inputs.exclude_azure_proxy_list),
+    ] {
         let unknown: Vec<&String> = names.iter().filter(|n| !contains(services, n)).collect();
         evidence.push(Evidence::new(
             "px-central values",
@@ -225,7 +188,7 @@ fn pxb_proxy_service_lists(facts: &Facts) -> Judgement {
         }
     }
     let mut fixes = Vec::new();
-    for expression in &inputs.set {
+    for expression in &inputs.split_sets {
         let parsed = helm::parse_set(expression);
         if parsed.problems.is_empty() {
             continue;
@@ -256,6 +219,7 @@ mod tests {
     use super::super::testing::Scenario;
     use super::super::Status;
     use super::*;
+    use serde_json::{json, Value};
 
     fn scenario(cluster_proxy: bool, values: Vec<Value>, set: Vec<&str>) -> Scenario {
         let mut s = Scenario::new();
@@ -266,10 +230,8 @@ mod tests {
             }
         });
         if !values.is_empty() || !set.is_empty() {
-            s.target.helm = Some(HelmInputs {
-                values,
-                set: set.into_iter().map(str::to_string).collect(),
-            });
+            let set: Vec<String> = set.into_iter().map(str::to_string).collect();
+            s.target.helm = Some(HelmInputs::from_helm(&values, &set));
         }
         s
     }
@@ -302,6 +264,25 @@ mod tests {
         let o = Outcome::of(pxb_proxy_no_proxy(&scenario(true, vec![], vec![]).facts()));
         assert_eq!(o.status, Status::Warn);
         assert!(o.message.contains("--helm-values"));
+    }
+
+    #[test]
+    fn a_disabled_cluster_proxy_is_not_in_use() {
+        let with_enabled = |enabled: Value| {
+            let mut s = scenario(true, vec![], vec![]);
+            s.edit_cluster(|c| c["properties"]["httpProxyConfig"]["enabled"] = enabled.clone());
+            Outcome::of(pxb_proxy_no_proxy(&s.facts()))
+        };
+        let off = with_enabled(json!(false));
+        assert_eq!(off.status, Status::Skip, "{}", off.message);
+        assert_eq!(with_enabled(json!(true)).status, Status::Warn);
+        assert_eq!(
+            with_enabled(Value::Null).status,
+            Status::Warn,
+            "absent is enabled"
+        );
+        let explain = PXB_PROXY_NO_PROXY.explain.verifies;
+        assert!(explain.contains("enabled is not false"), "{explain}");
     }
 
     #[test]

@@ -173,6 +173,9 @@ pub struct ClusterProperties {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct HttpProxyConfig {
+    /// `false` when the proxy is switched off: AKS then runs without it, even with
+    /// `httpProxy` still set. Absent means enabled.
+    pub enabled: Option<bool>,
     pub http_proxy: Option<String>,
     pub https_proxy: Option<String>,
     pub no_proxy: Vec<String>,

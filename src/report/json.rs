@@ -84,11 +84,19 @@ struct PxbEndpointV1<'a> {
     client_source: &'a str,
 }
 
-/// Only what the proxy checks keep of the Helm inputs (never other chart values).
+/// Only what the proxy checks keep of the Helm inputs (never other chart values), URL
+/// passwords masked.
 #[derive(Serialize)]
 struct HelmV1<'a> {
-    values: &'a [Value],
-    set: &'a [String],
+    azure_proxy_enabled: bool,
+    no_proxy: &'a [String],
+    include_no_proxy_list: &'a [String],
+    exclude_azure_proxy_list: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_proxy: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    https_proxy: Option<&'a str>,
+    split_sets: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -175,8 +183,13 @@ impl<'a> From<&'a PxbEndpoint> for PxbEndpointV1<'a> {
 impl<'a> From<&'a HelmInputs> for HelmV1<'a> {
     fn from(h: &'a HelmInputs) -> Self {
         HelmV1 {
-            values: &h.values,
-            set: &h.set,
+            azure_proxy_enabled: h.azure_proxy_enabled,
+            no_proxy: &h.no_proxy,
+            include_no_proxy_list: &h.include_no_proxy_list,
+            exclude_azure_proxy_list: &h.exclude_azure_proxy_list,
+            http_proxy: h.http_proxy.as_deref(),
+            https_proxy: h.https_proxy.as_deref(),
+            split_sets: &h.split_sets,
         }
     }
 }
@@ -269,8 +282,10 @@ mod tests {
                 ..PxbEndpoint::default()
             },
             helm: Some(HelmInputs {
-                values: vec![serde_json::json!({"proxy": {}})],
-                set: vec!["proxy.x=1".into()],
+                azure_proxy_enabled: true,
+                no_proxy: vec!["localhost".into()],
+                http_proxy: Some("http://u:***@proxy:3128".into()),
+                ..HelmInputs::default()
             }),
             ..Default::default()
         };
@@ -282,7 +297,11 @@ mod tests {
                 "restore_role": {"name": "r", "actions": ["a"]},
                 "storage_account_key_provided": true,
                 "pxb": {"host": "h", "rest_port": 10001, "grpc_port": 10002, "client_source": "VirtualNetwork"},
-                "helm": {"values": [{"proxy": {}}], "set": ["proxy.x=1"]}
+                "helm": {
+                    "azure_proxy_enabled": true, "no_proxy": ["localhost"],
+                    "include_no_proxy_list": [], "exclude_azure_proxy_list": [],
+                    "http_proxy": "http://u:***@proxy:3128", "split_sets": []
+                }
             })
         );
         let bare = serde_json::to_value(TargetV1::from(&TargetRecord {

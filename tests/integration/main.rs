@@ -14,6 +14,7 @@ mod permissions;
 mod policy;
 mod ports;
 mod proxy;
+mod redaction;
 mod reports;
 mod snapshots;
 mod storage_key;

@@ -126,3 +126,14 @@ async fn proxy_without_values_warns_and_a_broken_values_file_stops_the_run() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not valid YAML values"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_cluster_proxy_is_not_in_use() {
+    let fake = FakeArm::serving("proxy-cluster").await;
+    let mut cluster = FakeArm::body("proxy-cluster", CLUSTER);
+    cluster["properties"]["httpProxyConfig"]["enabled"] = serde_json::json!(false);
+    fake.answer(CLUSTER, 200, cluster).await;
+    let report = json_of(&run(fake.check("proxy-cluster", &["-o", "json"])).await);
+    let check = check_of(&report, "pxb-proxy-no-proxy");
+    assert_eq!(check["status"], "skip", "{check}");
+}
