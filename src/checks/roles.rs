@@ -296,9 +296,9 @@ pub const CALLER_ROLES: Check = Check {
     profiles: AZURE_BACKUP,
     uses: Uses::AzureBackupMatrix,
     explain: Explain {
-        verifies: "the identity running the tool can write role assignments (Microsoft.Authorization/roleAssignments/write, as Owner or User Access Administrator have) on the cluster, the snapshot resource group and the storage account, and holds every action of Backup Contributor on the vault's resource group, through the permissions API (the caller's own effective permission blocks). Otherwise: warn, since someone else may configure backup. The permissions API does not report deny assignments or conditions.",
+        verifies: "the identity running the tool can write role assignments (Microsoft.Authorization/roleAssignments/write, as Owner or User Access Administrator have) on the cluster, the snapshot resource group and the storage account; can install the backup extension and enable Trusted Access on the cluster (Microsoft.KubernetesConfiguration/extensions/write and Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/write, which Owner has); and holds every action of Backup Contributor on the vault's resource group, through the permissions API (the caller's own effective permission blocks). Otherwise: warn, since someone else may configure backup. The permissions API does not report deny assignments or conditions.",
         how: None,
-        why: "configuring backup assigns the roles of the matrix and creates backup instances; the prerequisites page recommends Owner on those scopes and Backup Contributor on the vault's resource group.",
+        why: "configuring backup installs the extension, binds the vault to the cluster through Trusted Access, assigns the roles of the matrix and creates backup instances; the prerequisites page recommends Owner on the cluster and those scopes and Backup Contributor on the vault's resource group.",
         reads: &[
             Read::Arm {
                 call: "GET {scope}/providers/Microsoft.Authorization/permissions",
@@ -336,6 +336,15 @@ fn caller_roles(facts: &Facts) -> Judgement {
         ));
         if !can {
             gaps.push(format!("cannot assign roles on {}", scope.name()));
+        }
+        if *kind == ScopeKind::Cluster {
+            for operation in &data.caller.cluster_operations {
+                let can = caller_can(blocks, operation);
+                evidence.push(Evidence::new(scope.as_str(), operation, can, true));
+                if !can {
+                    gaps.push(format!("lacks {operation} on {}", scope.name()));
+                }
+            }
         }
     }
     if let Some(vault_rg) = facts.vault_resource_group() {
@@ -577,7 +586,7 @@ mod tests {
         assert_eq!(o.status, Status::Warn);
         assert!(
             o.message.contains(
-                "cannot assign roles on aks1; lacks 2 actions of Backup Contributor on rg-backup"
+                "cannot assign roles on aks1; lacks Microsoft.KubernetesConfiguration/extensions/write on aks1; lacks Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/write on aks1; lacks 2 actions of Backup Contributor on rg-backup"
             ),
             "{}",
             o.message
@@ -589,6 +598,28 @@ mod tests {
             "AuthorizationFailed",
         );
         assert_eq!(CALLER_ROLES.judge(&denied.facts()).status, Status::Error);
+    }
+
+    #[test]
+    fn caller_roles_warn_naming_each_install_operation_the_caller_lacks_on_the_cluster() {
+        for lacking in [
+            "Microsoft.KubernetesConfiguration/extensions/write",
+            "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/write",
+        ] {
+            // Everything an Owner has, except the one operation that installs backup.
+            let s = caller(json!({"actions": ["*"], "notActions": [lacking]}));
+            let o = CALLER_ROLES.judge(&s.facts());
+            assert_eq!(o.status, Status::Warn, "{lacking}: {}", o.message);
+            assert!(
+                o.message.contains(&format!("lacks {lacking} on aks1")),
+                "{}",
+                o.message
+            );
+            assert!(
+                o.evidence.iter().any(|e| e.property == lacking),
+                "no evidence names {lacking}"
+            );
+        }
     }
 
     #[test]

@@ -525,3 +525,27 @@ async fn caller_without_role_assignment_write_gets_a_warning() {
         Some(1)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn caller_without_trusted_access_write_on_the_cluster_warns_naming_it() {
+    let lacking = "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/write";
+    let fake = FakeArm::serving("ready").await;
+    fake.answer(
+        &format!("{CLUSTER}/providers/Microsoft.Authorization/permissions"),
+        200,
+        json!({"value": [{"actions": ["*"], "notActions": [lacking], "dataActions": [], "notDataActions": []}]}),
+    )
+    .await;
+    let (_, report) = report_of(&fake, &[]).await;
+    let check = check_of(&report, "caller-roles");
+    assert_eq!(check["status"], "warn", "{check}");
+    let message = check["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("lacks {lacking} on aks-prod")),
+        "{message}"
+    );
+    assert!(
+        !message.contains("extensions/write"),
+        "only the missing operation is named: {message}"
+    );
+}
