@@ -3,12 +3,13 @@
 //!
 //! A requirement is met by holding the role (or more) at or above the scope, or by other
 //! roles that together grant every operation of it; a deny blocking any of its operations
-//! fails it; a grant only through a conditional assignment warns.
+//! fails it; a grant only under a condition (on the assignment, or on the role definition's
+//! block for an action it targets) warns.
 
 use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Status, Uses, AZURE_BACKUP};
 use crate::facts::Facts;
 use crate::ids::ResourceId;
-use crate::rbac::{caller_can, evaluate, summarize, RbacData, Requirement, Wanted};
+use crate::rbac::{caller_can, evaluate, summarize, Condition, RbacData, Requirement, Wanted};
 use crate::reads::API_AUTHORIZATION;
 use crate::requirements::{self, PrincipalKind, RoleNeed, ScopeKind};
 
@@ -224,14 +225,19 @@ pub(super) fn requirement_outcome(
             outcome
         }
         Requirement::MetConditionally(bases) => {
-            let conditions: Vec<String> = bases.iter().filter_map(|b| b.condition.clone()).collect();
+            let conditions: Vec<String> = bases.iter().filter_map(|b| b.describe_condition()).collect();
             let mut outcome = Outcome::warn(format!(
-                "{who} has {what} at {} only through a conditional assignment: {}",
+                "{who} has {what} at {} only under a condition: {}",
                 scope.name(),
                 conditions.join("; ")
             ));
             for b in bases {
-                outcome = outcome.evidence(Evidence::note(&b.assignment_id, "condition", b.condition.unwrap_or_default()));
+                let (site, text) = match &b.condition {
+                    Some(c @ Condition::OnAssignment(_)) => ("condition on the assignment", c.text()),
+                    Some(c) => ("condition on the role definition", c.text()),
+                    None => continue,
+                };
+                outcome = outcome.evidence(Evidence::note(&b.assignment_id, site, text));
             }
             outcome
         }
@@ -514,10 +520,53 @@ mod tests {
         let o = reader_on_cluster(&vault_with(vec![conditional], Vec::new()));
         assert_eq!(o.status, Status::Warn, "{}", o.message);
         assert!(
-            o.message.contains("only through a conditional assignment"),
+            o.message.contains("has Reader at aks1 only under a condition: the assignment of Reader carries a condition that restricts every operation it grants: @Resource["),
             "{}",
             o.message
         );
+        assert_eq!(o.evidence[0].property, "condition on the assignment");
+    }
+
+    /// The vault holds, at the cluster, a role whose one block grants `*/read` and role
+    /// assignment writes under `condition`.
+    fn vault_with_conditioned_definition(condition: &str) -> Scenario {
+        const DELEGATOR: &str = "44444444-4444-4444-4444-444444444444";
+        let mut s = vault_with(
+            vec![role_assignment("a1", VAULT_PRINCIPAL, DELEGATOR, CLUSTER)],
+            Vec::new(),
+        );
+        let mut definition = role_definition(
+            DELEGATOR,
+            "Delegator",
+            "CustomRole",
+            &["*/read", "Microsoft.Authorization/roleAssignments/write"],
+        );
+        definition["properties"]["permissions"][0]["conditionVersion"] = json!("2.0");
+        definition["properties"]["permissions"][0]["condition"] = json!(condition);
+        s.set(&definition_read(DELEGATOR), definition);
+        s
+    }
+
+    #[test]
+    fn a_role_definition_condition_warns_only_for_the_actions_it_targets() {
+        let untargeted = vault_with_conditioned_definition("((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals{1c0163c0-47e6-4577-8991-ea5c82e286e4}))");
+        let o = reader_on_cluster(&untargeted);
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert_eq!(
+            o.message,
+            format!("the Backup vault's identity ({VAULT_PRINCIPAL}) has Reader at aks1")
+        );
+
+        let targeted = vault_with_conditioned_definition("((!(ActionMatches{'Microsoft.Compute/disks/read'})) OR (@Resource[Microsoft.Compute/disks:name] StringEquals 'x'))");
+        let o = reader_on_cluster(&targeted);
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(
+            o.message.contains("has Reader at aks1 only under a condition: the definition of Delegator carries a condition on its permission block that restricts Microsoft.Compute/disks/read: ((!(ActionMatches"),
+            "{}",
+            o.message
+        );
+        assert!(!o.message.contains("assignment"), "{}", o.message);
+        assert_eq!(o.evidence[0].property, "condition on the role definition");
     }
 
     #[test]
