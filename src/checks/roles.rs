@@ -44,7 +44,7 @@ macro_rules! role_checks {
             uses: Uses::AzureBackupMatrix,
             explain: Explain {
                 verifies: $verifies,
-                how: Some("effective permissions per Azure RBAC (assignments at the scope or above, group-derived ones through assignedTo(), Actions minus NotActions per block, data actions apart, deny assignments win, conditions reported); met by the role itself, a superset, or roles that together grant every one of its operations."),
+                how: Some("effective permissions per Azure RBAC (assignments at the scope or above, group-derived ones through assignedTo(), Actions minus NotActions per block, data actions apart, deny assignments win, conditions reported); met by the role itself, a superset, or roles that together grant every one of its operations. A scope known not to exist (404 on the storage account's read, or on GET /subscriptions/{sub}/resourcegroups/{rg} for the snapshot or staging resource group, needing Microsoft.Resources/subscriptions/resourceGroups/read) is skip, even if an assignment on it is still listed; a scope whose read fails otherwise is still evaluated."),
                 why: $why,
                 reads: RBAC_READS,
                 fix: "`az role assignment create --assignee-object-id <identity> --assignee-principal-type ServicePrincipal --role <role> --scope <scope>`, run by an Owner or User Access Administrator of the scope.",
@@ -142,6 +142,31 @@ fn missing_scope(kind: ScopeKind) -> Outcome {
     })
 }
 
+/// A skip for a scope whose read answered 404: no role can be held on it.
+fn absent_scope(kind: ScopeKind, scope: &ResourceId) -> Outcome {
+    let (what, see) = match kind {
+        ScopeKind::Cluster => ("the cluster", "cluster-state"),
+        ScopeKind::StorageAccount => ("the backup storage account", "see backup-storage-location"),
+        ScopeKind::SnapshotResourceGroup => (
+            "the snapshot resource group",
+            "create it, or pass the right --snapshot-resource-group",
+        ),
+        ScopeKind::StagingResourceGroup => (
+            "the staging resource group",
+            "create it, or pass the right --staging-resource-group",
+        ),
+        ScopeKind::StagingStorageAccount => (
+            "the staging storage account",
+            "create it, or pass the right --staging-storage-account",
+        ),
+    };
+    Outcome::skip(format!(
+        "{what} {} does not exist ({see}); a role on it grants nothing",
+        scope.name()
+    ))
+    .evidence(Evidence::new(scope.as_str(), "exists", false, true))
+}
+
 fn matrix_check(facts: &Facts, id: &str) -> Judgement {
     let needs = requirements::azure_backup().needs_of(id);
     let outcomes: Vec<Outcome> = needs
@@ -180,6 +205,9 @@ fn role_need(facts: &Facts, need: &RoleNeed) -> Judgement {
     let Some(scope) = facts.scope_of(need.scope) else {
         return Ok(missing_scope(need.scope));
     };
+    if facts.scope_is_absent(need.scope) {
+        return Ok(absent_scope(need.scope, &scope));
+    }
     let Some(principal) = facts.principal_of(need.principal) else {
         return missing_principal(facts, need.principal);
     };
@@ -567,6 +595,85 @@ mod tests {
         );
         assert!(!o.message.contains("assignment"), "{}", o.message);
         assert_eq!(o.evidence[0].property, "condition on the role definition");
+    }
+
+    const SNAPSHOT_RG: &str = "/subscriptions/sub1/resourceGroups/rg-snapshots";
+
+    /// The vault holds Reader on the whole subscription; the snapshot resource group is named.
+    fn vault_reader_on_subscription_with_snapshot_group() -> Scenario {
+        let mut s = vault_with(
+            vec![role_assignment(
+                "a1",
+                VAULT_PRINCIPAL,
+                READER,
+                "/subscriptions/sub1",
+            )],
+            Vec::new(),
+        );
+        s.target.snapshot_resource_group = Some(SNAPSHOT_RG.into());
+        s
+    }
+
+    fn snapshot_group_read() -> ArmRead {
+        ArmRead::ResourceGroup(crate::ids::ResourceId::parse(SNAPSHOT_RG).unwrap())
+    }
+
+    #[test]
+    fn a_role_on_a_scope_that_does_not_exist_skips() {
+        let mut s = vault_reader_on_subscription_with_snapshot_group();
+        s.fail(&snapshot_group_read(), 404, "ResourceGroupNotFound");
+        let o = ROLE_VAULT_READER_ON_SNAPSHOT_RG.judge(&s.facts());
+        assert_eq!(o.status, Status::Skip, "{}", o.message);
+        assert_eq!(
+            o.message,
+            "the snapshot resource group rg-snapshots does not exist (create it, or pass the right --snapshot-resource-group); a role on it grants nothing"
+        );
+
+        // The backup storage account (--storage-account while no extension names one).
+        let account = "/subscriptions/sub1/resourceGroups/rg-backup/providers/Microsoft.Storage/storageAccounts/acct1";
+        let blob_reader = requirements::azure_backup().role_guid("Storage Blob Data Reader");
+        let mut s = vault_with(
+            vec![role_assignment(
+                "a1",
+                VAULT_PRINCIPAL,
+                blob_reader,
+                "/subscriptions/sub1",
+            )],
+            Vec::new(),
+        );
+        s.target.storage_account = Some(account.into());
+        s.fail(
+            &ArmRead::StorageAccount(crate::ids::ResourceId::parse(account).unwrap()),
+            404,
+            "ResourceNotFound",
+        );
+        let o = ROLE_VAULT_BLOB_READER.judge(&s.facts());
+        assert_eq!(o.status, Status::Skip, "{}", o.message);
+        assert!(
+            o.message.starts_with(
+                "the backup storage account acct1 does not exist (see backup-storage-location)"
+            ),
+            "{}",
+            o.message
+        );
+    }
+
+    #[test]
+    fn a_scope_of_unknown_existence_is_still_evaluated() {
+        // Not read (a bundle collected before the read existed), or unreadable (403).
+        let unread = vault_reader_on_subscription_with_snapshot_group();
+        let mut forbidden = vault_reader_on_subscription_with_snapshot_group();
+        forbidden.fail(&snapshot_group_read(), 403, "AuthorizationFailed");
+        let mut present = vault_reader_on_subscription_with_snapshot_group();
+        present.set(
+            &snapshot_group_read(),
+            json!({"id": SNAPSHOT_RG, "name": "rg-snapshots", "location": "eastus",
+                   "properties": {"provisioningState": "Succeeded"}}),
+        );
+        for s in [unread, forbidden, present] {
+            let o = ROLE_VAULT_READER_ON_SNAPSHOT_RG.judge(&s.facts());
+            assert_eq!(o.status, Status::Pass, "{}", o.message);
+        }
     }
 
     #[test]
