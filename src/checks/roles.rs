@@ -659,6 +659,34 @@ mod tests {
     }
 
     #[test]
+    fn staging_resources_that_do_not_exist_skip() {
+        let group = "/subscriptions/sub1/resourceGroups/rg-staging";
+        let account = "/subscriptions/sub1/resourceGroups/rg-staging/providers/Microsoft.Storage/storageAccounts/ststaging";
+        let mut s = vault_with(Vec::new(), Vec::new());
+        s.target.staging_resource_group = Some(group.into());
+        s.target.staging_storage_account = Some(account.into());
+        let id = |text| crate::ids::ResourceId::parse(text).unwrap();
+        s.fail(
+            &ArmRead::ResourceGroup(id(group)),
+            404,
+            "ResourceGroupNotFound",
+        );
+        s.fail(
+            &ArmRead::StorageAccount(id(account)),
+            404,
+            "ResourceNotFound",
+        );
+        let o = ROLE_VAULT_STAGING.judge(&s.facts());
+        assert_eq!(o.status, Status::Skip, "{}", o.message);
+        assert!(
+            o.message
+                .starts_with("the staging resource group rg-staging does not exist"),
+            "{}",
+            o.message
+        );
+    }
+
+    #[test]
     fn a_scope_of_unknown_existence_is_still_evaluated() {
         // Not read (a bundle collected before the read existed), or unreadable (403).
         let unread = vault_reader_on_subscription_with_snapshot_group();
