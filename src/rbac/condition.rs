@@ -40,8 +40,11 @@ fn action_disjunction(expression: &str) -> Option<Vec<String>> {
 fn negated(text: &str) -> Option<&str> {
     let rest = if let Some(rest) = text.strip_prefix('!') {
         rest
-    } else if text.len() > 3 && text[..3].eq_ignore_ascii_case("NOT") {
-        let rest = &text[3..];
+    } else if let Some(rest) = text
+        .get(..3)
+        .filter(|head| head.eq_ignore_ascii_case("NOT"))
+        .map(|_| &text[3..])
+    {
         rest.starts_with(|c: char| c.is_whitespace() || c == '(')
             .then_some(rest)?
     } else {
@@ -179,6 +182,13 @@ mod tests {
                 "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read".into()
             ])
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(condition in "[(){}!'& A-Za-zé/.:\\[\\]-]{0,60}") {
+            let _ = targeted_actions(&condition);
+        }
     }
 
     #[test]
