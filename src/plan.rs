@@ -9,7 +9,8 @@
 //! [`Facts`] snapshot of the reads so far and reads its fields. It makes no reads itself.
 
 use crate::facts::{
-    is_initiative, plan_backup_location, Facts, LocationPlan, Policy, KUBERNETES_CONFIGURATION,
+    existence_reads, is_initiative, plan_backup_location, Facts, LocationPlan, Policy,
+    KUBERNETES_CONFIGURATION,
 };
 use crate::ids::ResourceId;
 use crate::probe::Protocol;
@@ -77,6 +78,8 @@ fn target_reads(target: &Target) -> Vec<ArmRead> {
         .cloned()
         .chain(target.vault.as_ref().and_then(resource_group_of));
     reads.extend(resource_groups.map(ArmRead::Permissions));
+    // Whether the scopes roles are needed on exist: a role on a missing scope is no grant.
+    reads.extend(existence_reads(target));
     let scopes = [
         &target.snapshot_resource_group,
         &target.staging_resource_group,

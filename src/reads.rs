@@ -36,6 +36,8 @@ pub enum ArmRead {
     Extensions(ResourceId),
     TrustedAccessBindings(ResourceId),
     Vault(ResourceId),
+    /// A resource group, read only to learn whether it exists.
+    ResourceGroup(ResourceId),
     StorageAccount(ResourceId),
     BlobContainer {
         account: ResourceId,
@@ -82,9 +84,10 @@ pub enum ArmRead {
 impl ArmRead {
     pub fn path(&self) -> String {
         match self {
-            ArmRead::Cluster(id) | ArmRead::Vault(id) | ArmRead::StorageAccount(id) => {
-                id.to_string()
-            }
+            ArmRead::Cluster(id)
+            | ArmRead::Vault(id)
+            | ArmRead::ResourceGroup(id)
+            | ArmRead::StorageAccount(id) => id.to_string(),
             ArmRead::Provider {
                 subscription,
                 namespace,
@@ -142,7 +145,7 @@ impl ArmRead {
     pub fn api_version(&self) -> &'static str {
         match self {
             ArmRead::Cluster(_) | ArmRead::TrustedAccessBindings(_) => API_CONTAINER_SERVICE,
-            ArmRead::Provider { .. } => API_RESOURCES,
+            ArmRead::Provider { .. } | ArmRead::ResourceGroup(_) => API_RESOURCES,
             ArmRead::Extensions(_) => API_KUBERNETES_CONFIGURATION,
             ArmRead::Vault(_) => API_DATA_PROTECTION,
             ArmRead::StorageAccount(_) | ArmRead::BlobContainer { .. } | ArmRead::ListKeys(_) => {
@@ -184,6 +187,7 @@ impl ArmRead {
                 "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/read"
             }
             ArmRead::Vault(_) => "Microsoft.DataProtection/backupVaults/read",
+            ArmRead::ResourceGroup(_) => "Microsoft.Resources/subscriptions/resourceGroups/read",
             ArmRead::StorageAccount(_) => "Microsoft.Storage/storageAccounts/read",
             ArmRead::BlobContainer { .. } => {
                 "Microsoft.Storage/storageAccounts/blobServices/containers/read"

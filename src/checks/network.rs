@@ -175,7 +175,7 @@ pub const NSG_BACKUP_SERVICE_TAGS: Check = Check {
     profiles: AZURE_BACKUP,
     uses: Uses::Nothing,
     explain: Explain {
-        verifies: "every NSG on the node subnets or in the node resource group has an inbound allow whose source is the AzureBackup service tag, and separately the AzureCloud tag, not shadowed by a higher-priority deny for that source (a rule from AzureCloud or Internet covers AzureBackup; a regional AzureCloud.<region> rule covers only part of AzureCloud). Otherwise: warn, naming the NSG and the deciding rule.",
+        verifies: "every NSG on the node subnets or in the node resource group has an inbound allow whose source is the AzureBackup service tag, and separately the AzureCloud tag, not shadowed by a higher-priority deny for that source (a rule from AzureCloud or Internet covers AzureBackup; a regional AzureCloud.<region> rule covers only part of AzureCloud). The node resource group's NSG as AKS keeps it (default rules, and the rules AKS adds for LoadBalancer services: k8s-azure-lb_*, shared-<protocol>-<port>-*, a<service UID>-<protocol>-<port>-*) needs no such rule: Azure Backup works on a default cluster. Otherwise: warn, naming the NSG and the deciding rule.",
         how: Some("as pxb-nsg-ports, with the source tag as the flow and any protocol and port."),
         why: "the Azure Backup prerequisites page asks for an inbound rule allowing the azurebackup and azurecloud service tags.",
         reads: NSG_READS,
@@ -186,6 +186,40 @@ pub const NSG_BACKUP_SERVICE_TAGS: Check = Check {
 
 const BACKUP_TAGS: [&str; 2] = ["AzureBackup", "AzureCloud"];
 
+/// A rule the cloud provider of AKS writes for a LoadBalancer service:
+/// `k8s-azure-lb_…`, `shared-TCP-80-Internet`, or the older per-service
+/// `a<service UID, 31 hex digits>-TCP-80-Internet`.
+fn is_aks_load_balancer_rule(name: &str) -> bool {
+    let per_service = |rest: &str| {
+        let mut parts = rest.splitn(3, '-');
+        let protocol = parts.next().unwrap_or_default();
+        let port = parts.next().unwrap_or_default();
+        ["TCP", "UDP", "SCTP"]
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(protocol))
+            && !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && parts.next().is_some_and(|source| !source.is_empty())
+    };
+    let service_uid = name
+        .strip_prefix('a')
+        .and_then(|rest| rest.get(..31).zip(rest.get(31..)))
+        .filter(|(uid, _)| uid.bytes().all(|b| b.is_ascii_hexdigit()));
+    name.starts_with("k8s-azure-lb_")
+        || name.strip_prefix("shared-").is_some_and(per_service)
+        || service_uid.is_some_and(|(_, rest)| rest.strip_prefix('-').is_some_and(per_service))
+}
+
+/// The node resource group's NSG as AKS keeps it: default rules (priorities above the
+/// user range) and AKS's own only.
+fn is_aks_managed(facts: &Facts, nsg: &AppliedNsg) -> bool {
+    ResourceId::parse(&nsg.id).is_ok_and(|id| facts.network.listed_with_node_group(&id))
+        && nsg
+            .rules
+            .iter()
+            .all(|r| !USER_PRIORITIES.contains(&r.priority) || is_aks_load_balancer_rule(&r.name))
+}
+
 fn nsg_backup_service_tags(facts: &Facts) -> Judgement {
     let Some(nsgs) = applicable_nsgs(facts)? else {
         return Ok(no_nsg_applies());
@@ -193,7 +227,16 @@ fn nsg_backup_service_tags(facts: &Facts) -> Judgement {
     let mut problems = Vec::new();
     let mut evidence = Vec::new();
     let mut fixes = Vec::new();
-    for nsg in nsgs {
+    let (managed, nsgs): (Vec<&AppliedNsg>, Vec<&AppliedNsg>) =
+        nsgs.iter().partition(|nsg| is_aks_managed(facts, nsg));
+    for nsg in &managed {
+        evidence.push(Evidence::note(
+            &nsg.id,
+            &format!("rules ({})", nsg.applies_through),
+            "only default and AKS-managed rules: Azure Backup works with them",
+        ));
+    }
+    for nsg in &nsgs {
         for tag in BACKUP_TAGS {
             let flow = Flow {
                 source: Endpoint::Tag(tag.into()),
@@ -222,10 +265,25 @@ fn nsg_backup_service_tags(facts: &Facts) -> Judgement {
         }
     }
     let outcome = if problems.is_empty() {
-        Outcome::pass(format!(
-            "every NSG ({}) allows inbound from AzureBackup and AzureCloud",
-            nsgs.len()
-        ))
+        let managed_note = (!managed.is_empty()).then(|| {
+            let names: Vec<&str> = managed.iter().map(|n| n.name.as_str()).collect();
+            format!(
+                "{} {} only default and AKS-managed rules, with which Azure Backup works",
+                names.join(", "),
+                if names.len() == 1 { "holds" } else { "hold" }
+            )
+        });
+        Outcome::pass(match (nsgs.is_empty(), managed_note) {
+            (true, Some(note)) => note,
+            (false, Some(note)) => format!(
+                "every other NSG ({}) allows inbound from AzureBackup and AzureCloud; {note}",
+                nsgs.len()
+            ),
+            (_, None) => format!(
+                "every NSG ({}) allows inbound from AzureBackup and AzureCloud",
+                nsgs.len()
+            ),
+        })
     } else {
         Outcome::warn(problems.join("; ")).fix(fixes.join("\n"))
     };
@@ -482,8 +540,16 @@ mod tests {
             .message
             .contains("allows inbound from AzureBackup and AzureCloud"));
 
-        let defaults_only = with_nsgs(vec![nsg(Vec::new())]);
-        let o = NSG_BACKUP_SERVICE_TAGS.judge(&defaults_only.facts());
+        // A rule someone added makes the NSG one that must allow the tags.
+        let user_rule = with_nsgs(vec![nsg(vec![rule(
+            "AllowSsh",
+            100,
+            "Allow",
+            "Inbound",
+            "10.1.0.0/16",
+            "22",
+        )])]);
+        let o = NSG_BACKUP_SERVICE_TAGS.judge(&user_rule.facts());
         assert_eq!(o.status, Status::Warn, "{}", o.message);
         assert!(o.message.starts_with("AzureBackup: "), "{}", o.message);
         let fix = o.remediation.unwrap();
@@ -496,6 +562,133 @@ mod tests {
             fix.contains("-n AllowAzureCloudInbound --priority 4096"),
             "{fix}"
         );
+    }
+
+    /// The rules cloud-provider-azure adds to the node resource group's NSG for
+    /// LoadBalancer services: current names and the older per-service ones.
+    fn aks_load_balancer_rules() -> Vec<Value> {
+        let mut current = rule(
+            "k8s-azure-lb_allow_IPv4_556f7044ec0330b9a2f4c1d8e7a6b5c4",
+            500,
+            "Allow",
+            "Inbound",
+            "Internet",
+            "*",
+        );
+        current["properties"]["destinationPortRanges"] = json!(["80", "443"]);
+        current["properties"]["destinationAddressPrefix"] = json!("20.81.111.4");
+        vec![
+            current,
+            rule(
+                "a3b9e0c2f1d64f7a8b6c5d4e3f2a1b0c-TCP-80-Internet",
+                501,
+                "Allow",
+                "Inbound",
+                "Internet",
+                "80",
+            ),
+            rule(
+                "shared-TCP-443-Internet",
+                502,
+                "Allow",
+                "Inbound",
+                "Internet",
+                "443",
+            ),
+        ]
+    }
+
+    #[test]
+    fn aks_load_balancer_rules_are_told_by_name() {
+        for name in [
+            "k8s-azure-lb_allow_IPv4_556f7044ec0330b9a2f4c1d8e7a6b5c4",
+            "k8s-azure-lb_deny-all_IPv6",
+            "a3b9e0c2f1d64f7a8b6c5d4e3f2a1b0c-TCP-80-Internet",
+            "a3b9e0c2f1d64f7a8b6c5d4e3f2a1b0c-udp-53-10.0.0.0_16",
+            "shared-TCP-443-Internet",
+        ] {
+            assert!(is_aks_load_balancer_rule(name), "{name}");
+        }
+        for name in [
+            "AllowSsh",
+            "NRMS-Rule-101",
+            "a3b9-TCP-80-Internet",
+            "a3b9e0c2f1d64f7a8b6c5d4e3f2a1b0c-TCP-http-Internet",
+            "a3b9e0c2f1d64f7a8b6c5d4e3f2a1b0c-TCP-80-",
+            "azure-lb_allow",
+            "shared-ICMP-0-Internet",
+        ] {
+            assert!(!is_aks_load_balancer_rule(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_default_aks_nsg_does_not_warn() {
+        let defaults_only = with_nsgs(vec![nsg(Vec::new())]);
+        let o = NSG_BACKUP_SERVICE_TAGS.judge(&defaults_only.facts());
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert!(
+            o.message
+                .contains("nodes-nsg holds only default and AKS-managed rules"),
+            "{}",
+            o.message
+        );
+        let with_load_balancer_rules = with_nsgs(vec![nsg(aks_load_balancer_rules())]);
+        let o = NSG_BACKUP_SERVICE_TAGS.judge(&with_load_balancer_rules.facts());
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+    }
+
+    #[test]
+    fn a_user_added_deny_in_the_aks_nsg_warns() {
+        let mut rules = aks_load_balancer_rules();
+        rules.push(rule(
+            "DenyAzureCloud",
+            400,
+            "Deny",
+            "Inbound",
+            "AzureCloud",
+            "*",
+        ));
+        let o = NSG_BACKUP_SERVICE_TAGS.judge(&with_nsgs(vec![nsg(rules)]).facts());
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(
+            o.message
+                .contains("AzureCloud: nodes-nsg rule DenyAzureCloud (priority 400) denies"),
+            "{}",
+            o.message
+        );
+    }
+
+    #[test]
+    fn a_custom_subnet_nsg_without_the_tags_warns() {
+        const SUBNET: &str = "/subscriptions/sub1/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/nodes";
+        const SUBNET_NSG: &str = "/subscriptions/sub1/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/subnet-nsg";
+        let mut s = with_nsgs(vec![nsg(Vec::new())]);
+        s.edit_cluster(|c| {
+            c["properties"]["agentPoolProfiles"] =
+                json!([{"name": "nodepool1", "vnetSubnetID": SUBNET}]);
+        });
+        s.set(
+            &ArmRead::Subnet(ResourceId::parse(SUBNET).unwrap()),
+            json!({"id": SUBNET, "name": "nodes",
+                   "properties": {"addressPrefix": "10.1.0.0/16", "networkSecurityGroup": {"id": SUBNET_NSG}}}),
+        );
+        let mut subnet_nsg = nsg(Vec::new());
+        subnet_nsg["id"] = json!(SUBNET_NSG);
+        subnet_nsg["name"] = json!("subnet-nsg");
+        s.set(
+            &ArmRead::NetworkSecurityGroup(ResourceId::parse(SUBNET_NSG).unwrap()),
+            subnet_nsg,
+        );
+        let o = NSG_BACKUP_SERVICE_TAGS.judge(&s.facts());
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(
+            o.message
+                .starts_with("AzureBackup: subnet-nsg rule DenyAllInBound (priority 65500) denies"),
+            "{}",
+            o.message
+        );
+        assert!(!o.message.contains("nodes-nsg"), "{}", o.message);
     }
 
     #[test]

@@ -3,13 +3,14 @@
 //!
 //! A requirement is met by holding the role (or more) at or above the scope, or by other
 //! roles that together grant every operation of it; a deny blocking any of its operations
-//! fails it; a grant only through a conditional assignment warns, and so does one a deny
-//! would block if the principal belonged to a group it names whose membership is unread.
+//! fails it; a grant only under a condition (on the assignment, or on the role definition's
+//! block for an action it targets) warns, and so does one a deny would block if the
+//! principal belonged to a group it names whose membership is unread.
 
 use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Status, Uses, AZURE_BACKUP};
 use crate::facts::{Facts, VaultIdentity};
 use crate::ids::ResourceId;
-use crate::rbac::{caller_can, evaluate, summarize, RbacData, Requirement, Wanted};
+use crate::rbac::{caller_can, evaluate, summarize, Condition, RbacData, Requirement, Wanted};
 use crate::reads::API_AUTHORIZATION;
 use crate::requirements::{self, PrincipalKind, RoleNeed, ScopeKind};
 
@@ -48,7 +49,7 @@ macro_rules! role_checks {
             uses: Uses::AzureBackupMatrix,
             explain: Explain {
                 verifies: $verifies,
-                how: Some("effective permissions per Azure RBAC (assignments at the scope or above, group-derived ones through assignedTo(), Actions minus NotActions per block, data actions apart, deny assignments win, conditions reported); met by the role itself, a superset, or roles that together grant every one of its operations."),
+                how: Some("effective permissions per Azure RBAC (assignments at the scope or above, group-derived ones through assignedTo(), Actions minus NotActions per block, data actions apart, deny assignments win, conditions reported); met by the role itself, a superset, or roles that together grant every one of its operations. A scope known not to exist (404 on the storage account's read, or on GET /subscriptions/{sub}/resourcegroups/{rg} for the snapshot or staging resource group, needing Microsoft.Resources/subscriptions/resourceGroups/read) is skip, even if an assignment on it is still listed; a scope whose read fails otherwise is still evaluated."),
                 why: $why,
                 reads: RBAC_READS,
                 fix: "`az role assignment create --assignee-object-id <identity> --assignee-principal-type ServicePrincipal --role <role> --scope <scope>`, run by an Owner or User Access Administrator of the scope.",
@@ -144,6 +145,31 @@ fn missing_scope(kind: ScopeKind) -> Outcome {
             "no vault-tier staging resources given: pass --staging-resource-group and --staging-storage-account"
         }
     })
+}
+
+/// A skip for a scope whose read answered 404: no role can be held on it.
+fn absent_scope(kind: ScopeKind, scope: &ResourceId) -> Outcome {
+    let (what, see) = match kind {
+        ScopeKind::Cluster => ("the cluster", "cluster-state"),
+        ScopeKind::StorageAccount => ("the backup storage account", "see backup-storage-location"),
+        ScopeKind::SnapshotResourceGroup => (
+            "the snapshot resource group",
+            "create it, or pass the right --snapshot-resource-group",
+        ),
+        ScopeKind::StagingResourceGroup => (
+            "the staging resource group",
+            "create it, or pass the right --staging-resource-group",
+        ),
+        ScopeKind::StagingStorageAccount => (
+            "the staging storage account",
+            "create it, or pass the right --staging-storage-account",
+        ),
+    };
+    Outcome::skip(format!(
+        "{what} {} does not exist ({see}); a role on it grants nothing",
+        scope.name()
+    ))
+    .evidence(Evidence::new(scope.as_str(), "exists", false, true))
 }
 
 fn matrix_check(facts: &Facts, id: &str) -> Judgement {
@@ -266,6 +292,9 @@ fn role_need(facts: &Facts, need: &RoleNeed, vault_identity: Option<&VaultIdenti
     let Some(scope) = facts.scope_of(need.scope) else {
         return Ok(missing_scope(need.scope));
     };
+    if facts.scope_is_absent(need.scope) {
+        return Ok(absent_scope(need.scope, &scope));
+    }
     let Some((principal, who)) = subject(facts, need.principal, vault_identity) else {
         return missing_principal(facts, need.principal);
     };
@@ -310,14 +339,19 @@ pub(super) fn requirement_outcome(
             outcome
         }
         Requirement::MetConditionally(bases) => {
-            let conditions: Vec<String> = bases.iter().filter_map(|b| b.condition.clone()).collect();
+            let conditions: Vec<String> = bases.iter().filter_map(|b| b.describe_condition()).collect();
             let mut outcome = Outcome::warn(format!(
-                "{who} has {what} at {} only through a conditional assignment: {}",
+                "{who} has {what} at {} only under a condition: {}",
                 scope.name(),
                 conditions.join("; ")
             ));
             for b in bases {
-                outcome = outcome.evidence(Evidence::note(&b.assignment_id, "condition", b.condition.unwrap_or_default()));
+                let (site, text) = match &b.condition {
+                    Some(c @ Condition::OnAssignment(_)) => ("condition on the assignment", c.text()),
+                    Some(c) => ("condition on the role definition", c.text()),
+                    None => continue,
+                };
+                outcome = outcome.evidence(Evidence::note(&b.assignment_id, site, text));
             }
             outcome
         }
@@ -398,9 +432,9 @@ pub const CALLER_ROLES: Check = Check {
     profiles: AZURE_BACKUP,
     uses: Uses::AzureBackupMatrix,
     explain: Explain {
-        verifies: "the identity running the tool can write role assignments (Microsoft.Authorization/roleAssignments/write, as Owner or User Access Administrator have) on the cluster, the snapshot resource group and the storage account, and holds every action of Backup Contributor on the vault's resource group, through the permissions API (the caller's own effective permission blocks). Otherwise: warn, since someone else may configure backup. The permissions API does not report deny assignments or conditions.",
+        verifies: "the identity running the tool can write role assignments (Microsoft.Authorization/roleAssignments/write, as Owner or User Access Administrator have) on the cluster, the snapshot resource group and the storage account; can install the backup extension and enable Trusted Access on the cluster (Microsoft.KubernetesConfiguration/extensions/write and Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/write, which Owner has); and holds every action of Backup Contributor on the vault's resource group, through the permissions API (the caller's own effective permission blocks). Otherwise: warn, since someone else may configure backup. The permissions API does not report deny assignments or conditions.",
         how: None,
-        why: "configuring backup assigns the roles of the matrix and creates backup instances; the prerequisites page recommends Owner on those scopes and Backup Contributor on the vault's resource group.",
+        why: "configuring backup installs the extension, binds the vault to the cluster through Trusted Access, assigns the roles of the matrix and creates backup instances; the prerequisites page recommends Owner on the cluster and those scopes and Backup Contributor on the vault's resource group.",
         reads: &[
             Read::Arm {
                 call: "GET {scope}/providers/Microsoft.Authorization/permissions",
@@ -438,6 +472,15 @@ fn caller_roles(facts: &Facts) -> Judgement {
         ));
         if !can {
             gaps.push(format!("cannot assign roles on {}", scope.name()));
+        }
+        if *kind == ScopeKind::Cluster {
+            for operation in &data.caller.cluster_operations {
+                let can = caller_can(blocks, operation);
+                evidence.push(Evidence::new(scope.as_str(), operation, can, true));
+                if !can {
+                    gaps.push(format!("lacks {operation} on {}", scope.name()));
+                }
+            }
         }
     }
     if let Some(vault_rg) = facts.vault_resource_group() {
@@ -607,10 +650,160 @@ mod tests {
         let o = reader_on_cluster(&vault_with(vec![conditional], Vec::new()));
         assert_eq!(o.status, Status::Warn, "{}", o.message);
         assert!(
-            o.message.contains("only through a conditional assignment"),
+            o.message.contains("has Reader at aks1 only under a condition: the assignment of Reader carries a condition that restricts every operation it grants: @Resource["),
             "{}",
             o.message
         );
+        assert_eq!(o.evidence[0].property, "condition on the assignment");
+    }
+
+    /// The vault holds, at the cluster, a role whose one block grants `*/read` and role
+    /// assignment writes under `condition`.
+    fn vault_with_conditioned_definition(condition: &str) -> Scenario {
+        const DELEGATOR: &str = "44444444-4444-4444-4444-444444444444";
+        let mut s = vault_with(
+            vec![role_assignment("a1", VAULT_PRINCIPAL, DELEGATOR, CLUSTER)],
+            Vec::new(),
+        );
+        let mut definition = role_definition(
+            DELEGATOR,
+            "Delegator",
+            "CustomRole",
+            &["*/read", "Microsoft.Authorization/roleAssignments/write"],
+        );
+        definition["properties"]["permissions"][0]["conditionVersion"] = json!("2.0");
+        definition["properties"]["permissions"][0]["condition"] = json!(condition);
+        s.set(&definition_read(DELEGATOR), definition);
+        s
+    }
+
+    #[test]
+    fn a_role_definition_condition_warns_only_for_the_actions_it_targets() {
+        let untargeted = vault_with_conditioned_definition("((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals{1c0163c0-47e6-4577-8991-ea5c82e286e4}))");
+        let o = reader_on_cluster(&untargeted);
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+        assert_eq!(
+            o.message,
+            format!("the Backup vault's identity ({VAULT_PRINCIPAL}) has Reader at aks1")
+        );
+
+        let targeted = vault_with_conditioned_definition("((!(ActionMatches{'Microsoft.Compute/disks/read'})) OR (@Resource[Microsoft.Compute/disks:name] StringEquals 'x'))");
+        let o = reader_on_cluster(&targeted);
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(
+            o.message.contains("has Reader at aks1 only under a condition: the definition of Delegator carries a condition on its permission block that restricts Microsoft.Compute/disks/read: ((!(ActionMatches"),
+            "{}",
+            o.message
+        );
+        assert!(!o.message.contains("assignment"), "{}", o.message);
+        assert_eq!(o.evidence[0].property, "condition on the role definition");
+    }
+
+    const SNAPSHOT_RG: &str = "/subscriptions/sub1/resourceGroups/rg-snapshots";
+
+    /// The vault holds Reader on the whole subscription; the snapshot resource group is named.
+    fn vault_reader_on_subscription_with_snapshot_group() -> Scenario {
+        let mut s = vault_with(
+            vec![role_assignment(
+                "a1",
+                VAULT_PRINCIPAL,
+                READER,
+                "/subscriptions/sub1",
+            )],
+            Vec::new(),
+        );
+        s.target.snapshot_resource_group = Some(SNAPSHOT_RG.into());
+        s
+    }
+
+    fn snapshot_group_read() -> ArmRead {
+        ArmRead::ResourceGroup(crate::ids::ResourceId::parse(SNAPSHOT_RG).unwrap())
+    }
+
+    #[test]
+    fn a_role_on_a_scope_that_does_not_exist_skips() {
+        let mut s = vault_reader_on_subscription_with_snapshot_group();
+        s.fail(&snapshot_group_read(), 404, "ResourceGroupNotFound");
+        let o = ROLE_VAULT_READER_ON_SNAPSHOT_RG.judge(&s.facts());
+        assert_eq!(o.status, Status::Skip, "{}", o.message);
+        assert_eq!(
+            o.message,
+            "the snapshot resource group rg-snapshots does not exist (create it, or pass the right --snapshot-resource-group); a role on it grants nothing"
+        );
+
+        // The backup storage account (--storage-account while no extension names one).
+        let account = "/subscriptions/sub1/resourceGroups/rg-backup/providers/Microsoft.Storage/storageAccounts/acct1";
+        let blob_reader = requirements::azure_backup().role_guid("Storage Blob Data Reader");
+        let mut s = vault_with(
+            vec![role_assignment(
+                "a1",
+                VAULT_PRINCIPAL,
+                blob_reader,
+                "/subscriptions/sub1",
+            )],
+            Vec::new(),
+        );
+        s.target.storage_account = Some(account.into());
+        s.fail(
+            &ArmRead::StorageAccount(crate::ids::ResourceId::parse(account).unwrap()),
+            404,
+            "ResourceNotFound",
+        );
+        let o = ROLE_VAULT_BLOB_READER.judge(&s.facts());
+        assert_eq!(o.status, Status::Skip, "{}", o.message);
+        assert!(
+            o.message.starts_with(
+                "the backup storage account acct1 does not exist (see backup-storage-location)"
+            ),
+            "{}",
+            o.message
+        );
+    }
+
+    #[test]
+    fn staging_resources_that_do_not_exist_skip() {
+        let group = "/subscriptions/sub1/resourceGroups/rg-staging";
+        let account = "/subscriptions/sub1/resourceGroups/rg-staging/providers/Microsoft.Storage/storageAccounts/ststaging";
+        let mut s = vault_with(Vec::new(), Vec::new());
+        s.target.staging_resource_group = Some(group.into());
+        s.target.staging_storage_account = Some(account.into());
+        let id = |text| crate::ids::ResourceId::parse(text).unwrap();
+        s.fail(
+            &ArmRead::ResourceGroup(id(group)),
+            404,
+            "ResourceGroupNotFound",
+        );
+        s.fail(
+            &ArmRead::StorageAccount(id(account)),
+            404,
+            "ResourceNotFound",
+        );
+        let o = ROLE_VAULT_STAGING.judge(&s.facts());
+        assert_eq!(o.status, Status::Skip, "{}", o.message);
+        assert!(
+            o.message
+                .starts_with("the staging resource group rg-staging does not exist"),
+            "{}",
+            o.message
+        );
+    }
+
+    #[test]
+    fn a_scope_of_unknown_existence_is_still_evaluated() {
+        // Not read (a bundle collected before the read existed), or unreadable (403).
+        let unread = vault_reader_on_subscription_with_snapshot_group();
+        let mut forbidden = vault_reader_on_subscription_with_snapshot_group();
+        forbidden.fail(&snapshot_group_read(), 403, "AuthorizationFailed");
+        let mut present = vault_reader_on_subscription_with_snapshot_group();
+        present.set(
+            &snapshot_group_read(),
+            json!({"id": SNAPSHOT_RG, "name": "rg-snapshots", "location": "eastus",
+                   "properties": {"provisioningState": "Succeeded"}}),
+        );
+        for s in [unread, forbidden, present] {
+            let o = ROLE_VAULT_READER_ON_SNAPSHOT_RG.judge(&s.facts());
+            assert_eq!(o.status, Status::Pass, "{}", o.message);
+        }
     }
 
     #[test]
@@ -755,7 +948,7 @@ mod tests {
         assert_eq!(o.status, Status::Warn, "{}", o.message);
         assert!(
             o.message.starts_with(&format!(
-                "none of the vault's 2 identities holds every role this check needs: the Backup vault's user-assigned identity id-b ({UAI_B_P}) has Reader at aks1 only through a conditional assignment"
+                "none of the vault's 2 identities holds every role this check needs: the Backup vault's user-assigned identity id-b ({UAI_B_P}) has Reader at aks1 only under a condition: the assignment of Reader carries a condition"
             )),
             "{}",
             o.message
@@ -841,7 +1034,7 @@ mod tests {
         assert_eq!(o.status, Status::Warn);
         assert!(
             o.message.contains(
-                "cannot assign roles on aks1; lacks 2 actions of Backup Contributor on rg-backup"
+                "cannot assign roles on aks1; lacks Microsoft.KubernetesConfiguration/extensions/write on aks1; lacks Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/write on aks1; lacks 2 actions of Backup Contributor on rg-backup"
             ),
             "{}",
             o.message
@@ -853,6 +1046,28 @@ mod tests {
             "AuthorizationFailed",
         );
         assert_eq!(CALLER_ROLES.judge(&denied.facts()).status, Status::Error);
+    }
+
+    #[test]
+    fn caller_roles_warn_naming_each_install_operation_the_caller_lacks_on_the_cluster() {
+        for lacking in [
+            "Microsoft.KubernetesConfiguration/extensions/write",
+            "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/write",
+        ] {
+            // Everything an Owner has, except the one operation that installs backup.
+            let s = caller(json!({"actions": ["*"], "notActions": [lacking]}));
+            let o = CALLER_ROLES.judge(&s.facts());
+            assert_eq!(o.status, Status::Warn, "{lacking}: {}", o.message);
+            assert!(
+                o.message.contains(&format!("lacks {lacking} on aks1")),
+                "{}",
+                o.message
+            );
+            assert!(
+                o.evidence.iter().any(|e| e.property == lacking),
+                "no evidence names {lacking}"
+            );
+        }
     }
 
     #[test]

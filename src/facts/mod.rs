@@ -21,10 +21,12 @@ use time::OffsetDateTime;
 mod access;
 mod network;
 mod policy;
+mod scopes;
 pub(crate) use access::control_plane_principal;
 pub use access::Access;
 pub use network::{AppliedNsg, Network};
 pub use policy::{is_initiative, Policy};
+pub use scopes::{existence_reads, ScopeReads};
 
 /// Why a fact could not be observed.
 #[derive(Clone, Debug, PartialEq)]
@@ -682,6 +684,8 @@ pub struct Facts {
     pub network: Network,
     /// The Azure Policy assignments and definitions that apply to the cluster.
     pub policy: Policy,
+    /// Whether the resource groups and accounts the role matrix names exist.
+    pub scopes: ScopeReads,
 }
 
 pub const KUBERNETES_CONFIGURATION: &str = "Microsoft.KubernetesConfiguration";
@@ -764,6 +768,7 @@ impl Facts {
         });
         let policy = Policy::derive(raws, &target.cluster);
         let network = Network::derive(raws, &target.cluster, &cluster);
+        let scopes = ScopeReads::derive(raws, &target);
         let mut facts = Facts {
             target,
             observed_at,
@@ -781,6 +786,7 @@ impl Facts {
             access: Access::default(),
             network,
             policy,
+            scopes,
         };
         facts.access = Access::derive(raws, &facts);
         Ok(facts)

@@ -8,10 +8,12 @@
 //!   to all principals, minus `excludePrincipals`, respecting `doNotApplyToChildScopes` and
 //!   their own NotActions) always win; one naming a principal that may be a group of the
 //!   principal (its groups unread) leaves a grant it would block `PossiblyDenied`;
-//! - a grant that holds only through a conditional assignment or block is `Conditional`.
+//! - a grant that holds only through a conditional assignment or block is `Conditional`;
+//!   a condition on a role definition's block restricts only the actions it targets.
 //!
 //! Pure: the data comes in as already-parsed assignments, definitions and denies.
 
+pub mod condition;
 mod evaluate;
 pub mod pattern;
 pub mod scope;
@@ -136,6 +138,42 @@ impl Principal {
     }
 }
 
+/// An ABAC condition a grant rests on, by where it sits.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Condition {
+    /// On the role assignment: it restricts every operation the assignment grants.
+    OnAssignment(String),
+    /// On a permission block of the role definition: it restricts the actions it targets
+    /// (`None`: they could not be told from its text, so possibly every action of the block).
+    OnRoleDefinition {
+        text: String,
+        targets: Option<Vec<String>>,
+    },
+}
+
+impl Condition {
+    pub fn text(&self) -> &str {
+        match self {
+            Condition::OnAssignment(text) | Condition::OnRoleDefinition { text, .. } => text,
+        }
+    }
+
+    /// The condition of a role definition's block, if it restricts something `wanted`
+    /// matches; `None` when the actions it targets are known and `wanted` is none of them.
+    fn of_block(text: &str, wanted: &str) -> Option<Condition> {
+        let targets = condition::targeted_actions(text);
+        if let Some(targets) = &targets {
+            if !targets.iter().any(|t| pattern::intersects(t, wanted)) {
+                return None;
+            }
+        }
+        Some(Condition::OnRoleDefinition {
+            text: text.to_string(),
+            targets,
+        })
+    }
+}
+
 /// Why a grant holds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Basis {
@@ -143,7 +181,26 @@ pub struct Basis {
     pub role_name: String,
     pub scope: String,
     pub via_group: Option<String>,
-    pub condition: Option<String>,
+    pub condition: Option<Condition>,
+}
+
+impl Basis {
+    /// The condition in words: where it sits, what it restricts, and its text.
+    pub fn describe_condition(&self) -> Option<String> {
+        let role = &self.role_name;
+        Some(match self.condition.as_ref()? {
+            Condition::OnAssignment(text) => format!(
+                "the assignment of {role} carries a condition that restricts every operation it grants: {text}"
+            ),
+            Condition::OnRoleDefinition { text, targets } => format!(
+                "the definition of {role} carries a condition on its permission block that {}: {text}",
+                targets.as_ref().map_or_else(
+                    || "may restrict every action of the block".to_string(),
+                    |t| format!("restricts {}", t.join(", "))
+                )
+            ),
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -274,10 +331,11 @@ impl Rbac<'_> {
                     scope: assignment.scope.clone(),
                     via_group: (!assignment.principal_id.eq_ignore_ascii_case(&principal.id))
                         .then(|| assignment.principal_id.clone()),
-                    condition: assignment
-                        .condition
-                        .clone()
-                        .or_else(|| block.condition.clone()),
+                    condition: match (&assignment.condition, &block.condition) {
+                        (Some(text), _) => Some(Condition::OnAssignment(text.clone())),
+                        (None, Some(text)) => Condition::of_block(text, wanted),
+                        (None, None) => None,
+                    },
                 };
                 if basis.condition.is_none() {
                     return Decision::Granted(basis);

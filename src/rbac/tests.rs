@@ -396,6 +396,114 @@ fn rule10_conditions_are_reported_and_an_unconditional_grant_bypasses_them() {
     assert!(granted(&w.op(Plane::Data, BLOB_READ, ACCOUNT)));
 }
 
+const VM_DATA_ACCESS_ADMIN: &str = "Virtual Machine Data Access Administrator (preview)";
+const ROLE_ASSIGNMENT_WRITE: &str = "Microsoft.Authorization/roleAssignments/write";
+
+#[test]
+fn rule10_a_definition_condition_restricts_only_the_actions_it_targets() {
+    let w = World::new().grant(P, builtin(VM_DATA_ACCESS_ADMIN), RG);
+    // Actions of the conditioned block that the condition does not target: met plainly.
+    for op in [
+        "Microsoft.Resources/subscriptions/resourceGroups/read",
+        "Microsoft.Network/virtualNetworks/read",
+        "Microsoft.Authorization/roleDefinitions/read",
+    ] {
+        assert!(granted(&w.op(Plane::Control, op, RG)), "{op}");
+    }
+    let reads = custom(
+        "needs-reads",
+        &[
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+            "Microsoft.Compute/virtualMachines/instanceView/read",
+        ],
+        &[],
+    );
+    assert!(matches!(w.role(&reads, RG), Requirement::Met(_)));
+    // The targeted actions stay conditional, and the basis says where the condition sits.
+    for op in [
+        ROLE_ASSIGNMENT_WRITE,
+        "Microsoft.Authorization/roleAssignments/delete",
+    ] {
+        match w.op(Plane::Control, op, RG) {
+            Decision::Conditional(basis) => assert!(
+                matches!(
+                    &basis.condition,
+                    Some(Condition::OnRoleDefinition { targets: Some(t), .. })
+                        if t.iter().any(|a| a == ROLE_ASSIGNMENT_WRITE)
+                ),
+                "{basis:?}"
+            ),
+            other => panic!("{op}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn rule10_a_definition_condition_of_unknown_reach_conditions_the_whole_block() {
+    let mut role = builtin(VM_DATA_ACCESS_ADMIN);
+    role.blocks[0].condition = Some(
+        "@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEquals 'User'"
+            .into(),
+    );
+    let w = World::new().grant(P, role, RG);
+    match w.op(
+        Plane::Control,
+        "Microsoft.Resources/subscriptions/resourceGroups/read",
+        RG,
+    ) {
+        Decision::Conditional(basis) => assert!(matches!(
+            basis.condition,
+            Some(Condition::OnRoleDefinition { targets: None, .. })
+        )),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn conditions_are_worded_by_where_they_sit_and_what_they_restrict() {
+    let w = World::new().grant(P, builtin(VM_DATA_ACCESS_ADMIN), RG);
+    let Decision::Conditional(basis) = w.op(Plane::Control, ROLE_ASSIGNMENT_WRITE, RG) else {
+        panic!("conditional expected");
+    };
+    let text = basis.describe_condition().unwrap();
+    assert!(
+        text.starts_with(&format!("the definition of {VM_DATA_ACCESS_ADMIN} carries a condition on its permission block that restricts Microsoft.Authorization/roleAssignments/write, Microsoft.Authorization/roleAssignments/delete: ((!(ActionMatches")),
+        "{text}"
+    );
+    assert!(!text.contains("assignment carries"), "{text}");
+
+    let mut w = World::new().grant(P, builtin("Storage Blob Data Reader"), ACCOUNT);
+    let condition = "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'x'";
+    w.assignments[0].condition = Some(condition.into());
+    let Decision::Conditional(basis) = w.op(Plane::Data, BLOB_READ, ACCOUNT) else {
+        panic!("conditional expected");
+    };
+    assert_eq!(
+        basis.describe_condition().unwrap(),
+        format!("the assignment of Storage Blob Data Reader carries a condition that restricts every operation it grants: {condition}")
+    );
+
+    let mut role = builtin(VM_DATA_ACCESS_ADMIN);
+    role.blocks[0].condition = Some("@Request[x] StringEquals 'y'".into());
+    let w = World::new().grant(P, role, RG);
+    let Decision::Conditional(basis) =
+        w.op(Plane::Control, "Microsoft.Network/virtualNetworks/read", RG)
+    else {
+        panic!("conditional expected");
+    };
+    assert_eq!(
+        basis.describe_condition().unwrap(),
+        format!("the definition of {VM_DATA_ACCESS_ADMIN} carries a condition on its permission block that may restrict every action of the block: @Request[x] StringEquals 'y'")
+    );
+    let unconditional = World::new().grant(P, builtin("Reader"), RG);
+    let Decision::Granted(basis) =
+        unconditional.op(Plane::Control, "Microsoft.Network/virtualNetworks/read", RG)
+    else {
+        panic!("granted expected");
+    };
+    assert_eq!(basis.describe_condition(), None);
+}
+
 #[test]
 fn rule11_every_permission_block_counts() {
     let mut two_blocks = custom("c2", &["Microsoft.Compute/disks/read"], &[]);

@@ -73,6 +73,8 @@ pub struct Caller {
     pub role_assignment_write: String,
     pub write_scopes: Vec<ScopeKind>,
     pub vault_resource_group_role: String,
+    /// What installing the extension and enabling Trusted Access need on the cluster.
+    pub cluster_operations: Vec<String>,
 }
 
 pub fn pxb() -> &'static Pxb {

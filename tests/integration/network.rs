@@ -184,3 +184,32 @@ async fn client_source_and_ports_can_be_overridden() {
         .unwrap()
         .contains("port 11001: nsg-aks-nodes rule DenyCorp"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_node_resource_group_nsg_as_aks_keeps_it_does_not_warn() {
+    let list_path = "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/MC_rg-aks-prod_aks-prod_eastus/providers/Microsoft.Network/networkSecurityGroups";
+    let mut list = FakeArm::body("ready", list_path);
+    let node_nsg = &mut list["value"][0];
+    let name = node_nsg["name"].as_str().unwrap().to_string();
+    let mut lb_rule = rule(
+        "k8s-azure-lb_allow_IPv4_92e32eb871d227fe67cd8bfdbf0d2b05",
+        500,
+        "Allow",
+        "Internet",
+        json!(["80", "443"]),
+    );
+    lb_rule["properties"]["destinationAddressPrefix"] = json!("20.81.111.4");
+    node_nsg["properties"]["securityRules"] = json!([lb_rule]);
+    let fake = FakeArm::serving("ready").await;
+    fake.answer(list_path, 200, list).await;
+    let output = run(fake.check("ready", &["-o", "json"])).await;
+    let check = check_of(&json_of(&output), "nsg-backup-service-tags").clone();
+    assert_eq!(check["status"], "pass", "{check}");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{name} holds only default and AKS-managed rules")),
+        "{check}"
+    );
+}

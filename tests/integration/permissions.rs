@@ -525,3 +525,80 @@ async fn caller_without_role_assignment_write_gets_a_warning() {
         Some(1)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn caller_without_trusted_access_write_on_the_cluster_warns_naming_it() {
+    let lacking = "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/write";
+    let fake = FakeArm::serving("ready").await;
+    fake.answer(
+        &format!("{CLUSTER}/providers/Microsoft.Authorization/permissions"),
+        200,
+        json!({"value": [{"actions": ["*"], "notActions": [lacking], "dataActions": [], "notDataActions": []}]}),
+    )
+    .await;
+    let (_, report) = report_of(&fake, &[]).await;
+    let check = check_of(&report, "caller-roles");
+    assert_eq!(check["status"], "warn", "{check}");
+    let message = check["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("lacks {lacking} on aks-prod")),
+        "{message}"
+    );
+    assert!(
+        !message.contains("extensions/write"),
+        "only the missing operation is named: {message}"
+    );
+}
+
+const SNAPSHOT_RG: &str =
+    "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/rg-aks-snapshots";
+const SNAPSHOT_RG_CHECKS: [&str; 4] = [
+    "role-vault-reader-on-snapshot-rg",
+    "role-cluster-contributor-on-snapshot-rg",
+    "role-vault-disk-snapshot-contributor",
+    "role-vault-disk-data-operator",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_on_a_snapshot_resource_group_that_does_not_exist_skip() {
+    let fake = FakeArm::serving("ready").await;
+    fake.answer(
+        SNAPSHOT_RG,
+        404,
+        arm_error(
+            "ResourceGroupNotFound",
+            "Resource group 'rg-aks-snapshots' could not be found.",
+        ),
+    )
+    .await;
+    let (_, report) = report_of(&fake, &[]).await;
+    for id in SNAPSHOT_RG_CHECKS {
+        let check = check_of(&report, id);
+        assert_eq!(check["status"], "skip", "{check}");
+        assert!(
+            check["message"]
+                .as_str()
+                .unwrap()
+                .contains("the snapshot resource group rg-aks-snapshots does not exist"),
+            "{check}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_snapshot_resource_group_is_still_evaluated() {
+    let fake = FakeArm::serving("ready").await;
+    fake.answer(
+        SNAPSHOT_RG,
+        403,
+        authorization_failed(
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+            SNAPSHOT_RG,
+        ),
+    )
+    .await;
+    let (_, report) = report_of(&fake, &[]).await;
+    for id in SNAPSHOT_RG_CHECKS {
+        assert_eq!(status_of(&report, id), "pass", "{id}");
+    }
+}
