@@ -116,13 +116,13 @@ pub fn facts(gathered: &Gathered) -> Result<Facts> {
 pub fn judge(
     gathered: &Gathered,
     profile: Option<checks::Profile>,
-    fail_on_warn: bool,
+    fail_on: report::FailOn,
 ) -> Result<Report> {
     let facts = facts(gathered)?;
     Ok(Report {
         target: gathered.target.clone(),
         verdicts: checks::run_all(&facts, profile),
-        fail_on_warn,
+        fail_on,
     })
 }
 

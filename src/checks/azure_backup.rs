@@ -3,7 +3,7 @@
 //!
 //! Each judges facts only. Inputs the user did not give make a check `skip` naming the flag.
 
-use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP, VAULT_FLAG};
 use crate::facts::{
     same_region, same_resource, BackupLocation, Facts, LocationSource, Require, StorageAccount,
     Unobserved, Vault, BACKUP_EXTENSION_TYPE, BACKUP_NAMESPACE, KUBERNETES_CONFIGURATION,
@@ -244,7 +244,8 @@ enum Location<'a> {
 fn location(facts: &Facts) -> Result<Location<'_>, Unobserved> {
     let Some(location) = &facts.backup_location else {
         facts.extensions.require()?;
-        return Ok(Location::Instead(Outcome::skip(
+        return Ok(Location::Instead(Outcome::missing_input(
+            &["--storage-account"],
             "no backup extension settings and no --storage-account: pass --storage-account (and --blob-container) to check the planned location",
         )));
     };
@@ -509,7 +510,8 @@ const BACKUP_OPERATOR_ROLE: &str = "Microsoft.DataProtection/backupVaults/backup
 
 fn trusted_access(facts: &Facts) -> Judgement {
     let Some(vault) = &facts.target.vault else {
-        return Ok(Outcome::skip(
+        return Ok(Outcome::missing_input(
+            VAULT_FLAG,
             "no Backup vault given: pass --vault to check trusted access",
         ));
     };
@@ -601,7 +603,10 @@ pub const VAULT_IDENTITY: Check = Check {
 
 fn vault_identity(facts: &Facts) -> Judgement {
     let (Some(vault_id), Some(vault)) = (&facts.target.vault, &facts.vault) else {
-        return Ok(Outcome::skip("no Backup vault given: pass --vault"));
+        return Ok(Outcome::missing_input(
+            VAULT_FLAG,
+            "no Backup vault given: pass --vault",
+        ));
     };
     let vault: &Vault = match vault {
         Ok(v) => v,

@@ -102,12 +102,25 @@ impl Evidence {
     }
 }
 
+/// Why a check was skipped: typed, so `--fail-on skip` and the summary never parse messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// An input is absent, and was not discovered: giving any of these flags turns the skip
+    /// into a check. `--fail-on skip` counts these.
+    MissingInput { flags: &'static [&'static str] },
+    /// The check does not apply (no proxy in use, a prerequisite another check reports,
+    /// not yet implemented): no flag would change that.
+    NotApplicable,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
     pub status: Status,
     pub message: String,
     pub evidence: Vec<Evidence>,
     pub remediation: Option<String>,
+    /// Set exactly when the status is `skip`.
+    pub skip: Option<Skip>,
 }
 
 impl Outcome {
@@ -117,6 +130,7 @@ impl Outcome {
             message: message.into(),
             evidence: Vec::new(),
             remediation: None,
+            skip: None,
         }
     }
     pub fn pass(message: impl Into<String>) -> Self {
@@ -128,8 +142,26 @@ impl Outcome {
     pub fn fail(message: impl Into<String>) -> Self {
         Self::new(Status::Fail, message)
     }
+    /// Skipped because the check does not apply.
     pub fn skip(message: impl Into<String>) -> Self {
-        Self::new(Status::Skip, message)
+        Outcome {
+            skip: Some(Skip::NotApplicable),
+            ..Self::new(Status::Skip, message)
+        }
+    }
+    /// Skipped because an input is absent; `flags` would provide it.
+    pub fn missing_input(flags: &'static [&'static str], message: impl Into<String>) -> Self {
+        Outcome {
+            skip: Some(Skip::MissingInput { flags }),
+            ..Self::new(Status::Skip, message)
+        }
+    }
+    /// The flags that would turn this skip into a check; empty for any other outcome.
+    pub fn missing_flags(&self) -> &'static [&'static str] {
+        match self.skip {
+            Some(Skip::MissingInput { flags }) => flags,
+            _ => &[],
+        }
     }
     /// Could not be evaluated, for a reason that is not one failed read.
     pub fn new_error(message: impl Into<String>) -> Self {
@@ -319,6 +351,9 @@ pub fn run_all(facts: &Facts, profile: Option<Profile>) -> Vec<Verdict> {
         .collect()
 }
 
+/// The flag that names the Backup vault, for the checks that skip without one.
+const VAULT_FLAG: &[&str] = &["--vault"];
+
 /// `az … -g RG -n NAME` arguments for the checked cluster.
 fn cluster_args(facts: &Facts) -> String {
     let id = &facts.target.cluster;
@@ -387,6 +422,37 @@ mod tests {
                 assert!(!text.contains("api-version"), "{}: {text}", check.id);
                 assert!(!text.contains('\n'), "{}: a section spans lines", check.id);
             }
+        }
+    }
+
+    /// Skips say why in a type: a missing flag (named) or a check that does not apply.
+    #[test]
+    fn skips_carry_a_typed_reason() {
+        let facts = testing::Scenario::new().facts();
+        let skip_of = |id: &str| find(id).unwrap().judge(&facts).skip;
+        assert_eq!(
+            skip_of("trusted-access"),
+            Some(Skip::MissingInput {
+                flags: &["--vault"]
+            })
+        );
+        assert_eq!(
+            skip_of("pxb-ports"),
+            Some(Skip::MissingInput {
+                flags: &["--pxb-endpoint"]
+            })
+        );
+        for id in ["pxb-proxy-no-proxy", "velero-absent"] {
+            assert_eq!(skip_of(id), Some(Skip::NotApplicable), "{id}");
+        }
+        for verdict in run_all(&facts, None) {
+            let o = verdict.outcome;
+            assert_eq!(
+                o.skip.is_some(),
+                o.status == Status::Skip,
+                "{}",
+                verdict.check.id
+            );
         }
     }
 
