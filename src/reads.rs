@@ -35,6 +35,8 @@ pub enum ArmRead {
     Extensions(ResourceId),
     TrustedAccessBindings(ResourceId),
     Vault(ResourceId),
+    /// The backup instances of a vault (to discover the snapshot resource group).
+    BackupInstances(ResourceId),
     StorageAccount(ResourceId),
     BlobContainer {
         account: ResourceId,
@@ -93,6 +95,7 @@ impl ArmRead {
             ArmRead::TrustedAccessBindings(cluster) => {
                 format!("{cluster}/trustedAccessRoleBindings")
             }
+            ArmRead::BackupInstances(vault) => format!("{vault}/backupInstances"),
             ArmRead::BlobContainer { account, container } => {
                 format!("{account}/blobServices/default/containers/{container}")
             }
@@ -137,7 +140,7 @@ impl ArmRead {
             ArmRead::Cluster(_) | ArmRead::TrustedAccessBindings(_) => API_CONTAINER_SERVICE,
             ArmRead::Provider { .. } => API_RESOURCES,
             ArmRead::Extensions(_) => API_KUBERNETES_CONFIGURATION,
-            ArmRead::Vault(_) => API_DATA_PROTECTION,
+            ArmRead::Vault(_) | ArmRead::BackupInstances(_) => API_DATA_PROTECTION,
             ArmRead::StorageAccount(_) | ArmRead::BlobContainer { .. } | ArmRead::ListKeys(_) => {
                 API_STORAGE
             }
@@ -159,6 +162,7 @@ impl ArmRead {
             self,
             ArmRead::Extensions(_)
                 | ArmRead::TrustedAccessBindings(_)
+                | ArmRead::BackupInstances(_)
                 | ArmRead::RoleAssignments { .. }
                 | ArmRead::DenyAssignments { .. }
                 | ArmRead::Permissions(_)
@@ -177,6 +181,9 @@ impl ArmRead {
                 "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/read"
             }
             ArmRead::Vault(_) => "Microsoft.DataProtection/backupVaults/read",
+            ArmRead::BackupInstances(_) => {
+                "Microsoft.DataProtection/backupVaults/backupInstances/read"
+            }
             ArmRead::StorageAccount(_) => "Microsoft.Storage/storageAccounts/read",
             ArmRead::BlobContainer { .. } => {
                 "Microsoft.Storage/storageAccounts/blobServices/containers/read"

@@ -6,7 +6,8 @@
 use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP, VAULT_FLAG};
 use crate::facts::{
     same_region, same_resource, BackupLocation, Facts, LocationSource, Require, StorageAccount,
-    Unobserved, Vault, BACKUP_EXTENSION_TYPE, BACKUP_NAMESPACE, KUBERNETES_CONFIGURATION,
+    Unobserved, Vault, BACKUP_EXTENSION_TYPE, BACKUP_NAMESPACE, BACKUP_OPERATOR_ROLE,
+    KUBERNETES_CONFIGURATION,
 };
 use crate::ids::ResourceId;
 use crate::reads::{
@@ -505,8 +506,6 @@ pub const TRUSTED_ACCESS: Check = Check {
     explain: TRUSTED_ACCESS_DOC,
     run: trusted_access,
 };
-
-const BACKUP_OPERATOR_ROLE: &str = "Microsoft.DataProtection/backupVaults/backup-operator";
 
 fn trusted_access(facts: &Facts) -> Judgement {
     let Some(vault) = &facts.target.vault else {

@@ -17,6 +17,7 @@ mod pxb_storage;
 mod roles;
 
 use crate::facts::{Facts, Unobserved};
+use crate::requirements::{self, PrincipalKind, ScopeKind};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -346,9 +347,56 @@ pub fn run_all(facts: &Facts, profile: Option<Profile>) -> Vec<Verdict> {
         .filter(|c| c.in_profile(profile))
         .map(|check| Verdict {
             check,
-            outcome: check.judge(facts),
+            outcome: with_discovery(facts, check, check.judge(facts)),
         })
         .collect()
+}
+
+/// Says where a discovered input the check rests on came from (evidence), or why an input
+/// the check was skipped for could not be discovered (message).
+fn with_discovery(facts: &Facts, check: &Check, mut outcome: Outcome) -> Outcome {
+    let d = &facts.discovery;
+    let inputs = [
+        ("--vault", &d.vault, &d.vault_gap, rests_on_vault(check.id)),
+        (
+            "--snapshot-resource-group",
+            &d.snapshot_resource_group,
+            &d.snapshot_resource_group_gap,
+            rests_on_snapshot_resource_group(check.id),
+        ),
+    ];
+    for (flag, found, gap, rests_on) in inputs {
+        match (found, gap) {
+            (Some(found), _) if rests_on => outcome.evidence.push(Evidence::note(
+                found.id.as_str(),
+                &format!("{flag} (not given)"),
+                format!("discovered from {}", found.source),
+            )),
+            (_, Some(gap)) if outcome.missing_flags().contains(&flag) => {
+                outcome.message = format!("{} ({gap})", outcome.message);
+            }
+            _ => {}
+        }
+    }
+    outcome
+}
+
+/// The checks that read the vault itself, and the role checks of the vault's identity.
+fn rests_on_vault(id: &str) -> bool {
+    matches!(id, "trusted-access" | "vault-identity" | "caller-roles")
+        || requirements::azure_backup()
+            .needs_of(id)
+            .iter()
+            .any(|need| need.principal == PrincipalKind::Vault)
+}
+
+/// The role checks at the snapshot resource group, and the caller's rights there.
+fn rests_on_snapshot_resource_group(id: &str) -> bool {
+    id == "caller-roles"
+        || requirements::azure_backup()
+            .needs_of(id)
+            .iter()
+            .any(|need| need.scope == ScopeKind::SnapshotResourceGroup)
 }
 
 /// The flag that names the Backup vault, for the checks that skip without one.
