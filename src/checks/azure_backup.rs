@@ -485,7 +485,7 @@ fn bypass_command(account: &ResourceId, current: &str) -> String {
 }
 
 const TRUSTED_ACCESS_DOC: Explain = Explain {
-    verifies: "a trusted access role binding on the cluster has sourceResourceId equal to the Backup vault (case-insensitive), the role Microsoft.DataProtection/backupVaults/backup-operator, and provisioningState Succeeded. Needs --vault.",
+    verifies: "a trusted access role binding on the cluster has sourceResourceId equal to the Backup vault (case-insensitive), the role Microsoft.DataProtection/backupVaults/backup-operator, and provisioningState Succeeded. Needs --vault, or the vault discovered from the one binding with that role.",
     how: None,
     why: "the Backup vault reaches the cluster's API server only through AKS Trusted Access, with this role.",
     reads: &[
