@@ -239,6 +239,8 @@ async fn bundles_replay_discovery_offline() {
         .output()
         .unwrap();
     let replayed = json_of(&replay);
+    assert_eq!(replayed["target"]["snapshot_resource_group"], SNAPSHOT_RG);
+    assert!(evidence_text(&replayed, "trusted-access").contains("discovered from"));
     assert_eq!(replayed["checks"], live["checks"]);
     assert_eq!(replayed["target"], live["target"]);
 }
