@@ -135,7 +135,7 @@ fn vault_of(target: &Target, raws: &RawReads) -> Found {
         found,
         |name| format!("trusted access binding {name}"),
         |several| {
-            format!("not discovered: several trusted access bindings grant {BACKUP_OPERATOR_ROLE} ({several}); pass --vault to choose one")
+            format!("not discovered: several trusted access bindings grant {BACKUP_OPERATOR_ROLE}: {several}; pass --vault to choose one")
         },
     )
 }
@@ -170,7 +170,7 @@ fn snapshot_resource_group_of(target: &Target, vault: &ResourceId, raws: &RawRea
         found,
         |name| format!("backup instance {name} of vault {vault_name}"),
         |several| {
-            format!("not discovered: the backup instances of this cluster name several snapshot resource groups ({several}); pass --snapshot-resource-group to choose one")
+            format!("not discovered: the backup instances of this cluster name several snapshot resource groups: {several}; pass --snapshot-resource-group to choose one")
         },
     )
 }
@@ -200,7 +200,7 @@ fn one_of(
         _ => {
             let names: Vec<String> = found
                 .iter()
-                .map(|(id, name)| format!("{name} ({id})"))
+                .map(|(id, name)| format!("{name} for {id}"))
                 .collect();
             Err(several(names.join(", ")))
         }
@@ -377,6 +377,29 @@ mod tests {
             completed.snapshot_resource_group.unwrap().as_str(),
             "/subscriptions/sub1/resourceGroups/rg-snaps"
         );
+    }
+
+    #[test]
+    fn instances_naming_several_snapshot_groups_are_not_guessed() {
+        let t = target();
+        let cluster = t.cluster.to_string();
+        let instances = vec![
+            instance(
+                "bi-1",
+                &cluster,
+                "/subscriptions/sub1/resourceGroups/snaps-a",
+            ),
+            instance(
+                "bi-2",
+                &cluster,
+                "/subscriptions/sub1/resourceGroups/snaps-b",
+            ),
+        ];
+        let bindings = vec![binding("b1", VAULT, BACKUP_OPERATOR_ROLE)];
+        let d = Discovery::derive(&t, &raws(bindings, Some(instances)));
+        assert_eq!(d.snapshot_resource_group, None);
+        let gap = d.snapshot_resource_group_gap.unwrap();
+        assert!(gap.contains("bi-1 for") && gap.contains("snaps-b"), "{gap}");
     }
 
     #[test]
