@@ -11,12 +11,12 @@ pub fn render(report: &Report) -> String {
     let mut suite = TestSuite::new("pxb-preflight");
     for verdict in &report.verdicts {
         let outcome = &verdict.outcome;
+        // Failures as the exit code counts them (`Report::fails_run`).
         let mut status = match outcome.status {
-            _ if report.fails_run(outcome) => TestCaseStatus::non_success(NonSuccessKind::Failure),
-            Status::Pass | Status::Warn => TestCaseStatus::success(),
-            Status::Fail => unreachable!("a fail always fails the run"),
             Status::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
+            _ if report.fails_run(outcome) => TestCaseStatus::non_success(NonSuccessKind::Failure),
             Status::Skip => TestCaseStatus::skipped(),
+            _ => TestCaseStatus::success(),
         };
         if outcome.status != Status::Pass {
             status.set_message(format!("{}: {}", outcome.status.name(), outcome.message));
