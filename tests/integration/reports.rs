@@ -289,7 +289,12 @@ fn fail_on_skip_fails_skips_for_lack_of_input() {
             .clone()
     };
     assert_eq!(check("ready", &["junit"]).status.code(), Some(0));
-    for fail_on in [&["--fail-on", "skip"][..], &["--fail-on", "warn,skip"]] {
+    let forms: [&[&str]; 3] = [
+        &["--fail-on", "skip"],
+        &["--fail-on", "warn", "--fail-on", "skip"],
+        &["--fail-on", "warn,skip"],
+    ];
+    for fail_on in forms {
         let mut cmd = Command::cargo_bin("pxb-preflight").unwrap();
         let out = cmd
             .env_clear()
