@@ -114,9 +114,10 @@ pub struct CheckArgs {
     /// Repeatable: `-o table -o json=report.json -o junit=report.xml`.
     #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", value_parser = parse_output, default_value = "table", action = clap::ArgAction::Append)]
     pub output: Vec<OutputSpec>,
-    /// Treat warnings as failures (exit 1).
-    #[arg(long = "fail-on", value_enum)]
-    pub fail_on: Option<FailOn>,
+    /// Also exit 1 on warnings (`warn`) or on checks skipped for lack of input (`skip`).
+    /// Repeatable or a list: `--fail-on warn --fail-on skip`, `--fail-on warn,skip`.
+    #[arg(long = "fail-on", value_enum, value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub fail_on: Vec<FailOn>,
 }
 
 #[derive(Args)]
@@ -271,6 +272,7 @@ fn parse_output(text: &str) -> Result<OutputSpec, OutputSpecError> {
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Warn,
+    Skip,
 }
 
 impl TargetArgs {

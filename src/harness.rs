@@ -218,7 +218,14 @@ fn replay(target: TargetRecord, raws: RawReads, observed_at: Option<time::Offset
         observed_at: observed_at.unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
     };
     let profile = None;
-    let Ok(report) = pipeline::judge(&gathered, profile, true) else {
+    let Ok(report) = pipeline::judge(
+        &gathered,
+        profile,
+        crate::report::FailOn {
+            warn: true,
+            skip: true,
+        },
+    ) else {
         return false;
     };
     let selected = checks::REGISTRY

@@ -113,17 +113,18 @@ pub fn facts(gathered: &Gathered) -> Result<Facts> {
     })
 }
 
-/// Facts, then the verdicts of the checks in `profile` (all when `None`).
+/// Facts, then the verdicts of the checks in `profile` (all when `None`). The report's
+/// target shows the discovered inputs like given ones (a bundle's manifest keeps the given).
 pub fn judge(
     gathered: &Gathered,
     profile: Option<checks::Profile>,
-    fail_on_warn: bool,
+    fail_on: report::FailOn,
 ) -> Result<Report> {
     let facts = facts(gathered)?;
     Ok(Report {
-        target: gathered.target.clone(),
+        target: facts.discovery.complete_record(&gathered.target),
         verdicts: checks::run_all(&facts, profile),
-        fail_on_warn,
+        fail_on,
     })
 }
 

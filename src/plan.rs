@@ -4,6 +4,9 @@
 //! target names, (2) what those point to (the extension's storage account, the vault's and
 //! cluster's identities' role assignments), (3) the role definitions those assignments use,
 //! and the Graph group memberships of a principal when a deny names another principal.
+//! Discovery adds links to the chain: the cluster's trusted access bindings name the vault,
+//! the vault's backup instances name the snapshot resource group, and the reads of each
+//! discovered input follow as they would for a given one.
 //!
 //! This is the only place that knows which reads follow from which answers: it derives a
 //! [`Facts`] snapshot of the reads so far and reads its fields. It makes no reads itself.
@@ -23,6 +26,8 @@ use time::OffsetDateTime;
 pub fn next_reads(target: &Target, raws: &RawReads) -> Vec<ArmRead> {
     let mut reads = target_reads(target);
     if let Ok(facts) = Facts::derive(target.clone(), raws, OffsetDateTime::UNIX_EPOCH) {
+        // The target completed with what was discovered so far, read as if it were given.
+        reads.extend(target_reads(&facts.target));
         reads.extend(dependent_reads(&facts));
     }
     reads.retain(|r| !raws.contains(r));
@@ -31,7 +36,7 @@ pub fn next_reads(target: &Target, raws: &RawReads) -> Vec<ArmRead> {
     reads
 }
 
-/// Reads that need nothing but the target.
+/// Reads that need nothing but the target (as given, or completed by discovery).
 fn target_reads(target: &Target) -> Vec<ArmRead> {
     let cluster = &target.cluster;
     let subscription = cluster.subscription().to_string();
@@ -47,6 +52,10 @@ fn target_reads(target: &Target) -> Vec<ArmRead> {
         ArmRead::PolicyAssignments(cluster.clone()),
     ];
     reads.extend(target.vault.clone().map(ArmRead::Vault));
+    if target.snapshot_resource_group.is_none() {
+        // The vault's backup instance of this cluster names the snapshot resource group.
+        reads.extend(target.vault.clone().map(ArmRead::BackupInstances));
+    }
     reads.extend(target.restore_source_cluster.clone().map(ArmRead::Cluster));
     if let Some(plan) = plan_backup_location(target, None) {
         reads.extend(location_reads(&plan));

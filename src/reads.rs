@@ -38,6 +38,8 @@ pub enum ArmRead {
     Vault(ResourceId),
     /// A resource group, read only to learn whether it exists.
     ResourceGroup(ResourceId),
+    /// The backup instances of a vault (to discover the snapshot resource group).
+    BackupInstances(ResourceId),
     StorageAccount(ResourceId),
     BlobContainer {
         account: ResourceId,
@@ -100,6 +102,7 @@ impl ArmRead {
             ArmRead::TrustedAccessBindings(cluster) => {
                 format!("{cluster}/trustedAccessRoleBindings")
             }
+            ArmRead::BackupInstances(vault) => format!("{vault}/backupInstances"),
             ArmRead::BlobContainer { account, container } => {
                 format!("{account}/blobServices/default/containers/{container}")
             }
@@ -147,7 +150,7 @@ impl ArmRead {
             ArmRead::Cluster(_) | ArmRead::TrustedAccessBindings(_) => API_CONTAINER_SERVICE,
             ArmRead::Provider { .. } | ArmRead::ResourceGroup(_) => API_RESOURCES,
             ArmRead::Extensions(_) => API_KUBERNETES_CONFIGURATION,
-            ArmRead::Vault(_) => API_DATA_PROTECTION,
+            ArmRead::Vault(_) | ArmRead::BackupInstances(_) => API_DATA_PROTECTION,
             ArmRead::StorageAccount(_) | ArmRead::BlobContainer { .. } | ArmRead::ListKeys(_) => {
                 API_STORAGE
             }
@@ -169,6 +172,7 @@ impl ArmRead {
             self,
             ArmRead::Extensions(_)
                 | ArmRead::TrustedAccessBindings(_)
+                | ArmRead::BackupInstances(_)
                 | ArmRead::RoleAssignments { .. }
                 | ArmRead::DenyAssignments { .. }
                 | ArmRead::Permissions(_)
@@ -188,6 +192,9 @@ impl ArmRead {
             }
             ArmRead::Vault(_) => "Microsoft.DataProtection/backupVaults/read",
             ArmRead::ResourceGroup(_) => "Microsoft.Resources/subscriptions/resourceGroups/read",
+            ArmRead::BackupInstances(_) => {
+                "Microsoft.DataProtection/backupVaults/backupInstances/read"
+            }
             ArmRead::StorageAccount(_) => "Microsoft.Storage/storageAccounts/read",
             ArmRead::BlobContainer { .. } => {
                 "Microsoft.Storage/storageAccounts/blobServices/containers/read"

@@ -3,11 +3,11 @@
 //!
 //! Each judges facts only. Inputs the user did not give make a check `skip` naming the flag.
 
-use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP};
+use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP, VAULT_FLAG};
 use crate::facts::{
     same_region, same_resource, BackupLocation, Facts, LocationSource, Require, StorageAccount,
     Unobserved, Vault, VaultIdentity, BACKUP_EXTENSION_TYPE, BACKUP_NAMESPACE,
-    KUBERNETES_CONFIGURATION,
+    BACKUP_OPERATOR_ROLE, KUBERNETES_CONFIGURATION,
 };
 use crate::ids::ResourceId;
 use crate::reads::{
@@ -245,7 +245,8 @@ enum Location<'a> {
 fn location(facts: &Facts) -> Result<Location<'_>, Unobserved> {
     let Some(location) = &facts.backup_location else {
         facts.extensions.require()?;
-        return Ok(Location::Instead(Outcome::skip(
+        return Ok(Location::Instead(Outcome::missing_input(
+            &["--storage-account"],
             "no backup extension settings and no --storage-account: pass --storage-account (and --blob-container) to check the planned location",
         )));
     };
@@ -484,7 +485,7 @@ fn bypass_command(account: &ResourceId, current: &str) -> String {
 }
 
 const TRUSTED_ACCESS_DOC: Explain = Explain {
-    verifies: "a trusted access role binding on the cluster has sourceResourceId equal to the Backup vault (case-insensitive), the role Microsoft.DataProtection/backupVaults/backup-operator, and provisioningState Succeeded. Needs --vault.",
+    verifies: "a trusted access role binding on the cluster has sourceResourceId equal to the Backup vault (case-insensitive), the role Microsoft.DataProtection/backupVaults/backup-operator, and provisioningState Succeeded. Needs --vault, or the vault discovered from the one binding with that role.",
     how: None,
     why: "the Backup vault reaches the cluster's API server only through AKS Trusted Access, with this role.",
     reads: &[
@@ -506,11 +507,10 @@ pub const TRUSTED_ACCESS: Check = Check {
     run: trusted_access,
 };
 
-const BACKUP_OPERATOR_ROLE: &str = "Microsoft.DataProtection/backupVaults/backup-operator";
-
 fn trusted_access(facts: &Facts) -> Judgement {
     let Some(vault) = &facts.target.vault else {
-        return Ok(Outcome::skip(
+        return Ok(Outcome::missing_input(
+            VAULT_FLAG,
             "no Backup vault given: pass --vault to check trusted access",
         ));
     };
@@ -602,7 +602,10 @@ pub const VAULT_IDENTITY: Check = Check {
 
 fn vault_identity(facts: &Facts) -> Judgement {
     let (Some(vault_id), Some(vault)) = (&facts.target.vault, &facts.vault) else {
-        return Ok(Outcome::skip("no Backup vault given: pass --vault"));
+        return Ok(Outcome::missing_input(
+            VAULT_FLAG,
+            "no Backup vault given: pass --vault",
+        ));
     };
     let vault: &Vault = match vault {
         Ok(v) => v,

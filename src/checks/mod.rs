@@ -17,6 +17,7 @@ mod pxb_storage;
 mod roles;
 
 use crate::facts::{Facts, Unobserved};
+use crate::requirements::{self, PrincipalKind, ScopeKind};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -102,12 +103,25 @@ impl Evidence {
     }
 }
 
+/// Why a check was skipped: typed, so `--fail-on skip` and the summary never parse messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// An input is absent, and was not discovered: giving any of these flags turns the skip
+    /// into a check. `--fail-on skip` counts these.
+    MissingInput { flags: &'static [&'static str] },
+    /// The check does not apply (no proxy in use, a prerequisite another check reports,
+    /// not yet implemented): no flag would change that.
+    NotApplicable,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
     pub status: Status,
     pub message: String,
     pub evidence: Vec<Evidence>,
     pub remediation: Option<String>,
+    /// Set exactly when the status is `skip`.
+    pub skip: Option<Skip>,
 }
 
 impl Outcome {
@@ -117,6 +131,7 @@ impl Outcome {
             message: message.into(),
             evidence: Vec::new(),
             remediation: None,
+            skip: None,
         }
     }
     pub fn pass(message: impl Into<String>) -> Self {
@@ -128,8 +143,26 @@ impl Outcome {
     pub fn fail(message: impl Into<String>) -> Self {
         Self::new(Status::Fail, message)
     }
+    /// Skipped because the check does not apply.
     pub fn skip(message: impl Into<String>) -> Self {
-        Self::new(Status::Skip, message)
+        Outcome {
+            skip: Some(Skip::NotApplicable),
+            ..Self::new(Status::Skip, message)
+        }
+    }
+    /// Skipped because an input is absent; `flags` would provide it.
+    pub fn missing_input(flags: &'static [&'static str], message: impl Into<String>) -> Self {
+        Outcome {
+            skip: Some(Skip::MissingInput { flags }),
+            ..Self::new(Status::Skip, message)
+        }
+    }
+    /// The flags that would turn this skip into a check; empty for any other outcome.
+    pub fn missing_flags(&self) -> &'static [&'static str] {
+        match self.skip {
+            Some(Skip::MissingInput { flags }) => flags,
+            _ => &[],
+        }
     }
     /// Could not be evaluated, for a reason that is not one failed read.
     pub fn new_error(message: impl Into<String>) -> Self {
@@ -314,10 +347,60 @@ pub fn run_all(facts: &Facts, profile: Option<Profile>) -> Vec<Verdict> {
         .filter(|c| c.in_profile(profile))
         .map(|check| Verdict {
             check,
-            outcome: check.judge(facts),
+            outcome: with_discovery(facts, check, check.judge(facts)),
         })
         .collect()
 }
+
+/// Says where a discovered input the check rests on came from (evidence), or why an input
+/// the check was skipped for could not be discovered (message).
+fn with_discovery(facts: &Facts, check: &Check, mut outcome: Outcome) -> Outcome {
+    let d = &facts.discovery;
+    let inputs = [
+        ("--vault", &d.vault, &d.vault_gap, rests_on_vault(check.id)),
+        (
+            "--snapshot-resource-group",
+            &d.snapshot_resource_group,
+            &d.snapshot_resource_group_gap,
+            rests_on_snapshot_resource_group(check.id),
+        ),
+    ];
+    for (flag, found, gap, rests_on) in inputs {
+        match (found, gap) {
+            (Some(found), _) if rests_on => outcome.evidence.push(Evidence::note(
+                found.id.as_str(),
+                &format!("{flag} (not given)"),
+                format!("discovered from {}", found.source),
+            )),
+            (_, Some(gap)) if outcome.missing_flags().contains(&flag) => {
+                outcome.message = format!("{} ({gap})", outcome.message);
+            }
+            _ => {}
+        }
+    }
+    outcome
+}
+
+/// The checks that read the vault itself, and the role checks of the vault's identity.
+fn rests_on_vault(id: &str) -> bool {
+    matches!(id, "trusted-access" | "vault-identity" | "caller-roles")
+        || requirements::azure_backup()
+            .needs_of(id)
+            .iter()
+            .any(|need| need.principal == PrincipalKind::Vault)
+}
+
+/// The role checks at the snapshot resource group, and the caller's rights there.
+fn rests_on_snapshot_resource_group(id: &str) -> bool {
+    id == "caller-roles"
+        || requirements::azure_backup()
+            .needs_of(id)
+            .iter()
+            .any(|need| need.scope == ScopeKind::SnapshotResourceGroup)
+}
+
+/// The flag that names the Backup vault, for the checks that skip without one.
+const VAULT_FLAG: &[&str] = &["--vault"];
 
 /// `az … -g RG -n NAME` arguments for the checked cluster.
 fn cluster_args(facts: &Facts) -> String {
@@ -387,6 +470,37 @@ mod tests {
                 assert!(!text.contains("api-version"), "{}: {text}", check.id);
                 assert!(!text.contains('\n'), "{}: a section spans lines", check.id);
             }
+        }
+    }
+
+    /// Skips say why in a type: a missing flag (named) or a check that does not apply.
+    #[test]
+    fn skips_carry_a_typed_reason() {
+        let facts = testing::Scenario::new().facts();
+        let skip_of = |id: &str| find(id).unwrap().judge(&facts).skip;
+        assert_eq!(
+            skip_of("trusted-access"),
+            Some(Skip::MissingInput {
+                flags: &["--vault"]
+            })
+        );
+        assert_eq!(
+            skip_of("pxb-ports"),
+            Some(Skip::MissingInput {
+                flags: &["--pxb-endpoint"]
+            })
+        );
+        for id in ["pxb-proxy-no-proxy", "velero-absent"] {
+            assert_eq!(skip_of(id), Some(Skip::NotApplicable), "{id}");
+        }
+        for verdict in run_all(&facts, None) {
+            let o = verdict.outcome;
+            assert_eq!(
+                o.skip.is_some(),
+                o.status == Status::Skip,
+                "{}",
+                verdict.check.id
+            );
         }
     }
 

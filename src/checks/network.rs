@@ -309,7 +309,8 @@ pub const PXB_PORTS: Check = Check {
 
 fn pxb_ports(facts: &Facts) -> Judgement {
     let Some(probes) = &facts.pxb_probes else {
-        return Ok(Outcome::skip(
+        return Ok(Outcome::missing_input(
+            &["--pxb-endpoint"],
             "no PXB server given: pass --pxb-endpoint HOST to test ports 10001 and 10002",
         ));
     };

@@ -157,7 +157,8 @@ pub const PXB_PROXY_SERVICE_LISTS: Check = Check {
 
 fn pxb_proxy_service_lists(facts: &Facts) -> Judgement {
     let Some(inputs) = &facts.target.helm else {
-        return Ok(Outcome::skip(
+        return Ok(Outcome::missing_input(
+            &["--helm-values", "--set"],
             "no Helm values given: pass --helm-values or --set to check the proxy service lists",
         ));
     };

@@ -56,7 +56,7 @@ fn principal_text(facts: &Facts, principal: &str) -> String {
 }
 
 fn no_principal() -> Outcome {
-    Outcome::skip("no PXB principal: the cluster has no managed identity (see cluster-identity) and no --pxb-principal was given")
+    Outcome::missing_input(&["--pxb-principal"], "no PXB principal: the cluster has no managed identity (see cluster-identity) and no --pxb-principal was given")
 }
 
 fn node_rg_check(facts: &Facts, list: &OperationList, kind: &str) -> Judgement {
@@ -139,7 +139,7 @@ pub const PXB_RESTORE_PERMISSIONS: Check = Check {
 
 fn restore_permissions(facts: &Facts) -> Judgement {
     let Some(source_id) = &facts.target.restore_source_cluster else {
-        return Ok(Outcome::skip("no restore source: pass --restore-source-cluster to check cross-resource-group restores"));
+        return Ok(Outcome::missing_input(&["--restore-source-cluster"], "no restore source: pass --restore-source-cluster to check cross-resource-group restores"));
     };
     let source = match &facts.source_cluster {
         Some(Ok(c)) => c,

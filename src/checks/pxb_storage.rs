@@ -31,7 +31,8 @@ pub const PXB_STORAGE_ACCOUNT: Check = Check {
 
 fn pxb_storage_account(facts: &Facts) -> Judgement {
     let Some((id, account)) = &facts.pxb_storage_account else {
-        return Ok(Outcome::skip(
+        return Ok(Outcome::missing_input(
+            &["--storage-account"],
             "no PXB storage account given: pass --storage-account",
         ));
     };
@@ -133,7 +134,8 @@ const LIST_KEYS: &str = "Microsoft.Storage/storageAccounts/listKeys/action";
 
 fn pxb_storage_account_key(facts: &Facts) -> Judgement {
     let Some((id, _)) = &facts.pxb_storage_account else {
-        return Ok(Outcome::skip(
+        return Ok(Outcome::missing_input(
+            &["--storage-account"],
             "no PXB storage account given: pass --storage-account",
         ));
     };

@@ -7,7 +7,9 @@
 //! block for an action it targets) warns, and so does one a deny would block if the
 //! principal belonged to a group it names whose membership is unread.
 
-use super::{Check, Evidence, Explain, Judgement, Outcome, Read, Status, Uses, AZURE_BACKUP};
+use super::{
+    Check, Evidence, Explain, Judgement, Outcome, Read, Status, Uses, AZURE_BACKUP, VAULT_FLAG,
+};
 use crate::facts::{Facts, VaultIdentity};
 use crate::ids::ResourceId;
 use crate::rbac::{caller_can, evaluate, summarize, Condition, RbacData, Requirement, Wanted};
@@ -118,7 +120,7 @@ fn principal_name(kind: PrincipalKind) -> &'static str {
 fn missing_principal(facts: &Facts, kind: PrincipalKind) -> Judgement {
     Ok(match kind {
         PrincipalKind::Vault => match &facts.vault {
-            None => Outcome::skip("no Backup vault given: pass --vault"),
+            None => Outcome::missing_input(VAULT_FLAG, "no Backup vault given: pass --vault"),
             Some(Err(e)) if !e.is_not_found() => return Err(e.clone()),
             Some(_) => Outcome::skip(
                 "the Backup vault or its managed identity does not exist (see vault-identity)",
@@ -137,14 +139,15 @@ fn missing_principal(facts: &Facts, kind: PrincipalKind) -> Judgement {
 }
 
 fn missing_scope(kind: ScopeKind) -> Outcome {
-    Outcome::skip(match kind {
-        ScopeKind::Cluster => "the cluster is not known",
-        ScopeKind::SnapshotResourceGroup => "no snapshot resource group given: pass --snapshot-resource-group",
-        ScopeKind::StorageAccount => "no backup storage account is known (see backup-storage-location)",
-        ScopeKind::StagingResourceGroup | ScopeKind::StagingStorageAccount => {
-            "no vault-tier staging resources given: pass --staging-resource-group and --staging-storage-account"
-        }
-    })
+    match kind {
+        ScopeKind::Cluster => Outcome::skip("the cluster is not known"),
+        ScopeKind::SnapshotResourceGroup => Outcome::missing_input(&["--snapshot-resource-group"], "no snapshot resource group given: pass --snapshot-resource-group"),
+        ScopeKind::StorageAccount => Outcome::skip("no backup storage account is known (see backup-storage-location)"),
+        ScopeKind::StagingResourceGroup | ScopeKind::StagingStorageAccount => Outcome::missing_input(
+            &["--staging-resource-group", "--staging-storage-account"],
+            "no vault-tier staging resources given: pass --staging-resource-group and --staging-storage-account",
+        ),
+    }
 }
 
 /// A skip for a scope whose read answered 404: no role can be held on it.
@@ -285,6 +288,7 @@ fn combine(mut outcomes: Vec<Outcome>) -> Outcome {
         message,
         evidence: outcomes.into_iter().flat_map(|o| o.evidence).collect(),
         remediation: (!fixes.is_empty()).then(|| fixes.join("\n")),
+        skip: None,
     }
 }
 
@@ -516,7 +520,8 @@ fn caller_roles(facts: &Facts) -> Judgement {
         }
     }
     let outcome = if checked == 0 {
-        Outcome::skip(
+        Outcome::missing_input(
+            &["--vault", "--snapshot-resource-group", "--storage-account"],
             "no scope to check: pass --vault, --snapshot-resource-group or a storage account",
         )
     } else if gaps.is_empty() {

@@ -1,9 +1,10 @@
 //! `check`: gather (live or from `--bundle`), judge, and write each `-o` report; the exit
 //! code is the report's.
 
-use crate::cli::CheckArgs;
+use crate::cli::{self, CheckArgs};
 use crate::exit::Exit;
 use crate::pipeline;
+use crate::report::FailOn;
 use crate::ui::Ui;
 use anyhow::{bail, Context, Result};
 use std::io::IsTerminal;
@@ -21,7 +22,11 @@ pub fn run(args: CheckArgs, ui: &Ui) -> Result<Exit> {
         }
         None => pipeline::gather_live(&args.target, &args.connection, &ui.progress())?,
     };
-    let report = pipeline::judge(&gathered, args.profile.selected(), args.fail_on.is_some())?;
+    let fail_on = FailOn {
+        warn: args.fail_on.contains(&cli::FailOn::Warn),
+        skip: args.fail_on.contains(&cli::FailOn::Skip),
+    };
+    let report = pipeline::judge(&gathered, args.profile.selected(), fail_on)?;
     for spec in &args.output {
         let to_stdout = spec.path.is_none();
         let text = pipeline::render(

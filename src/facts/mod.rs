@@ -19,11 +19,13 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 mod access;
+mod discovery;
 mod network;
 mod policy;
 mod scopes;
 pub(crate) use access::control_plane_principal;
 pub use access::Access;
+pub use discovery::{Discovery, BACKUP_OPERATOR_ROLE};
 pub use network::{AppliedNsg, Network};
 pub use policy::{is_initiative, Policy};
 pub use scopes::{existence_reads, ScopeReads};
@@ -661,7 +663,10 @@ fn not_collected(read: &ArmRead) -> Unobserved {
 /// the checks only look facts up. It does not decide what to read (`crate::plan`) nor
 /// evaluate RBAC (`crate::rbac`).
 pub struct Facts {
+    /// The target as given, completed with what [`Discovery`] found.
     pub target: Target,
+    /// The inputs that were not given and were discovered (or why not).
+    pub discovery: Discovery,
     /// When the data was read: now for a live run, the collection time for a bundle.
     pub observed_at: OffsetDateTime,
     pub cluster: Cluster,
@@ -699,6 +704,8 @@ impl Facts {
         observed_at: OffsetDateTime,
     ) -> Result<Facts, Unobserved> {
         let cluster: Cluster = observe(raws, &ArmRead::Cluster(target.cluster.clone()))?;
+        let discovery = Discovery::derive(&target, raws);
+        let target = discovery.complete(target);
         let provider = observe(
             raws,
             &ArmRead::Provider {
@@ -771,6 +778,7 @@ impl Facts {
         let scopes = ScopeReads::derive(raws, &target);
         let mut facts = Facts {
             target,
+            discovery,
             observed_at,
             cluster,
             provider,

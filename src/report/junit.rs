@@ -1,7 +1,7 @@
 //! The JUnit XML report: one `<testcase>` per check (classname = its profiles), `fail` →
 //! `<failure>`, `error` → `<error>`, `skip` → `<skipped>`, the message and fix in the body;
 //! what GitHub Actions, GitLab and Azure Pipelines read. A `warn` is a failure only with
-//! `--fail-on warn`, as for the exit code. Built with quick-junit, never by string concatenation.
+//! `--fail-on warn`, a skip for lack of input only with `--fail-on skip`, as for the exit code. Built with quick-junit, never by string concatenation.
 
 use super::Report;
 use crate::checks::Status;
@@ -11,12 +11,12 @@ pub fn render(report: &Report) -> String {
     let mut suite = TestSuite::new("pxb-preflight");
     for verdict in &report.verdicts {
         let outcome = &verdict.outcome;
+        // Failures as the exit code counts them (`Report::fails_run`).
         let mut status = match outcome.status {
-            Status::Pass => TestCaseStatus::success(),
-            Status::Warn if !report.fail_on_warn => TestCaseStatus::success(),
-            Status::Warn | Status::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
             Status::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
+            _ if report.fails_run(outcome) => TestCaseStatus::non_success(NonSuccessKind::Failure),
             Status::Skip => TestCaseStatus::skipped(),
+            _ => TestCaseStatus::success(),
         };
         if outcome.status != Status::Pass {
             status.set_message(format!("{}: {}", outcome.status.name(), outcome.message));
@@ -30,7 +30,7 @@ pub fn render(report: &Report) -> String {
         let mut case = TestCase::new(verdict.check.id, status);
         let profiles: Vec<_> = verdict.check.profiles.iter().map(|p| p.name()).collect();
         case.set_classname(profiles.join(","));
-        if outcome.status == Status::Warn && !report.fail_on_warn {
+        if outcome.status == Status::Warn && !report.fail_on.warn {
             case.set_system_out(format!("warn: {}", outcome.message));
         }
         suite.add_test_case(case);

@@ -16,8 +16,8 @@ pub fn render(report: &Report) -> String {
         Exit::Incomplete | Exit::CouldNotRun => "INCOMPLETE",
     };
     let mut out = format!(
-        "**pxb-preflight: {verdict}** for `{}`: {} pass, {} warn, {} fail, {} skip, {} error\n\n| Check | Status | Message |\n|---|---|---|\n",
-        report.target.cluster, s.pass, s.warn, s.fail, s.skip, s.error
+        "**pxb-preflight: {verdict}** for `{}`: {} pass, {} warn, {} fail, {} skip, {} error{}\n\n| Check | Status | Message |\n|---|---|---|\n",
+        report.target.cluster, s.pass, s.warn, s.fail, s.skip, s.error, super::missing_flags_note(report)
     );
     for v in &report.verdicts {
         out.push_str(&format!(

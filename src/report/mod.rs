@@ -7,14 +7,23 @@ pub mod junit;
 pub mod markdown;
 pub mod table;
 
-use crate::checks::{Status, Verdict};
+use crate::checks::{Outcome, Status, Verdict};
 use crate::exit::Exit;
 use crate::target::TargetRecord;
 
 pub struct Report {
     pub target: TargetRecord,
     pub verdicts: Vec<Verdict>,
-    pub fail_on_warn: bool,
+    pub fail_on: FailOn,
+}
+
+/// What, besides a `fail`, makes a run not ready (`--fail-on warn`, `--fail-on skip`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailOn {
+    pub warn: bool,
+    /// Only skips for lack of input ([`crate::checks::Skip::MissingInput`]) count: a check
+    /// that does not apply, or is not yet implemented, is no forgotten flag.
+    pub skip: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -41,11 +50,33 @@ impl Report {
         s
     }
 
-    /// Not ready on a fail (or a warn with `--fail-on warn`), else incomplete on an error,
-    /// else ready. A report never ends as [`Exit::CouldNotRun`].
+    /// Whether this outcome alone makes the run not ready: a fail, a warn with
+    /// `--fail-on warn`, a skip for lack of input with `--fail-on skip`.
+    pub fn fails_run(&self, outcome: &Outcome) -> bool {
+        match outcome.status {
+            Status::Fail => true,
+            Status::Warn => self.fail_on.warn,
+            Status::Skip => self.fail_on.skip && !outcome.missing_flags().is_empty(),
+            Status::Pass | Status::Error => false,
+        }
+    }
+
+    /// The flags that would turn this run's skips into checks, each once, in catalog order.
+    pub fn missing_flags(&self) -> Vec<&'static str> {
+        let mut flags = Vec::new();
+        for flag in self.verdicts.iter().flat_map(|v| v.outcome.missing_flags()) {
+            if !flags.contains(flag) {
+                flags.push(*flag);
+            }
+        }
+        flags
+    }
+
+    /// Not ready when some outcome fails the run ([`Report::fails_run`]), else incomplete
+    /// on an error, else ready. A report never ends as [`Exit::CouldNotRun`].
     pub fn exit(&self) -> Exit {
         let s = self.summary();
-        if s.fail > 0 || (self.fail_on_warn && s.warn > 0) {
+        if self.verdicts.iter().any(|v| self.fails_run(&v.outcome)) {
             Exit::NotReady
         } else if s.error > 0 {
             Exit::Incomplete
@@ -59,30 +90,58 @@ impl Report {
     }
 }
 
+/// The summary line's tail naming the flags that would turn skips into checks (empty when
+/// no check was skipped for lack of input).
+fn missing_flags_note(report: &Report) -> String {
+    let flags = report.missing_flags();
+    if flags.is_empty() {
+        return String::new();
+    }
+    let skipped = report
+        .verdicts
+        .iter()
+        .filter(|v| !v.outcome.missing_flags().is_empty())
+        .count();
+    format!(
+        " ({skipped} skipped for lack of input: give {} to check them)",
+        flags.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::{Outcome, REGISTRY};
+    use crate::checks::REGISTRY;
 
-    fn report(statuses: &[Status], fail_on_warn: bool) -> Report {
-        let verdicts = statuses
-            .iter()
+    fn report_of(outcomes: Vec<Outcome>, fail_on: FailOn) -> Report {
+        let verdicts = outcomes
+            .into_iter()
             .zip(REGISTRY)
-            .map(|(status, check)| Verdict {
-                check,
-                outcome: Outcome {
-                    status: *status,
-                    message: String::new(),
-                    evidence: vec![],
-                    remediation: None,
-                },
-            })
+            .map(|(outcome, check)| Verdict { check, outcome })
             .collect();
         Report {
             target: TargetRecord::default(),
             verdicts,
-            fail_on_warn,
+            fail_on,
         }
+    }
+
+    fn outcome(status: Status) -> Outcome {
+        match status {
+            Status::Pass => Outcome::pass(""),
+            Status::Warn => Outcome::warn(""),
+            Status::Fail => Outcome::fail(""),
+            Status::Skip => Outcome::skip(""),
+            Status::Error => Outcome::new_error(""),
+        }
+    }
+
+    fn report(statuses: &[Status], fail_on_warn: bool) -> Report {
+        let fail_on = FailOn {
+            warn: fail_on_warn,
+            skip: false,
+        };
+        report_of(statuses.iter().map(|s| outcome(*s)).collect(), fail_on)
     }
 
     #[test]
@@ -94,5 +153,48 @@ mod tests {
         assert_eq!(report(&[Pass, Error], false).exit(), Exit::Incomplete);
         assert_eq!(report(&[Warn, Error], true).exit(), Exit::NotReady);
         assert!(!report(&[Error], false).ready());
+    }
+
+    #[test]
+    fn fail_on_skip_counts_only_skips_for_lack_of_input() {
+        let on_skip = FailOn {
+            warn: false,
+            skip: true,
+        };
+        let missing = || Outcome::missing_input(&["--vault"], "no vault");
+        let not_applicable = || Outcome::skip("no proxy in use");
+        assert_eq!(
+            report_of(vec![Outcome::pass(""), missing()], FailOn::default()).exit(),
+            Exit::Ready
+        );
+        assert_eq!(
+            report_of(vec![Outcome::pass(""), missing()], on_skip).exit(),
+            Exit::NotReady
+        );
+        assert_eq!(
+            report_of(vec![Outcome::pass(""), not_applicable()], on_skip).exit(),
+            Exit::Ready
+        );
+        assert_eq!(
+            report_of(vec![Outcome::new_error(""), missing()], on_skip).exit(),
+            Exit::NotReady
+        );
+        assert_eq!(
+            report_of(vec![Outcome::warn(""), missing()], on_skip).exit(),
+            Exit::NotReady
+        );
+    }
+
+    #[test]
+    fn missing_flags_are_named_once_in_order() {
+        let r = report_of(
+            vec![
+                Outcome::missing_input(&["--vault"], ""),
+                Outcome::skip("not applicable"),
+                Outcome::missing_input(&["--staging-resource-group", "--vault"], ""),
+            ],
+            FailOn::default(),
+        );
+        assert_eq!(r.missing_flags(), ["--vault", "--staging-resource-group"]);
     }
 }

@@ -67,8 +67,13 @@ pub fn render(report: &Report, style: &Style) -> String {
         Exit::Incomplete | Exit::CouldNotRun => "INCOMPLETE (some checks could not be evaluated)",
     };
     out.push_str(&format!(
-        "\n{} pass, {} warn, {} fail, {} skip, {} error: {verdict}\n",
-        s.pass, s.warn, s.fail, s.skip, s.error
+        "\n{} pass, {} warn, {} fail, {} skip, {} error: {verdict}{}\n",
+        s.pass,
+        s.warn,
+        s.fail,
+        s.skip,
+        s.error,
+        super::missing_flags_note(report)
     ));
     out
 }

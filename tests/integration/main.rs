@@ -7,6 +7,7 @@ mod common;
 mod bundle_format;
 mod bundles;
 mod cli;
+mod discovery;
 mod graph;
 mod live;
 mod network;

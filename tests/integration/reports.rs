@@ -274,3 +274,56 @@ fn the_junit_schema_rejects_what_ci_readers_would_misread() {
         assert!(schema_problems(xml.as_bytes()).is_some(), "{xml}");
     }
 }
+
+/// `--fail-on skip`: a check skipped because a flag is missing fails the run and its JUnit
+/// case; a check that does not apply stays skipped. The summary names the missing flags.
+#[test]
+fn fail_on_skip_fails_skips_for_lack_of_input() {
+    let case = |report: &Report, id: &str| {
+        report.test_suites[0]
+            .test_cases
+            .iter()
+            .find(|c| c.name.as_str() == id)
+            .unwrap()
+            .status
+            .clone()
+    };
+    assert_eq!(check("ready", &["junit"]).status.code(), Some(0));
+    let forms: [&[&str]; 3] = [
+        &["--fail-on", "skip"],
+        &["--fail-on", "warn", "--fail-on", "skip"],
+        &["--fail-on", "warn,skip"],
+    ];
+    for fail_on in forms {
+        let mut cmd = Command::cargo_bin("pxb-preflight").unwrap();
+        let out = cmd
+            .env_clear()
+            .args(["check", "--bundle", fixture("ready").to_str().unwrap()])
+            .args(["-o", "junit"])
+            .args(fail_on)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{fail_on:?}");
+        let report = Report::deserialize_from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+        assert!(matches!(
+            case(&report, "pxb-ports"),
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Failure,
+                ..
+            }
+        ));
+        assert!(matches!(
+            case(&report, "pxb-proxy-no-proxy"),
+            TestCaseStatus::Skipped { .. }
+        ));
+    }
+    let table = String::from_utf8(check("ready", &["table"]).stdout).unwrap();
+    let summary = table.lines().last().unwrap();
+    assert!(
+        summary.contains("skipped for lack of input: give")
+            && summary.contains("--pxb-endpoint")
+            && summary.contains("--staging-resource-group")
+            && !summary.contains("--vault"),
+        "{summary}"
+    );
+}
