@@ -383,7 +383,7 @@ pub(super) fn requirement_outcome(
             ))
             .evidence(Evidence::new(scope_text, "denyAssignments", format!("{deny} (names {group})"), "none blocking"))
             .fix(format!(
-                "# let the identity running the tool read group memberships in Microsoft Graph (GroupMember.Read.All or Directory.Read.All), or check by hand:\naz rest --method get --url \"https://graph.microsoft.com/v1.0/directoryObjects/{principal}/transitiveMemberOf?\\$select=id\""
+                "# let the identity running the tool read group memberships in Microsoft Graph (GroupMember.Read.All or Directory.Read.All), or check by hand (the Graph host of the current cloud):\naz rest --method get --url \"$(az cloud show --query endpoints.microsoftGraphResourceId -o tsv)v1.0/directoryObjects/{principal}/transitiveMemberOf?\\$select=id\""
             ))
         }
         Requirement::Missing(missing) if !evaluation.unreadable_definitions.is_empty() => Outcome::new_error(format!(
@@ -815,9 +815,11 @@ mod tests {
     fn a_deny_naming_a_group_fails_a_member_and_warns_while_memberships_are_unknown() {
         const GROUP: &str = "4444abcd-4444-4444-8444-44444444abcd";
         let with_group_deny = || {
+            let mut deny = deny_assignment("group lockdown", GROUP, &["*/read"]);
+            deny["properties"]["principals"][0]["type"] = json!("Group");
             vault_with(
                 vec![role_assignment("a1", VAULT_PRINCIPAL, READER, CLUSTER)],
-                vec![deny_assignment("group lockdown", GROUP, &["*/read"])],
+                vec![deny],
             )
         };
         let groups_read = ArmRead::GroupMemberships(VAULT_PRINCIPAL.into());

@@ -94,6 +94,9 @@ struct WireDenyProperties {
 #[serde(default)]
 struct WirePrincipal {
     id: String,
+    /// `User`, `Group`, `ServicePrincipal`, … (absent in some bodies).
+    #[serde(rename = "type")]
+    kind: Option<String>,
 }
 
 /// A `directoryObject` of a Graph `transitiveMemberOf` list, read with `$select=id`.
@@ -133,6 +136,17 @@ impl From<WireDeny> for DenyAssignment {
                 .permissions
                 .into_iter()
                 .map(Into::into)
+                .collect(),
+            non_group_principals: d
+                .properties
+                .principals
+                .iter()
+                .filter(|p| {
+                    p.kind
+                        .as_deref()
+                        .is_some_and(|k| !k.is_empty() && !k.eq_ignore_ascii_case("Group"))
+                })
+                .map(|p| p.id.clone())
                 .collect(),
             principals: d.properties.principals.into_iter().map(|p| p.id).collect(),
             exclude_principals: d
@@ -435,6 +449,26 @@ mod tests {
     use crate::reads::RawRead;
     use serde_json::json;
     use time::OffsetDateTime;
+
+    /// The shape of denyAssignments_listForScope.json: principals carry a `type`.
+    #[test]
+    fn deny_principals_typed_as_users_or_service_principals_are_no_groups() {
+        let wire: WireDeny = serde_json::from_value(json!({
+            "id": "d", "properties": {
+                "denyAssignmentName": "n", "scope": "/subscriptions/s",
+                "principals": [
+                    {"id": "u1", "type": "User"},
+                    {"id": "sp1", "type": "ServicePrincipal"},
+                    {"id": "g1", "type": "Group"},
+                    {"id": "x1"}
+                ]
+            }
+        }))
+        .unwrap();
+        let deny = DenyAssignment::from(wire);
+        assert_eq!(deny.principals, ["u1", "sp1", "g1", "x1"]);
+        assert_eq!(deny.non_group_principals, ["u1", "sp1"]);
+    }
 
     #[test]
     fn rbac_data_is_parsed_once_and_looked_up_in_any_case() {

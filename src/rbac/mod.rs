@@ -109,14 +109,23 @@ pub struct DenyAssignment {
     pub principals: Vec<String>,
     pub exclude_principals: Vec<String>,
     pub do_not_apply_to_child_scopes: bool,
+    /// Principals the deny names whose `type` says they are not groups (users, service
+    /// principals): they cannot hold `principal` as a member.
+    pub non_group_principals: Vec<String>,
 }
 
 impl DenyAssignment {
     /// A principal it names other than all principals and `principal` (or a group it is
-    /// known to be in): one that may be a group of `principal`.
+    /// known to be in) that may be a group of `principal`: typed `Group`, or of no type.
     pub fn other_principal(&self, principal: &Principal) -> Option<&str> {
         self.principals
             .iter()
+            .filter(|p| {
+                !self
+                    .non_group_principals
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(p))
+            })
             .find(|p| *p != ALL_PRINCIPALS && !principal.is(p))
             .map(String::as_str)
     }

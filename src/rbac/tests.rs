@@ -143,6 +143,7 @@ fn node_rg_lockdown(exclude: &[&str], child_scopes: bool) -> DenyAssignment {
         principals: vec![ALL_PRINCIPALS.into()],
         exclude_principals: exclude.iter().map(|s| s.to_string()).collect(),
         do_not_apply_to_child_scopes: !child_scopes,
+        non_group_principals: Vec::new(),
     }
 }
 
@@ -754,4 +755,18 @@ fn rule9_read_group_memberships_decide_a_group_deny() {
         &[],
         NODE_RG
     )));
+}
+
+#[test]
+fn rule9_a_deny_naming_a_user_or_service_principal_is_no_group_to_resolve() {
+    let write = "Microsoft.Compute/disks/write";
+    let mut deny = group_deny(OTHER_GROUP);
+    deny.non_group_principals = vec![OTHER_GROUP.to_ascii_uppercase()];
+    let w = World::new()
+        .grant(P, builtin("Contributor"), SUB)
+        .deny(deny.clone());
+    // Typed as a user or service principal, it cannot hold P as a member: the grant stands,
+    // and there is no group whose membership would need reading.
+    assert!(granted(&w.op(Plane::Control, write, NODE_RG)));
+    assert_eq!(deny.other_principal(&Principal::default()), None);
 }
