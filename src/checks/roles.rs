@@ -13,7 +13,7 @@ use super::{
 use crate::facts::{Facts, VaultIdentity};
 use crate::ids::ResourceId;
 use crate::rbac::{caller_can, evaluate, summarize, Condition, RbacData, Requirement, Wanted};
-use crate::reads::API_AUTHORIZATION;
+use crate::reads::{API_AUTHORIZATION, API_DATA_PROTECTION};
 use crate::requirements::{self, PrincipalKind, RoleNeed, ScopeKind};
 
 /// The evidence property of a requirement's missing operations.
@@ -38,6 +38,11 @@ pub(super) const RBAC_READS: &[Read] = &[
         call: "GET /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
         api_version: API_AUTHORIZATION,
         note: "each assigned role definition, by GUID",
+    },
+    Read::Arm {
+        call: "GET {vault}/backupInstances",
+        api_version: API_DATA_PROTECTION,
+        note: "without --snapshot-resource-group: the vault's backup instance of this cluster names the snapshot resource group (the vault itself, without --vault, comes from the cluster's trusted access binding)",
     },
     Read::Other("GET {graph}/v1.0/directoryObjects/{principal}/transitiveMemberOf?$select=id (Microsoft Graph): the identity's groups, direct and nested, read only when a deny assignment names a principal other than all principals and the identity itself"),
 ];
