@@ -126,6 +126,8 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
     let mut reads = Vec::new();
     if let Some(location) = &facts.backup_location {
         reads.extend(location_reads(&location.plan));
+        // The listing needs the account's blob endpoint: a round after the account.
+        reads.extend(location.blob_read());
         reads.push(ArmRead::Permissions(location.plan.account.clone()));
         reads.push(ArmRead::DenyAssignments {
             subscription: location.plan.account.subscription().to_string(),

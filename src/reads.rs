@@ -24,6 +24,10 @@ pub const API_STORAGE: &str = "2023-05-01";
 pub const API_AUTHORIZATION: &str = "2022-04-01";
 pub const API_NETWORK: &str = "2024-05-01";
 pub const API_POLICY: &str = "2023-04-01";
+/// The blob service version sent as `x-ms-version` with the container listing.
+pub const BLOB_SERVICE_VERSION: &str = "2023-11-03";
+/// Blobs asked for per page of a container listing: the check names a few and a count.
+pub const BLOB_PAGE_SIZE: u32 = 50;
 
 /// One logical ARM read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +79,13 @@ pub enum ArmRead {
     /// Not an ARM call: the groups a principal belongs to, directly or through other
     /// groups, read from Microsoft Graph (`transitiveMemberOf`, every page merged).
     GroupMemberships(String),
+    /// Not an ARM call: the blob data plane's listing of a container (`comp=list`) at the
+    /// account's own `primaryEndpoints.blob`, with an Entra token for the storage audience.
+    /// Only names, sizes and last-modified times are kept, never a blob's content.
+    BlobList {
+        endpoint: String,
+        container: String,
+    },
     /// Not an ARM call: a TCP probe of the PXB server that the collector makes itself.
     Probe {
         host: String,
@@ -130,7 +141,7 @@ impl ArmRead {
             ArmRead::GroupMemberships(principal) => {
                 format!("/v1.0/directoryObjects/{principal}/transitiveMemberOf?$select=id")
             }
-            ArmRead::Probe { .. } => self.source().path(),
+            ArmRead::BlobList { .. } | ArmRead::Probe { .. } => self.source().path(),
         }
     }
 
@@ -162,7 +173,7 @@ impl ArmRead {
             | ArmRead::NetworkSecurityGroup(_)
             | ArmRead::NetworkSecurityGroups(_) => API_NETWORK,
             ArmRead::PolicyAssignments(_) | ArmRead::PolicyDefinition(_) => API_POLICY,
-            ArmRead::GroupMemberships(_) | ArmRead::Probe { .. } => "",
+            ArmRead::GroupMemberships(_) | ArmRead::BlobList { .. } | ArmRead::Probe { .. } => "",
         }
     }
 
@@ -218,6 +229,9 @@ impl ArmRead {
             ArmRead::GroupMemberships(_) => {
                 "Microsoft Graph GroupMember.Read.All (or Directory.Read.All)"
             }
+            ArmRead::BlobList { .. } => {
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+            }
             ArmRead::Probe { .. } => "a network path to the PXB server",
         }
     }
@@ -227,6 +241,13 @@ impl ArmRead {
     pub fn source(&self) -> Source {
         match self {
             ArmRead::GroupMemberships(_) => Source::Graph { path: self.path() },
+            ArmRead::BlobList {
+                endpoint,
+                container,
+            } => Source::Blob {
+                endpoint: endpoint.clone(),
+                container: container.clone(),
+            },
             ArmRead::Probe {
                 host,
                 port,
@@ -269,6 +290,12 @@ pub enum Source {
     Graph {
         path: String,
     },
+    /// A blob data-plane GET listing a container: the account's blob endpoint as ARM gave
+    /// it, and the container's name.
+    Blob {
+        endpoint: String,
+        container: String,
+    },
     /// A TCP probe the collector makes itself: no HTTP method, no api-version.
     Probe {
         host: String,
@@ -294,7 +321,9 @@ impl Source {
                 Some(f) => format!("{}?$filter={f}", call.path.to_ascii_lowercase()),
                 None => call.path.to_ascii_lowercase(),
             },
-            Source::Graph { .. } | Source::Probe { .. } => self.path().to_ascii_lowercase(),
+            Source::Graph { .. } | Source::Blob { .. } | Source::Probe { .. } => {
+                self.path().to_ascii_lowercase()
+            }
         }
     }
 
@@ -303,6 +332,13 @@ impl Source {
         match self {
             Source::Arm(call) => call.path.clone(),
             Source::Graph { path } => path.clone(),
+            Source::Blob {
+                endpoint,
+                container,
+            } => format!(
+                "{}/{container}?restype=container&comp=list",
+                endpoint.trim_end_matches('/')
+            ),
             Source::Probe {
                 host,
                 port,
@@ -325,6 +361,10 @@ impl Source {
                 )
             }
             Source::Graph { path } => format!("GET {path} (Microsoft Graph)"),
+            Source::Blob { .. } => format!(
+                "GET {}&maxresults={BLOB_PAGE_SIZE} (blob data plane)",
+                self.path()
+            ),
             Source::Probe { .. } => format!("TCP probe of {}", self.path()),
         }
     }

@@ -4,11 +4,13 @@
 //! One credential, one transport (read-only guard + timeout) and one retry policy serve
 //! every provider: the `azure_mgmt_storage` client for the storage reads it covers, and the
 //! same azure_core pipeline for the providers no mgmt crate covers here and for Graph
-//! (GETs only, with a token for the Graph audience, never the ARM one). Each read returns
+//! (GETs only, with a token for the Graph audience, never the ARM one), and the blob data
+//! plane's container listing (`blob`: a GET with a token for the storage audience). Each read returns
 //! a [`RawRead`]: bodies are kept as JSON, never parsed into strict generated models
 //! (the live service returns values the specs do not list). Failures become raw reads
 //! too; only a failed sign-in is an error of the run.
 
+mod blob;
 mod retry;
 pub mod transport;
 
@@ -179,6 +181,10 @@ impl ArmClient {
                 }
             }
             ArmRead::ListKeys(account) => self.verify_key(account).await,
+            ArmRead::BlobList {
+                endpoint,
+                container,
+            } => self.list_blobs(endpoint, container).await,
             ArmRead::Probe { .. } => Err(Failure::local("a TCP probe is not an ARM read".into())),
             ArmRead::GroupMemberships(_) => {
                 match self.graph.join(read.path().trim_start_matches('/')) {
@@ -313,6 +319,12 @@ impl ArmClient {
     }
 
     async fn json_body(&self, response: azure_core::Response) -> Result<Value, Failure> {
+        let bytes = self.body_bytes(response).await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::malformed(format!("the body is not JSON: {e}")))
+    }
+
+    async fn body_bytes(&self, response: azure_core::Response) -> Result<Vec<u8>, Failure> {
         let bytes = match tokio::time::timeout(self.body_timeout, response.into_body().collect())
             .await
         {
@@ -324,8 +336,7 @@ impl ArmClient {
                 ))
             }
         };
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Failure::malformed(format!("the body is not JSON: {e}")))
+        Ok(bytes.to_vec())
     }
 }
 

@@ -5,7 +5,7 @@
 //! code above it does: any method other than GET is refused before it leaves the process,
 //! except POST to a storage account's `listKeys` and to Resource Graph's query endpoint.
 //! Microsoft Graph is read with GETs only: no POST to it passes (not even its read-like
-//! `getMemberGroups`).
+//! `getMemberGroups`); so is a storage account's blob host (the container listing).
 //! The call log prints method, path and query, status and duration, never headers (they
 //! carry the bearer token) nor bodies (listKeys answers carry keys), nor a URL password.
 
@@ -121,6 +121,7 @@ mod tests {
             &Method::Get,
             "/v1.0/directoryObjects/p/transitiveMemberOf"
         ));
+        assert!(is_allowed(&Method::Get, "/aks-backups"));
         for (method, path) in [
             (Method::Put, sa.to_string()),
             (Method::Patch, sa.to_string()),
@@ -136,6 +137,10 @@ mod tests {
                 "/v1.0/directoryObjects/p/getMemberGroups".to_string(),
             ),
             (Method::Patch, "/v1.0/groups/g".to_string()),
+            // The blob host gets the container listing GET and nothing else.
+            (Method::Put, "/aks-backups/notes.txt".to_string()),
+            (Method::Delete, "/aks-backups/notes.txt".to_string()),
+            (Method::Post, "/aks-backups".to_string()),
             (Method::Post, "/v1.0/groups/g/members/$ref".to_string()),
         ] {
             assert!(

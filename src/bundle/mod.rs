@@ -129,6 +129,22 @@ fn record_name(source: &Source) -> String {
             port,
             protocol,
         } => format!("{host}-{port}-{}", protocol.name()).to_ascii_lowercase(),
+        Source::Blob {
+            endpoint,
+            container,
+        } => {
+            // The account's name is the blob host's first label in every cloud; an endpoint
+            // at an IP address (an emulator, a test) names it in its path instead.
+            let url = url::Url::parse(endpoint).ok();
+            let account = match url.as_ref().and_then(|u| u.host()) {
+                Some(url::Host::Domain(host)) => host.split('.').next().unwrap_or_default(),
+                _ => url
+                    .as_ref()
+                    .and_then(|u| u.path_segments()?.rev().find(|s| !s.is_empty()))
+                    .unwrap_or_default(),
+            };
+            format!("{account}-{container}").to_ascii_lowercase()
+        }
     };
     let slug: String = slug
         .chars()
@@ -470,6 +486,22 @@ mod tests {
         assert!(
             probe.starts_with("reads/probe-pxb.example.com-10002-http2-"),
             "{probe}"
+        );
+        let blob = record_name(&Source::Blob {
+            endpoint: "https://StBackup.blob.core.windows.net/".into(),
+            container: "aks-backups".into(),
+        });
+        assert!(
+            blob.starts_with("reads/blob-stbackup-aks-backups-"),
+            "{blob}"
+        );
+        let local = record_name(&Source::Blob {
+            endpoint: "http://127.0.0.1:10000/devstoreaccount1/".into(),
+            container: "c".into(),
+        });
+        assert!(
+            local.starts_with("reads/blob-devstoreaccount1-c-"),
+            "{local}"
         );
         let graph = record_name(&Source::Graph {
             path: "/v1.0/directoryObjects/P1/transitiveMemberOf?$select=id".into(),

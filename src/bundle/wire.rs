@@ -34,6 +34,7 @@ pub enum SourceName {
     Arm,
     Graph,
     Probe,
+    Blob,
 }
 
 impl SourceName {
@@ -42,6 +43,7 @@ impl SourceName {
             Source::Arm(_) => SourceName::Arm,
             Source::Graph { .. } => SourceName::Graph,
             Source::Probe { .. } => SourceName::Probe,
+            Source::Blob { .. } => SourceName::Blob,
         }
     }
 
@@ -51,6 +53,7 @@ impl SourceName {
             SourceName::Arm => "arm",
             SourceName::Graph => "graph",
             SourceName::Probe => "probe",
+            SourceName::Blob => "blob",
         }
     }
 }
@@ -108,6 +111,19 @@ pub enum ReadRecord {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<ErrorRecord>,
     },
+    /// A blob container listing (GET `comp=list`): blob names, sizes, last-modified times
+    /// and the marker state, never a blob's content.
+    Blob {
+        /// The account's `primaryEndpoints.blob`, as ARM gave it.
+        endpoint: String,
+        container: String,
+        /// Absent when no HTTP answer arrived (timeout, connection error).
+        status: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorRecord>,
+    },
 }
 
 /// A read record as it is parsed: the fields of every source side by side, in one pass.
@@ -122,6 +138,8 @@ struct FlatRecord {
     host: Option<String>,
     port: Option<u16>,
     protocol: Option<String>,
+    endpoint: Option<String>,
+    container: Option<String>,
     body: Option<Value>,
     error: Option<ErrorRecord>,
 }
@@ -158,6 +176,13 @@ impl TryFrom<FlatRecord> for ReadRecord {
                 host: required(flat.host, "host")?,
                 port: required(flat.port, "port")?,
                 protocol: required(flat.protocol, "protocol")?,
+                body: flat.body,
+                error: flat.error,
+            },
+            SourceName::Blob => ReadRecord::Blob {
+                endpoint: required(flat.endpoint, "endpoint")?,
+                container: required(flat.container, "container")?,
+                status: flat.status,
                 body: flat.body,
                 error: flat.error,
             },
@@ -224,6 +249,16 @@ impl From<&RawRead> for ReadRecord {
                 body: raw.body.clone(),
                 error,
             },
+            Source::Blob {
+                endpoint,
+                container,
+            } => ReadRecord::Blob {
+                endpoint: endpoint.clone(),
+                container: container.clone(),
+                status: raw.status,
+                body: raw.body.clone(),
+                error,
+            },
         }
     }
 }
@@ -277,6 +312,21 @@ impl TryFrom<ReadRecord> for RawRead {
                         .ok_or_else(|| anyhow::anyhow!("unknown probe protocol '{protocol}'"))?,
                 },
                 status: None,
+                body,
+                error: error.map(ReadError::from),
+            },
+            ReadRecord::Blob {
+                endpoint,
+                container,
+                status,
+                body,
+                error,
+            } => RawRead {
+                source: Source::Blob {
+                    endpoint,
+                    container,
+                },
+                status,
                 body,
                 error: error.map(ReadError::from),
             },

@@ -7,6 +7,7 @@
 //! and statuses are the public contract of shared/checks.md.
 
 mod azure_backup;
+mod backup_container;
 mod cluster;
 mod network;
 mod pending;
@@ -318,7 +319,7 @@ pub static REGISTRY: &[Check] = &[
     policy::EGRESS_FQDNS,
     pending::VELERO_ABSENT,
     pending::VOLUME_TYPES,
-    pending::BACKUP_CONTAINER_EMPTY,
+    backup_container::BACKUP_CONTAINER_EMPTY,
     pxb_storage::PXB_STORAGE_ACCOUNT,
     pxb_storage::PXB_STORAGE_ACCOUNT_KEY,
     pxb_access::PXB_INSTALL_PERMISSIONS,

@@ -62,16 +62,3 @@ pending!(
         fix: "move the data to protect to volumes of a CSI Azure Disk storage class.",
     }
 );
-pending!(
-    BACKUP_CONTAINER_EMPTY,
-    "backup-container-empty",
-    AZURE_BACKUP,
-    "Backup blob container holds only backup data",
-    Explain {
-        verifies: not_yet!("the extension's blob container holds nothing but backup data (data-plane listing)."),
-        how: None,
-        why: "the extension's container is meant for its backups alone; other data in it points at a container shared by mistake.",
-        reads: &[Read::Other("a data-plane listing of the blob container with an Entra token, at the account's primaryEndpoints.blob")],
-        fix: "give the extension a blob container of its own.",
-    }
-);

@@ -35,6 +35,9 @@ pub struct Discovery {
     pub vault_gap: Option<String>,
     /// Why the snapshot resource group was not discovered, likewise.
     pub snapshot_resource_group_gap: Option<String>,
+    /// Whether the vault's backup instances include one of this cluster; `None` when they
+    /// were not read (no vault known, or the snapshot resource group was given).
+    pub cluster_protected: Option<bool>,
 }
 
 /// One discovery: found, nothing to find (`Ok(None)`), or a gap to name (`Err`).
@@ -55,6 +58,17 @@ impl Discovery {
                 discovery.snapshot_resource_group,
                 discovery.snapshot_resource_group_gap,
             ) = split(snapshot_resource_group_of(target, vault, raws));
+        }
+        if let Some(vault) = vault {
+            let read = ArmRead::BackupInstances(vault.clone());
+            discovery.cluster_protected = list_of::<BackupInstance>(raws, &read)
+                .ok()
+                .flatten()
+                .map(|instances| {
+                    instances
+                        .iter()
+                        .any(|i| same_resource(i.data_source(), &target.cluster))
+                });
         }
         discovery
     }

@@ -19,12 +19,15 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 mod access;
+mod blob;
 mod discovery;
 mod network;
 mod policy;
 mod scopes;
+
 pub(crate) use access::control_plane_principal;
 pub use access::Access;
+pub use blob::Blob;
 pub use discovery::{Discovery, BACKUP_OPERATOR_ROLE};
 pub use network::{AppliedNsg, Network};
 pub use policy::{is_initiative, Policy};
@@ -461,6 +464,13 @@ pub struct StorageAccountProperties {
     pub allow_shared_key_access: Option<bool>,
     pub public_network_access: Option<String>,
     pub network_acls: Option<NetworkAcls>,
+    pub primary_endpoints: Option<PrimaryEndpoints>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PrimaryEndpoints {
+    pub blob: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -586,6 +596,8 @@ pub struct BackupLocation {
     pub plan: LocationPlan,
     pub account: Observed<StorageAccount>,
     pub container: Option<Observed<BlobContainer>>,
+    /// The container's blob listing, once the account and container are known.
+    pub blobs: blob::Listing,
 }
 
 /// A TCP probe of one PXB port (`--pxb-endpoint`).
@@ -725,8 +737,8 @@ impl Facts {
             .vault
             .clone()
             .map(|id| observe(raws, &ArmRead::Vault(id)));
-        let backup_location =
-            plan_backup_location(&target, extensions.as_deref().ok()).map(|plan| BackupLocation {
+        let backup_location = plan_backup_location(&target, extensions.as_deref().ok())
+            .map(|plan| BackupLocation {
                 account: observe(raws, &ArmRead::StorageAccount(plan.account.clone())),
                 container: plan.container.clone().map(|container| {
                     observe(
@@ -738,6 +750,11 @@ impl Facts {
                     )
                 }),
                 plan,
+                blobs: None,
+            })
+            .map(|mut location| {
+                location.blobs = location.blob_read().map(|read| observe(raws, &read));
+                location
             });
         let source_cluster = target
             .restore_source_cluster

@@ -76,7 +76,7 @@ fn names(dir: &Path) -> BTreeSet<String> {
 fn v1_bundles_give_the_same_report_as_their_upgrade_and_the_v2_fixture() {
     let scratch = tempfile::tempdir().unwrap();
     for name in FIXTURES {
-        let expected = report(&fixture(name));
+        let expected = report(&without_blob_reads(&fixture(name), scratch.path()));
         for (form, v1) in [
             ("dir", compat_v1(name)),
             ("tgz", compat_v1(&format!("{name}.tar.gz"))),
@@ -89,6 +89,34 @@ fn v1_bundles_give_the_same_report_as_their_upgrade_and_the_v2_fixture() {
             }
         }
     }
+}
+
+/// A copy of a v2 bundle without its blob listings: format 1 has no `blob` source, so a
+/// v1 bundle equals the v2 fixture only as far as format 1 can hold it.
+fn without_blob_reads(bundle: &Path, scratch: &Path) -> PathBuf {
+    let copy = scratch.join(format!(
+        "{}-without-blob",
+        bundle.file_name().unwrap().to_string_lossy()
+    ));
+    copy_dir(bundle, &copy);
+    for (name, _) in files(&copy) {
+        if name.starts_with("reads/blob-") {
+            std::fs::remove_file(copy.join(name)).unwrap();
+        }
+    }
+    copy
+}
+
+/// A read file's name without its hash: the fake serves a blob endpoint at its own address,
+/// so a collected listing's hash (of the endpoint) differs from the fixture's.
+fn without_blob_hash(names: BTreeSet<String>) -> BTreeSet<String> {
+    names
+        .into_iter()
+        .map(|name| match name.strip_prefix("reads/blob-") {
+            Some(rest) => format!("reads/blob-{}", &rest[..rest.rfind('-').unwrap_or(0)]),
+            None => name,
+        })
+        .collect()
 }
 
 /// Format 1 failures carried string codes; upgraded, they are kinds, and every message
@@ -196,10 +224,13 @@ async fn adding_a_read_renames_no_file() {
     ))
     .await;
     assert_eq!(collected.status.code(), Some(0), "{collected:?}");
-    let (before, after) = (names(&before), names(&after));
+    let (before, after) = (
+        without_blob_hash(names(&before)),
+        without_blob_hash(names(&after)),
+    );
     assert_eq!(
         before,
-        names(&fixture("ready")),
+        without_blob_hash(names(&fixture("ready"))),
         "collect writes the fixture's names"
     );
     let added: Vec<_> = after.difference(&before).collect();

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod blob;
 mod bundle_format;
 mod bundles;
 mod cli;

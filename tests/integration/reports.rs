@@ -207,7 +207,10 @@ fn bundle_with_forbidden_reads() -> tempfile::TempDir {
         let path = entry.unwrap().path();
         let mut read: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        if read["path"].as_str().unwrap().ends_with("/roleAssignments") {
+        if read["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("/roleAssignments"))
+        {
             read["status"] = 403.into();
             read.as_object_mut().unwrap().remove("body");
             read["error"] = serde_json::json!({"kind": "http", "code": "AuthorizationFailed", "message": "no access"});

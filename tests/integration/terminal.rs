@@ -70,7 +70,8 @@ async fn verbose_logs_each_call_without_tokens() {
             .lines()
             .filter(|l| l.starts_with("pxb-preflight: GET "))
             .count(),
-        fake.arm_requests().await.len()
+        fake.arm_requests().await.len() + fake.blob_requests().await.len(),
+        "every ARM and blob call is logged"
     );
     for secret in [ACCESS_TOKEN, CLIENT_SECRET, "Bearer"] {
         assert!(!stderr.contains(secret), "{secret} in the call log");

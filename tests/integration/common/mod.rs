@@ -86,9 +86,50 @@ pub fn authorization_failed(action: &str, scope: &str) -> Value {
     )
 }
 
-/// Probe records (TCP connections the collector makes itself) are not HTTP reads.
+/// Probe records (TCP connections the collector makes itself) are not HTTP reads; blob
+/// listings are served under `/blob/` by their own mocks.
 pub fn is_http_read(read: &Value) -> bool {
-    read["method"] != "TCP" && read["source"] != "probe"
+    read["method"] != "TCP" && read["source"] != "probe" && read["source"] != "blob"
+}
+
+/// A container listing request of the blob data plane, under the fake's `/blob/`.
+struct BlobListing;
+
+impl Match for BlobListing {
+    fn matches(&self, request: &Request) -> bool {
+        request.url.path().starts_with("/blob/")
+            && request
+                .url
+                .query_pairs()
+                .any(|(k, v)| k == "comp" && v == "list")
+    }
+}
+
+/// A List Blobs answer in the shape of the REST reference: `EnumerationResults` with the
+/// given blob names and `NextMarker`, as the storage service sends it.
+pub fn blob_listing(names: &[&str], next_marker: Option<&str>) -> ResponseTemplate {
+    let blobs: String = names
+        .iter()
+        .map(|name| {
+            format!("<Blob><Name>{name}</Name><Properties><Creation-Time>Mon, 02 Nov 2026 10:00:00 GMT</Creation-Time><Last-Modified>Mon, 02 Nov 2026 10:00:00 GMT</Last-Modified><Etag>0x8DCB0A1C</Etag><Content-Length>2048</Content-Length><Content-Type>application/octet-stream</Content-Type><BlobType>BlockBlob</BlobType><LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState></Properties></Blob>")
+        })
+        .collect();
+    let body = format!(
+        "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"https://staksbackupprod.blob.core.windows.net/\" ContainerName=\"aks-backups\"><MaxResults>50</MaxResults><Blobs>{blobs}</Blobs><NextMarker>{}</NextMarker></EnumerationResults>",
+        next_marker.unwrap_or_default()
+    );
+    ResponseTemplate::new(200)
+        .insert_header("Content-Type", "application/xml")
+        .insert_header("x-ms-version", "2023-11-03")
+        .set_body_string(body)
+}
+
+/// The blob service's 403 when the token's identity lacks the data action.
+pub fn blob_permission_mismatch() -> ResponseTemplate {
+    ResponseTemplate::new(403)
+        .insert_header("Content-Type", "application/xml")
+        .insert_header("x-ms-error-code", "AuthorizationPermissionMismatch")
+        .set_body_string("\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthorizationPermissionMismatch</Code><Message>This request is not authorized to perform this operation using this permission.\nRequestId:1b2c3d4e-0001-0002-0003-000000000000\nTime:2026-11-29T10:00:00.0000000Z</Message></Error>")
 }
 
 /// A GET of `path` (any case), with `$filter` when given: reads of one path that differ by
@@ -152,14 +193,16 @@ impl FakeArm {
             )
             .mount(&self.server)
             .await;
+        self.mount_empty_blob_listings().await;
         for read in fixture_reads(fixture).into_iter().filter(is_http_read) {
             let path = read["path"].as_str().unwrap().to_string();
             let filter = read["filter"].as_str();
             let status = read["status"].as_u64().unwrap_or(500) as u16;
-            let body = match &read["error"] {
+            let mut body = match &read["error"] {
                 Value::Null => read["body"].clone(),
                 error => json!({"error": error}),
             };
+            self.serve_blob_endpoint_here(&mut body);
             let recorded_version = read["api_version"].as_str().map(str::to_string);
             if let Some(version) = &recorded_version {
                 read_mock(&path, filter)
@@ -182,6 +225,64 @@ impl FakeArm {
                 .mount(&self.server)
                 .await;
         }
+    }
+
+    /// Points a storage account's `primaryEndpoints.blob` at this fake (`/blob/<account>/`),
+    /// so no test reaches a real blob host; every container there lists empty unless a
+    /// test answers it ([`Self::answer_blobs`]).
+    fn serve_blob_endpoint_here(&self, body: &mut Value) {
+        let endpoint = &mut body["properties"]["primaryEndpoints"]["blob"];
+        let Some(real) = endpoint.as_str() else {
+            return;
+        };
+        let account = real
+            .trim_start_matches("https://")
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        *endpoint = Value::from(format!("{}/blob/{account}/", self.server.uri()));
+    }
+
+    async fn mount_empty_blob_listings(&self) {
+        Mock::given(method("GET"))
+            .and(BlobListing)
+            .respond_with(blob_listing(&[], None))
+            .with_priority(7)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Answers the listing of `container` of `account` (the page `marker` asks for, or the
+    /// first) with `response`.
+    pub async fn answer_blobs(
+        &self,
+        account: &str,
+        container: &str,
+        marker: Option<&str>,
+        response: ResponseTemplate,
+    ) {
+        let mock = Mock::given(method("GET"))
+            .and(PathIgnoringCase(format!("/blob/{account}/{container}")))
+            .and(query_param("restype", "container"))
+            .and(query_param("comp", "list"));
+        let (mock, priority) = match marker {
+            Some(marker) => (mock.and(query_param("marker", marker)), 1),
+            None => (mock, 2),
+        };
+        mock.respond_with(response)
+            .with_priority(priority)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Blob data-plane requests only.
+    pub async fn blob_requests(&self) -> Vec<Request> {
+        self.requests()
+            .await
+            .into_iter()
+            .filter(|r| r.url.path().starts_with("/blob/"))
+            .collect()
     }
 
     async fn mount(&self, path: &str, priority: u8, response: ResponseTemplate) {
@@ -284,12 +385,12 @@ impl FakeArm {
         self.server.received_requests().await.unwrap_or_default()
     }
 
-    /// ARM requests only (not the token request).
+    /// ARM requests only (not the token request, nor the blob data plane's).
     pub async fn arm_requests(&self) -> Vec<Request> {
         self.requests()
             .await
             .into_iter()
-            .filter(|r| !r.url.path().contains("/oauth2/"))
+            .filter(|r| !r.url.path().contains("/oauth2/") && !r.url.path().starts_with("/blob/"))
             .collect()
     }
 
