@@ -3,7 +3,7 @@
 //! listing with `EnumerationResults` XML as the storage service does.
 
 use crate::common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const STORAGE_ACCOUNT_NAME: &str = "staksbackupprod";
 
@@ -177,6 +177,7 @@ async fn a_collected_listing_replays_offline_with_the_same_verdict() {
         !record.contains("Etag") && !record.contains("BlockBlob"),
         "only names, sizes, times: {record}"
     );
+    assert!(!record.contains(ACCESS_TOKEN), "{record}");
     let live = verdict(&fake).await;
     let offline =
         run(fake.command(&["check", "--bundle", out.to_str().unwrap(), "-o", "json"])).await;
@@ -184,4 +185,79 @@ async fn a_collected_listing_replays_offline_with_the_same_verdict() {
     assert_eq!(offline["status"], "warn", "{offline}");
     assert_eq!(offline["status"], live["status"]);
     assert_eq!(offline["message"], live["message"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_listing_stops_after_three_pages_and_counts_at_least() {
+    let fake = FakeArm::serving("ready").await;
+    let container = container();
+    fake.answer_blobs(
+        STORAGE_ACCOUNT_NAME,
+        &container,
+        None,
+        blob_listing(&["exports/a.csv"], Some("2!96!MQ")),
+    )
+    .await;
+    // Every later page says more follow.
+    fake.answer_blobs(
+        STORAGE_ACCOUNT_NAME,
+        &container,
+        Some("2!96!MQ"),
+        blob_listing(&["exports/b.csv"], Some("2!96!MQ")),
+    )
+    .await;
+    let check = verdict(&fake).await;
+    assert_eq!(fake.blob_requests().await.len(), 3, "at most 3 pages");
+    let message = check["message"].as_str().unwrap();
+    assert_eq!(check["status"], "warn", "{check}");
+    assert!(
+        message.contains("at least 3 blobs unrelated to backup"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blobs_before_any_backup_of_the_cluster_warn_naming_them() {
+    let fake = FakeArm::serving("ready").await;
+    // Without --snapshot-resource-group the vault's backup instances are read: none of them
+    // protects this cluster, so no backup can have written to the container yet.
+    fake.answer(
+        &format!("{VAULT}/backupInstances"),
+        200,
+        json!({"value": []}),
+    )
+    .await;
+    fake.answer_blobs(
+        STORAGE_ACCOUNT_NAME,
+        &container(),
+        None,
+        blob_listing(
+            &["backups/old/velero-backup.json", "exports/customers.csv"],
+            None,
+        ),
+    )
+    .await;
+    let output = run(fake.command(&[
+        "check",
+        "--cluster",
+        CLUSTER,
+        "--vault",
+        VAULT,
+        "-o",
+        "json",
+    ]))
+    .await;
+    let check = check_of(&json_of(&output), "backup-container-empty").clone();
+    let message = check["message"].as_str().unwrap();
+    assert_eq!(check["status"], "warn", "{check}");
+    assert!(
+        message.contains(
+            "2 blobs unrelated to backup (backups/old/velero-backup.json, exports/customers.csv)"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("no backup instance of this cluster"),
+        "{message}"
+    );
 }

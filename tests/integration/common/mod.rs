@@ -193,7 +193,7 @@ impl FakeArm {
             )
             .mount(&self.server)
             .await;
-        self.mount_empty_blob_listings().await;
+        self.mount_empty_blob_listings(latency).await;
         for read in fixture_reads(fixture).into_iter().filter(is_http_read) {
             let path = read["path"].as_str().unwrap().to_string();
             let filter = read["filter"].as_str();
@@ -244,10 +244,10 @@ impl FakeArm {
         *endpoint = Value::from(format!("{}/blob/{account}/", self.server.uri()));
     }
 
-    async fn mount_empty_blob_listings(&self) {
+    async fn mount_empty_blob_listings(&self, latency: Duration) {
         Mock::given(method("GET"))
             .and(BlobListing)
-            .respond_with(blob_listing(&[], None))
+            .respond_with(blob_listing(&[], None).set_delay(latency))
             .with_priority(7)
             .mount(&self.server)
             .await;
