@@ -4,7 +4,7 @@
 //!
 //! Rounds: the plan (`crate::plan`) says what is still needed given what was read; each
 //! round reads that concurrently, until the plan asks for nothing new. PXB port probes are
-//! the one non-ARM observation, made here too.
+//! made here too; the blob container listing goes through the same client as ARM.
 //!
 //! Every read is redacted (`crate::redact`) as it is stored, so live runs, bundles and
 //! reports only ever see bodies and errors without passwords or secret values.

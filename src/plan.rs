@@ -3,7 +3,8 @@
 //! call's answer is one round of concurrent reads. Typical rounds: (1) everything the
 //! target names, (2) what those point to (the extension's storage account, the vault's and
 //! cluster's identities' role assignments), (3) the role definitions those assignments use,
-//! and the Graph group memberships of a principal when a deny names another principal.
+//! the backup container's blob listing (it needs the account's blob endpoint), and the Graph
+//! group memberships of a principal when a deny names another principal.
 //! Discovery adds links to the chain: the cluster's trusted access bindings name the vault,
 //! the vault's backup instances name the snapshot resource group, and the reads of each
 //! discovered input follow as they would for a given one.

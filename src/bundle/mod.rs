@@ -540,5 +540,23 @@ mod tests {
         let record: ReadRecord = serde_json::from_value(probe).unwrap();
         let raw = RawRead::try_from(record).unwrap();
         assert_eq!((raw.status, raw.key()), (None, "http://h:1".to_string()));
+        let blob = RawRead {
+            source: Source::Blob {
+                endpoint: "https://a.blob.core.windows.net/".into(),
+                container: "c".into(),
+            },
+            status: Some(200),
+            body: Some(json!({"blobs": [{"name": "n", "size": 1}], "nextMarker": null})),
+            error: None,
+        };
+        let text = serde_json::to_string(&ReadRecord::from(&blob)).unwrap();
+        assert!(
+            text.starts_with(
+                r#"{"source":"blob","endpoint":"https://a.blob.core.windows.net/","container":"c""#
+            ),
+            "{text}"
+        );
+        let record: ReadRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(RawRead::try_from(record).unwrap(), blob);
     }
 }

@@ -26,8 +26,8 @@ pub struct ManifestRecord {
     pub failed_reads: Vec<FailedReadRecord>,
 }
 
-/// Where a read came from. Sources to come (Kubernetes, blob data plane) are new
-/// variants, and new record variants below.
+/// Where a read came from. Sources to come (Kubernetes) are new variants, and new record
+/// variants below.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceName {
@@ -647,6 +647,9 @@ mod tests {
         let graph = r#"{"source": "graph", "path": "/v1.0/directoryObjects/p/transitiveMemberOf?$select=id", "status": 200, "body": {"value": []}}"#;
         assert!(matches!(parse(graph), Ok(ReadRecord::Graph { .. })));
         assert!(parse(r#"{"source": "graph", "status": 200}"#).is_err());
+        let blob = r#"{"source": "blob", "endpoint": "https://a.blob.core.windows.net/", "container": "c", "status": 200, "body": {"blobs": [], "nextMarker": null}}"#;
+        assert!(matches!(parse(blob), Ok(ReadRecord::Blob { .. })));
+        assert!(parse(r#"{"source": "blob", "endpoint": "https://a/", "status": 200}"#).is_err());
         assert!(parse(r#"{"source": "kubernetes", "path": "/p"}"#).is_err());
     }
 }
