@@ -86,13 +86,14 @@ fn backup_container_empty(facts: &Facts) -> Judgement {
                 .evidence(Evidence::new(&resource, "blobs", 0, 0)),
         );
     }
+    // What is unknown (a failed read) is taken as "backups may exist": only a fact warns.
     let extension = facts
         .extensions
         .as_ref()
         .ok()
-        .is_some_and(|list| list.iter().any(|e| e.is_backup_extension()));
+        .map(|list| list.iter().any(|e| e.is_backup_extension()));
     let protected = facts.discovery.cluster_protected;
-    let no_backup_yet = if !extension {
+    let no_backup_yet = if extension == Some(false) {
         Some("no backup extension is installed")
     } else if protected == Some(false) {
         Some("no backup instance of this cluster exists in the vault")
@@ -286,6 +287,22 @@ mod tests {
                 o.message
             );
         }
+    }
+
+    #[test]
+    fn an_unreadable_extension_list_is_no_proof_that_no_backup_exists() {
+        let mut s = scenario(false, None);
+        s.fail(
+            &ArmRead::Extensions(s.target_ids().cluster),
+            403,
+            "AuthorizationFailed",
+        );
+        s.set(
+            &listing_read(),
+            listing(&["backups/b1/velero-backup.json"], false),
+        );
+        let o = judge(&s);
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
     }
 
     #[test]
