@@ -361,6 +361,7 @@ impl TargetArgs {
             restore_role,
             storage_account_key_provided: false,
             helm: self.helm_inputs()?,
+            kubernetes: None,
             pxb: PxbEndpoint {
                 host: self.pxb_endpoint.clone(),
                 rest_port: self.pxb_rest_port,

@@ -12,8 +12,8 @@
 //! [`Facts`] snapshot of the reads so far and reads its fields. It makes no reads itself.
 
 use crate::facts::{
-    existence_reads, is_initiative, plan_backup_location, Facts, LocationPlan, Policy,
-    KUBERNETES_CONFIGURATION,
+    existence_reads, is_initiative, kubernetes_reads, plan_backup_location, Facts, LocationPlan,
+    Policy, KUBERNETES_CONFIGURATION,
 };
 use crate::ids::ResourceId;
 use crate::probe::Protocol;
@@ -136,6 +136,8 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
             .into_iter()
             .map(ArmRead::PolicyDefinition),
     );
+    // After the cluster read: its API server names tell whether the kubeconfig is its.
+    reads.extend(kubernetes_reads(&facts.target, &facts.cluster));
     if let Some(group) = facts.node_resource_group() {
         reads.push(ArmRead::NetworkSecurityGroups(group));
     }

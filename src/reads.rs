@@ -75,6 +75,8 @@ pub enum ArmRead {
     /// Not an ARM call: the groups a principal belongs to, directly or through other
     /// groups, read from Microsoft Graph (`transitiveMemberOf`, every page merged).
     GroupMemberships(String),
+    /// Not an ARM call: a Kubernetes list through the kubeconfig, every page merged.
+    Kubernetes(KubeList),
     /// Not an ARM call: a TCP probe of the PXB server that the collector makes itself.
     Probe {
         host: String,
@@ -130,6 +132,7 @@ impl ArmRead {
             ArmRead::GroupMemberships(principal) => {
                 format!("/v1.0/directoryObjects/{principal}/transitiveMemberOf?$select=id")
             }
+            ArmRead::Kubernetes(list) => list.path().to_string(),
             ArmRead::Probe { .. } => self.source().path(),
         }
     }
@@ -162,7 +165,7 @@ impl ArmRead {
             | ArmRead::NetworkSecurityGroup(_)
             | ArmRead::NetworkSecurityGroups(_) => API_NETWORK,
             ArmRead::PolicyAssignments(_) | ArmRead::PolicyDefinition(_) => API_POLICY,
-            ArmRead::GroupMemberships(_) | ArmRead::Probe { .. } => "",
+            ArmRead::GroupMemberships(_) | ArmRead::Kubernetes(_) | ArmRead::Probe { .. } => "",
         }
     }
 
@@ -218,6 +221,7 @@ impl ArmRead {
             ArmRead::GroupMemberships(_) => {
                 "Microsoft Graph GroupMember.Read.All (or Directory.Read.All)"
             }
+            ArmRead::Kubernetes(list) => list.rbac_rule(),
             ArmRead::Probe { .. } => "a network path to the PXB server",
         }
     }
@@ -227,6 +231,7 @@ impl ArmRead {
     pub fn source(&self) -> Source {
         match self {
             ArmRead::GroupMemberships(_) => Source::Graph { path: self.path() },
+            ArmRead::Kubernetes(_) => Source::Kubernetes { path: self.path() },
             ArmRead::Probe {
                 host,
                 port,
@@ -269,12 +274,85 @@ pub enum Source {
     Graph {
         path: String,
     },
+    /// A Kubernetes API list (the only verbs the tool sends are get and list): its path
+    /// under the API server, without query.
+    Kubernetes {
+        path: String,
+    },
     /// A TCP probe the collector makes itself: no HTTP method, no api-version.
     Probe {
         host: String,
         port: u16,
         protocol: Protocol,
     },
+}
+
+/// The Kubernetes lists the checks need. Never Secrets, never ConfigMaps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KubeList {
+    PersistentVolumes,
+    StorageClasses,
+    VolumeSnapshotClasses,
+    CustomResourceDefinitions,
+    Deployments,
+    DaemonSets,
+    /// The pods of the backup extension's namespace.
+    ExtensionPods,
+}
+
+impl KubeList {
+    pub const ALL: [KubeList; 7] = [
+        KubeList::PersistentVolumes,
+        KubeList::StorageClasses,
+        KubeList::VolumeSnapshotClasses,
+        KubeList::CustomResourceDefinitions,
+        KubeList::Deployments,
+        KubeList::DaemonSets,
+        KubeList::ExtensionPods,
+    ];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            KubeList::PersistentVolumes => "/api/v1/persistentvolumes",
+            KubeList::StorageClasses => "/apis/storage.k8s.io/v1/storageclasses",
+            KubeList::VolumeSnapshotClasses => {
+                "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses"
+            }
+            KubeList::CustomResourceDefinitions => {
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+            }
+            KubeList::Deployments => "/apis/apps/v1/deployments",
+            KubeList::DaemonSets => "/apis/apps/v1/daemonsets",
+            KubeList::ExtensionPods => "/api/v1/namespaces/dataprotection-microsoft/pods",
+        }
+    }
+
+    /// The RBAC rule a 401/403 says to grant: verb, resource, API group, namespace.
+    pub fn rbac_rule(self) -> &'static str {
+        match self {
+            KubeList::PersistentVolumes => {
+                "Kubernetes RBAC: list persistentvolumes (apiGroup \"\")"
+            }
+            KubeList::StorageClasses => {
+                "Kubernetes RBAC: list storageclasses (apiGroup storage.k8s.io)"
+            }
+            KubeList::VolumeSnapshotClasses => {
+                "Kubernetes RBAC: list volumesnapshotclasses (apiGroup snapshot.storage.k8s.io)"
+            }
+            KubeList::CustomResourceDefinitions => {
+                "Kubernetes RBAC: list customresourcedefinitions (apiGroup apiextensions.k8s.io)"
+            }
+            KubeList::Deployments => {
+                "Kubernetes RBAC: list deployments (apiGroup apps, all namespaces)"
+            }
+            KubeList::DaemonSets => {
+                "Kubernetes RBAC: list daemonsets (apiGroup apps, all namespaces)"
+            }
+            KubeList::ExtensionPods => {
+                "Kubernetes RBAC: list pods (apiGroup \"\") in namespace dataprotection-microsoft"
+            }
+        }
+    }
 }
 
 /// One ARM request as made: method, resource path, api-version and `$filter`.
@@ -294,7 +372,9 @@ impl Source {
                 Some(f) => format!("{}?$filter={f}", call.path.to_ascii_lowercase()),
                 None => call.path.to_ascii_lowercase(),
             },
-            Source::Graph { .. } | Source::Probe { .. } => self.path().to_ascii_lowercase(),
+            Source::Graph { .. } | Source::Kubernetes { .. } | Source::Probe { .. } => {
+                self.path().to_ascii_lowercase()
+            }
         }
     }
 
@@ -302,7 +382,7 @@ impl Source {
     pub fn path(&self) -> String {
         match self {
             Source::Arm(call) => call.path.clone(),
-            Source::Graph { path } => path.clone(),
+            Source::Graph { path } | Source::Kubernetes { path } => path.clone(),
             Source::Probe {
                 host,
                 port,
@@ -325,6 +405,7 @@ impl Source {
                 )
             }
             Source::Graph { path } => format!("GET {path} (Microsoft Graph)"),
+            Source::Kubernetes { path } => format!("LIST {path} (Kubernetes API)"),
             Source::Probe { .. } => format!("TCP probe of {}", self.path()),
         }
     }

@@ -8,7 +8,7 @@
 use super::{FailedRead, Manifest, FORMAT, FORMAT_VERSION};
 use crate::probe::Protocol;
 use crate::reads::{ArmCall, FailureKind, RawRead, ReadError, Source};
-use crate::target::{HelmInputs, PxbEndpoint, RestoreRole, TargetRecord};
+use crate::target::{HelmInputs, KubeAccess, PxbEndpoint, RestoreRole, TargetRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -33,6 +33,7 @@ pub struct ManifestRecord {
 pub enum SourceName {
     Arm,
     Graph,
+    Kubernetes,
     Probe,
 }
 
@@ -41,6 +42,7 @@ impl SourceName {
         match source {
             Source::Arm(_) => SourceName::Arm,
             Source::Graph { .. } => SourceName::Graph,
+            Source::Kubernetes { .. } => SourceName::Kubernetes,
             Source::Probe { .. } => SourceName::Probe,
         }
     }
@@ -50,6 +52,7 @@ impl SourceName {
         match self {
             SourceName::Arm => "arm",
             SourceName::Graph => "graph",
+            SourceName::Kubernetes => "kubernetes",
             SourceName::Probe => "probe",
         }
     }
@@ -90,6 +93,17 @@ pub enum ReadRecord {
     /// A Microsoft Graph GET (the only method the tool sends to Graph).
     Graph {
         /// The path under the Graph host, with its query.
+        path: String,
+        /// Absent when no HTTP answer arrived (timeout, connection error).
+        status: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorRecord>,
+    },
+    /// A Kubernetes API list, every page merged (the tool sends only get and list).
+    Kubernetes {
+        /// The path under the API server, without query.
         path: String,
         /// Absent when no HTTP answer arrived (timeout, connection error).
         status: Option<u16>,
@@ -154,6 +168,12 @@ impl TryFrom<FlatRecord> for ReadRecord {
                 body: flat.body,
                 error: flat.error,
             },
+            SourceName::Kubernetes => ReadRecord::Kubernetes {
+                path: required(flat.path, "path")?,
+                status: flat.status,
+                body: flat.body,
+                error: flat.error,
+            },
             SourceName::Probe => ReadRecord::Probe {
                 host: required(flat.host, "host")?,
                 port: required(flat.port, "port")?,
@@ -213,6 +233,12 @@ impl From<&RawRead> for ReadRecord {
                 body: raw.body.clone(),
                 error,
             },
+            Source::Kubernetes { path } => ReadRecord::Kubernetes {
+                path: path.clone(),
+                status: raw.status,
+                body: raw.body.clone(),
+                error,
+            },
             Source::Probe {
                 host,
                 port,
@@ -259,6 +285,17 @@ impl TryFrom<ReadRecord> for RawRead {
                 error,
             } => RawRead {
                 source: Source::Graph { path },
+                status,
+                body,
+                error: error.map(ReadError::from),
+            },
+            ReadRecord::Kubernetes {
+                path,
+                status,
+                body,
+                error,
+            } => RawRead {
+                source: Source::Kubernetes { path },
                 status,
                 body,
                 error: error.map(ReadError::from),
@@ -345,6 +382,17 @@ pub struct TargetWire {
     pub pxb: Option<PxbEndpointWire>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm: Option<HelmWire>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubeAccessWire>,
+}
+
+/// The Kubernetes API server and context the in-cluster reads used; no credentials.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct KubeAccessWire {
+    pub server: String,
+    pub context: String,
+    #[serde(default)]
+    pub chosen: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -463,6 +511,11 @@ impl From<&TargetRecord> for TargetWire {
                 client_source: t.pxb.client_source.clone(),
             }),
             helm: t.helm.as_ref().map(HelmWire::from),
+            kubernetes: t.kubernetes.as_ref().map(|k| KubeAccessWire {
+                server: k.server.clone(),
+                context: k.context.clone(),
+                chosen: k.chosen,
+            }),
         }
     }
 }
@@ -492,6 +545,12 @@ impl From<TargetWire> for TargetRecord {
                 client_source: p.client_source,
             }),
             helm: t.helm.map(HelmInputs::from),
+            // Masked again: a hand-edited manifest must not carry a password into a report.
+            kubernetes: t.kubernetes.map(|k| KubeAccess {
+                server: crate::redact::url_passwords(&k.server).into_owned(),
+                context: k.context,
+                chosen: k.chosen,
+            }),
         }
     }
 }
@@ -526,6 +585,11 @@ mod tests {
                 http_proxy: Some("http://u:***@proxy:3128".into()),
                 https_proxy: None,
                 split_sets: vec!["proxy.httpProxy.noProxy=a,b".into()],
+            }),
+            kubernetes: Some(KubeAccess {
+                server: "https://aks1-dns.hcp.eastus.azmk8s.io:443".into(),
+                context: "aks1".into(),
+                chosen: true,
             }),
             ..Default::default()
         };
@@ -597,6 +661,12 @@ mod tests {
         let graph = r#"{"source": "graph", "path": "/v1.0/directoryObjects/p/transitiveMemberOf?$select=id", "status": 200, "body": {"value": []}}"#;
         assert!(matches!(parse(graph), Ok(ReadRecord::Graph { .. })));
         assert!(parse(r#"{"source": "graph", "status": 200}"#).is_err());
-        assert!(parse(r#"{"source": "kubernetes", "path": "/p"}"#).is_err());
+        let kubernetes = r#"{"source": "kubernetes", "path": "/api/v1/persistentvolumes", "status": 200, "body": {"items": []}}"#;
+        assert!(matches!(
+            parse(kubernetes),
+            Ok(ReadRecord::Kubernetes { .. })
+        ));
+        assert!(parse(r#"{"source": "kubernetes", "status": 200}"#).is_err());
+        assert!(parse(r#"{"source": "unknown", "path": "/p"}"#).is_err());
     }
 }

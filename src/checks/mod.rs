@@ -8,6 +8,7 @@
 
 mod azure_backup;
 mod cluster;
+mod kubernetes;
 mod network;
 mod pending;
 mod policy;
@@ -316,9 +317,11 @@ pub static REGISTRY: &[Check] = &[
     policy::AZURE_POLICY_EXCLUSION,
     network::NSG_BACKUP_SERVICE_TAGS,
     policy::EGRESS_FQDNS,
-    pending::VELERO_ABSENT,
+    kubernetes::VELERO_ABSENT,
     pending::VOLUME_TYPES,
     pending::BACKUP_CONTAINER_EMPTY,
+    kubernetes::VOLUME_SNAPSHOT_CLASS,
+    kubernetes::BACKUP_EXTENSION_PODS,
     pxb_storage::PXB_STORAGE_ACCOUNT,
     pxb_storage::PXB_STORAGE_ACCOUNT_KEY,
     pxb_access::PXB_INSTALL_PERMISSIONS,
@@ -490,7 +493,13 @@ mod tests {
                 flags: &["--pxb-endpoint"]
             })
         );
-        for id in ["pxb-proxy-no-proxy", "velero-absent"] {
+        assert_eq!(
+            skip_of("velero-absent"),
+            Some(Skip::MissingInput {
+                flags: &["--kubeconfig", "--context"]
+            })
+        );
+        for id in ["pxb-proxy-no-proxy", "volume-types"] {
             assert_eq!(skip_of(id), Some(Skip::NotApplicable), "{id}");
         }
         for verdict in run_all(&facts, None) {

@@ -37,19 +37,6 @@ macro_rules! not_yet {
 }
 
 pending!(
-    VELERO_ABSENT,
-    "velero-absent",
-    AZURE_BACKUP,
-    "No other Velero installation in the cluster",
-    Explain {
-        verifies: not_yet!("with --kubeconfig: no Velero installation outside dataprotection-microsoft (deployment, CRDs)."),
-        how: None,
-        why: "the prerequisites page says to remove another Velero installation before installing the backup extension.",
-        reads: &[Read::Other("the cluster's Kubernetes API through --kubeconfig: Velero deployments and CRDs")],
-        fix: "remove the other Velero installation, then install the backup extension.",
-    }
-);
-pending!(
     VOLUME_TYPES,
     "volume-types",
     AZURE_BACKUP,
