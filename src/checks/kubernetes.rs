@@ -6,7 +6,8 @@
 
 use super::{Check, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP, BOTH};
 use crate::facts::{
-    ClusterObjects, Facts, Kubernetes, Metadata, Require, Workload, BACKUP_NAMESPACE,
+    ClusterObjects, Facts, Kubernetes, Metadata, PersistentVolume, Require, StorageClass, Workload,
+    BACKUP_NAMESPACE,
 };
 
 /// The flags that give the in-cluster checks their access.
@@ -125,6 +126,105 @@ fn is_foreign_velero_crd(meta: &Metadata, extension_installed: bool) -> bool {
             .get("meta.helm.sh/release-namespace")
             .is_some_and(|ns| ns != BACKUP_NAMESPACE);
     !extension_installed || other_mark
+}
+
+const VOLUME_TYPES_DOC: Explain = Explain {
+    verifies: "with Kubernetes access: every bound PersistentVolume is a CSI Azure Disk volume (spec.csi.driver disk.csi.azure.com) of a disk SKU Azure Backup supports; warns listing the others (first 20, then a count) with their namespace and claim: in-tree azureDisk, Azure Files (file.csi.azure.com, in-tree azureFile), blob (blob.csi.azure.com), other CSI drivers, and Premium SSD v2 or Ultra disks.",
+    how: Some("the disk SKU comes from the PV's StorageClass parameter skuName (PremiumV2_LRS, UltraSSD_LRS). Reading each disk's own SKU from ARM (one disk list per resource group holding PV disks) is a later step: a disk whose class does not say its SKU counts as supported."),
+    why: "Azure Backup for AKS backs up only CSI Azure Disk volumes of the supported SKUs; the others are skipped without failing the backup.",
+    reads: &[
+        Read::Other("Kubernetes API: list persistentvolumes (v1): name, phase, CSI driver, in-tree source, claim, storage class"),
+        Read::Other("Kubernetes API: list storageclasses (storage.k8s.io/v1): name, provisioner, skuName"),
+    ],
+    fix: "move the data to protect to claims of a CSI Azure Disk storage class of a supported SKU (for example managed-csi or managed-csi-premium).",
+};
+
+pub const VOLUME_TYPES: Check = Check {
+    id: "volume-types",
+    title: "Persistent volumes are CSI Azure Disk volumes",
+    profiles: AZURE_BACKUP,
+    uses: Uses::Nothing,
+    explain: VOLUME_TYPES_DOC,
+    run: volume_types,
+};
+
+/// How many unprotected volumes the message names before it only counts.
+const LISTED_VOLUMES: usize = 20;
+
+fn volume_types(facts: &Facts) -> Judgement {
+    with_objects(facts, |objects| {
+        let volumes = objects.persistent_volumes.require()?;
+        let classes = objects.storage_classes.require()?;
+        let bound: Vec<&PersistentVolume> = volumes
+            .iter()
+            .filter(|pv| pv.status.phase.as_deref() == Some("Bound"))
+            .collect();
+        let unprotected: Vec<String> = bound
+            .iter()
+            .filter_map(|pv| {
+                let reason = unprotected_reason(pv, classes)?;
+                let claim = pv.spec.claim_ref.as_ref();
+                let namespace = claim.and_then(|c| c.namespace.as_deref()).unwrap_or("?");
+                let name = claim.and_then(|c| c.name.as_deref()).unwrap_or("?");
+                Some(format!(
+                    "{namespace}/{name} (PV {}): {reason}",
+                    pv.metadata.name
+                ))
+            })
+            .collect();
+        if unprotected.is_empty() {
+            return Ok(Outcome::pass(format!(
+                "all {} bound persistent volume(s) are CSI Azure Disk volumes",
+                bound.len()
+            )));
+        }
+        let mut listed = unprotected
+            .iter()
+            .take(LISTED_VOLUMES)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ");
+        if unprotected.len() > LISTED_VOLUMES {
+            listed.push_str(&format!(
+                "; and {} more",
+                unprotected.len() - LISTED_VOLUMES
+            ));
+        }
+        Ok(Outcome::warn(format!(
+            "{} of {} bound persistent volume(s) will not be backed up: {listed}",
+            unprotected.len(),
+            bound.len()
+        )))
+    })
+}
+
+/// Why Azure Backup skips this volume, or `None` when it protects it.
+fn unprotected_reason(pv: &PersistentVolume, classes: &[StorageClass]) -> Option<String> {
+    let spec = &pv.spec;
+    match spec
+        .csi
+        .as_ref()
+        .map(|c| c.driver.as_deref().unwrap_or_default())
+    {
+        Some(DISK_CSI_DRIVER) => {
+            let class = classes
+                .iter()
+                .find(|c| Some(c.metadata.name.as_str()) == spec.storage_class_name.as_deref());
+            match class.and_then(StorageClass::sku_name) {
+                Some(sku) if sku.eq_ignore_ascii_case("PremiumV2_LRS") => {
+                    Some("Premium SSD v2 disk".into())
+                }
+                Some(sku) if sku.eq_ignore_ascii_case("UltraSSD_LRS") => Some("Ultra disk".into()),
+                _ => None,
+            }
+        }
+        Some("file.csi.azure.com") => Some("Azure Files (CSI)".into()),
+        Some("blob.csi.azure.com") => Some("Azure Blob (CSI)".into()),
+        Some(driver) => Some(format!("CSI driver {driver}")),
+        None if spec.azure_disk.is_some() => Some("in-tree azureDisk".into()),
+        None if spec.azure_file.is_some() => Some("in-tree azureFile".into()),
+        None => Some("not a CSI volume".into()),
+    }
 }
 
 const SNAPSHOT_CLASS_MANIFEST: &str = "kubectl apply -f - <<'EOF'
@@ -370,7 +470,43 @@ mod tests {
                 )],
             ),
         );
+        s.set(
+            &ArmRead::Kubernetes(KubeList::PersistentVolumes),
+            list(
+                "PersistentVolumeList",
+                vec![pv(
+                    "pvc-1",
+                    "data-db-0",
+                    "managed-csi",
+                    csi("disk.csi.azure.com"),
+                )],
+            ),
+        );
+        s.set(
+            &ArmRead::Kubernetes(KubeList::StorageClasses),
+            list(
+                "StorageClassList",
+                vec![
+                    json!({"metadata": {"name": "managed-csi"}, "provisioner": "disk.csi.azure.com", "parameters": {"skuname": "StandardSSD_LRS"}}),
+                    json!({"metadata": {"name": "premium2"}, "provisioner": "disk.csi.azure.com", "parameters": {"skuName": "PremiumV2_LRS"}}),
+                ],
+            ),
+        );
         s
+    }
+
+    fn pv(name: &str, claim: &str, class: &str, source: Value) -> Value {
+        let mut spec = json!({"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"],
+            "claimRef": {"kind": "PersistentVolumeClaim", "namespace": "shop", "name": claim},
+            "storageClassName": class, "persistentVolumeReclaimPolicy": "Delete"});
+        spec.as_object_mut()
+            .unwrap()
+            .extend(source.as_object().unwrap().clone());
+        json!({"metadata": {"name": name}, "spec": spec, "status": {"phase": "Bound"}})
+    }
+
+    fn csi(driver: &str) -> Value {
+        json!({"csi": {"driver": driver, "volumeHandle": "/subscriptions/sub1/resourceGroups/MC_rg1_aks1_eastus/providers/Microsoft.Compute/disks/pvc-1"}})
     }
 
     fn judge(s: &Scenario, check: &Check) -> Outcome {
@@ -382,6 +518,7 @@ mod tests {
         let s = ready();
         for check in [
             &VELERO_ABSENT,
+            &VOLUME_TYPES,
             &VOLUME_SNAPSHOT_CLASS,
             &BACKUP_EXTENSION_PODS,
         ] {
@@ -396,6 +533,7 @@ mod tests {
         s.target.kubernetes = None;
         for check in [
             &VELERO_ABSENT,
+            &VOLUME_TYPES,
             &VOLUME_SNAPSHOT_CLASS,
             &BACKUP_EXTENSION_PODS,
         ] {
@@ -603,5 +741,93 @@ mod tests {
         let o = judge(&s, &BACKUP_EXTENSION_PODS);
         assert_eq!(o.status, Status::Skip);
         assert_eq!(o.missing_flags(), &[] as &[&str]);
+    }
+
+    #[test]
+    fn volumes_azure_backup_skips_are_listed_with_their_claims() {
+        let mut s = ready();
+        let mut volumes = vec![
+            pv(
+                "pvc-1",
+                "data-db-0",
+                "managed-csi",
+                csi("disk.csi.azure.com"),
+            ),
+            pv("pvc-2", "fast", "premium2", csi("disk.csi.azure.com")),
+            pv(
+                "pvc-3",
+                "shared",
+                "azurefile-csi",
+                csi("file.csi.azure.com"),
+            ),
+            pv(
+                "pvc-4",
+                "blobs",
+                "azureblob-fuse",
+                csi("blob.csi.azure.com"),
+            ),
+            pv(
+                "pv-old",
+                "legacy",
+                "default",
+                json!({"azureDisk": {"diskName": "d", "diskURI": "/subscriptions/sub1/x"}}),
+            ),
+            pv(
+                "pv-files",
+                "legacy-files",
+                "azurefile",
+                json!({"azureFile": {"secretName": "s", "shareName": "share"}}),
+            ),
+        ];
+        let mut released = pv("pvc-9", "gone", "azurefile-csi", csi("file.csi.azure.com"));
+        released["status"]["phase"] = json!("Released");
+        volumes.push(released);
+        s.set(
+            &ArmRead::Kubernetes(KubeList::PersistentVolumes),
+            list("PersistentVolumeList", volumes),
+        );
+        let o = judge(&s, &VOLUME_TYPES);
+        assert_eq!(o.status, Status::Warn);
+        for expected in [
+            "5 of 6 bound",
+            "shop/fast (PV pvc-2): Premium SSD v2 disk",
+            "shop/shared (PV pvc-3): Azure Files (CSI)",
+            "shop/blobs (PV pvc-4): Azure Blob (CSI)",
+            "shop/legacy (PV pv-old): in-tree azureDisk",
+            "shop/legacy-files (PV pv-files): in-tree azureFile",
+        ] {
+            assert!(o.message.contains(expected), "{expected}: {}", o.message);
+        }
+        assert!(
+            !o.message.contains("pvc-1") && !o.message.contains("pvc-9"),
+            "{}",
+            o.message
+        );
+    }
+
+    #[test]
+    fn beyond_twenty_unprotected_volumes_only_a_count_is_given() {
+        let mut s = ready();
+        let volumes = (0..23)
+            .map(|i| {
+                pv(
+                    &format!("pv-{i}"),
+                    &format!("c{i}"),
+                    "azurefile-csi",
+                    csi("file.csi.azure.com"),
+                )
+            })
+            .collect();
+        s.set(
+            &ArmRead::Kubernetes(KubeList::PersistentVolumes),
+            list("PersistentVolumeList", volumes),
+        );
+        let o = judge(&s, &VOLUME_TYPES);
+        assert!(
+            o.message.contains("PV pv-19)") && !o.message.contains("PV pv-20)"),
+            "{}",
+            o.message
+        );
+        assert!(o.message.ends_with("; and 3 more"), "{}", o.message);
     }
 }

@@ -318,7 +318,7 @@ pub static REGISTRY: &[Check] = &[
     network::NSG_BACKUP_SERVICE_TAGS,
     policy::EGRESS_FQDNS,
     kubernetes::VELERO_ABSENT,
-    pending::VOLUME_TYPES,
+    kubernetes::VOLUME_TYPES,
     pending::BACKUP_CONTAINER_EMPTY,
     kubernetes::VOLUME_SNAPSHOT_CLASS,
     kubernetes::BACKUP_EXTENSION_PODS,
@@ -499,9 +499,7 @@ mod tests {
                 flags: &["--kubeconfig", "--context"]
             })
         );
-        for id in ["pxb-proxy-no-proxy", "volume-types"] {
-            assert_eq!(skip_of(id), Some(Skip::NotApplicable), "{id}");
-        }
+        assert_eq!(skip_of("pxb-proxy-no-proxy"), Some(Skip::NotApplicable));
         for verdict in run_all(&facts, None) {
             let o = verdict.outcome;
             assert_eq!(

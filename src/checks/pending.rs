@@ -37,19 +37,6 @@ macro_rules! not_yet {
 }
 
 pending!(
-    VOLUME_TYPES,
-    "volume-types",
-    AZURE_BACKUP,
-    "Persistent volumes are CSI Azure Disk volumes",
-    Explain {
-        verifies: not_yet!("with --kubeconfig: every PV to protect is a CSI Azure Disk volume (disk.csi.azure.com), not in-tree, Azure Files, blob, Premium SSD v2 or Ultra; warns, listing the PVs that will be skipped."),
-        how: None,
-        why: "Azure Backup for AKS backs up only CSI Azure Disk volumes; the others are skipped.",
-        reads: &[Read::Other("the cluster's persistent volumes through --kubeconfig")],
-        fix: "move the data to protect to volumes of a CSI Azure Disk storage class.",
-    }
-);
-pending!(
     BACKUP_CONTAINER_EMPTY,
     "backup-container-empty",
     AZURE_BACKUP,

@@ -21,6 +21,8 @@ pub enum Kubernetes {
 
 /// The Kubernetes lists, each its own observation: one denied list fails only its checks.
 pub struct ClusterObjects {
+    pub persistent_volumes: Observed<Vec<PersistentVolume>>,
+    pub storage_classes: Observed<Vec<StorageClass>>,
     pub deployments: Observed<Vec<Workload>>,
     pub daemon_sets: Observed<Vec<Workload>>,
     pub crds: Observed<Vec<Object>>,
@@ -38,6 +40,8 @@ impl Kubernetes {
             return Kubernetes::OtherCluster(access.clone());
         }
         Kubernetes::Read(Box::new(ClusterObjects {
+            persistent_volumes: items(raws, KubeList::PersistentVolumes),
+            storage_classes: items(raws, KubeList::StorageClasses),
             deployments: items(raws, KubeList::Deployments),
             daemon_sets: items(raws, KubeList::DaemonSets),
             crds: items(raws, KubeList::CustomResourceDefinitions),
@@ -151,6 +155,62 @@ struct PodSpec {
 #[serde(default)]
 struct Container {
     image: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PersistentVolume {
+    pub metadata: Metadata,
+    pub spec: PersistentVolumeSpec,
+    pub status: PersistentVolumeStatus,
+}
+
+/// The volume sources the checks tell apart: CSI (by driver), in-tree Azure Disk and Files.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PersistentVolumeSpec {
+    pub csi: Option<CsiSource>,
+    pub azure_disk: Option<serde::de::IgnoredAny>,
+    pub azure_file: Option<serde::de::IgnoredAny>,
+    pub claim_ref: Option<ClaimRef>,
+    pub storage_class_name: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CsiSource {
+    pub driver: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ClaimRef {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PersistentVolumeStatus {
+    pub phase: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StorageClass {
+    pub metadata: Metadata,
+    pub provisioner: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl StorageClass {
+    /// The Azure disk SKU the class provisions (`skuName`, any casing, as the driver reads it).
+    pub fn sku_name(&self) -> Option<&str> {
+        self.parameters
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("skuName"))
+            .map(|(_, sku)| sku.as_str())
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

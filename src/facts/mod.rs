@@ -27,7 +27,10 @@ mod scopes;
 pub(crate) use access::control_plane_principal;
 pub use access::Access;
 pub use discovery::{Discovery, BACKUP_OPERATOR_ROLE};
-pub use kubernetes::{kubernetes_reads, ClusterObjects, Kubernetes, Metadata, Workload};
+pub use kubernetes::{
+    kubernetes_reads, ClusterObjects, Kubernetes, Metadata, PersistentVolume, StorageClass,
+    Workload,
+};
 pub use network::{AppliedNsg, Network};
 pub use policy::{is_initiative, Policy};
 pub use scopes::{existence_reads, ScopeReads};

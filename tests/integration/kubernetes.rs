@@ -58,11 +58,28 @@ async fn fake_kubernetes(token: &str) -> MockServer {
     let answers = [
         (
             "/api/v1/persistentvolumes",
-            list("PersistentVolumeList", vec![], None),
+            list(
+                "PersistentVolumeList",
+                vec![json!({"apiVersion": "v1", "kind": "PersistentVolume",
+                       "metadata": {"name": "pvc-5d1f0c1e-2b7a-4d8e-9f3c-1a2b3c4d5e6f", "annotations": {"pv.kubernetes.io/provisioned-by": "file.csi.azure.com"}},
+                       "spec": {"capacity": {"storage": "100Gi"}, "accessModes": ["ReadWriteMany"],
+                                "claimRef": {"kind": "PersistentVolumeClaim", "namespace": "shop", "name": "uploads"},
+                                "csi": {"driver": "file.csi.azure.com", "volumeHandle": "rg#acct#uploads",
+                                        "nodeStageSecretRef": {"name": "azure-storage-account-acct-secret", "namespace": "shop"}},
+                                "storageClassName": "azurefile-csi"},
+                       "status": {"phase": "Bound"}})],
+                None,
+            ),
         ),
         (
             "/apis/storage.k8s.io/v1/storageclasses",
-            list("StorageClassList", vec![], None),
+            list(
+                "StorageClassList",
+                vec![
+                    json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "azurefile-csi"}, "provisioner": "file.csi.azure.com", "parameters": {"skuName": "Standard_LRS"}}),
+                ],
+                None,
+            ),
         ),
         (
             "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses",
@@ -203,6 +220,8 @@ async fn a_kubeconfig_token_reads_every_page_and_the_bundle_replays_it_without_t
     );
     assert_eq!(status_of(&report, "velero-absent"), "fail");
     assert!(message_of(&report, "velero-absent").contains("deployment backup-tools/velero"));
+    assert_eq!(status_of(&report, "volume-types"), "warn");
+    assert!(message_of(&report, "volume-types").contains("shop/uploads"));
     assert_eq!(status_of(&report, "backup-extension-pods"), "fail");
     assert!(message_of(&report, "backup-extension-pods").contains(
         "dataprotection-microsoft-kubernetes-agent-5c9d (Running; manager: CrashLoopBackOff)"
@@ -256,7 +275,9 @@ async fn a_kubeconfig_token_reads_every_page_and_the_bundle_replays_it_without_t
     }
     assert!(!everything.contains(KUBE_TOKEN));
     // Only the kept fields: no pod IP, no container env.
-    assert!(!everything.contains("10.244.0.12") && !everything.contains("secretKeyRef"));
+    for dropped in ["10.244.0.12", "secretKeyRef", "nodeStageSecretRef"] {
+        assert!(!everything.contains(dropped), "{dropped}");
+    }
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
