@@ -7,13 +7,15 @@
 //! records or prints them, and what the target keeps of the kubeconfig is the server URL
 //! and the context name.
 
+use crate::arm::{BoundedRetry, Limits};
 use crate::reads::{ArmRead, FailureKind, KubeList, RawRead, ReadError};
 use crate::target::KubeAccess;
 use anyhow::{bail, Context, Result};
+use azure_core::RetryPolicy;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{json, Map, Value};
 use std::path::Path;
-use std::time::Duration;
+use std::time::Instant;
 
 /// Items per page: the API server's own default cap for `kubectl get` lists.
 const PAGE_SIZE: usize = 500;
@@ -98,12 +100,15 @@ fn server_of(kubeconfig: &Kubeconfig, context: &str) -> Result<String> {
 /// Lists through one kubeconfig context.
 pub struct KubeClient {
     client: kube::Client,
+    /// ARM's retry rules, applied to each page.
+    retry: BoundedRetry,
 }
 
 impl KubeClient {
     /// The client of the located context (exec plugins, tokens and client certificates as
-    /// kube's `Config` handles them), each request bounded by `request_timeout`.
-    pub async fn new(located: Located, request_timeout: Duration) -> Result<Self> {
+    /// kube's `Config` handles them), with ARM's timeout and retry rules.
+    pub async fn new(located: Located, limits: &Limits) -> Result<Self> {
+        let request_timeout = limits.request_timeout;
         let options = KubeConfigOptions {
             context: Some(located.access.context.clone()),
             ..Default::default()
@@ -118,7 +123,10 @@ impl KubeClient {
         config.write_timeout = Some(request_timeout);
         let client =
             kube::Client::try_from(config).context("cannot build the Kubernetes client")?;
-        Ok(KubeClient { client })
+        Ok(KubeClient {
+            client,
+            retry: limits.retry.clone(),
+        })
     }
 
     /// One list, every page merged into `{"items": [...]}` of the kept fields.
@@ -133,17 +141,7 @@ impl KubeClient {
                     url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
                 uri.push_str(&format!("&continue={token}"));
             }
-            let request = match http::Request::get(uri).body(Vec::new()) {
-                Ok(request) => request,
-                Err(e) => {
-                    return RawRead::failure(
-                        &read,
-                        None,
-                        error(FailureKind::Client, None, e.to_string()),
-                    )
-                }
-            };
-            let page: Value = match self.client.request_text(request).await {
+            let page: Value = match self.page(&uri).await {
                 Ok(text) => match serde_json::from_str(&text) {
                     Ok(page) => page,
                     Err(e) => {
@@ -162,6 +160,13 @@ impl KubeClient {
                         Some(answer.code),
                         error(FailureKind::Http, reason, answer.message),
                     );
+                }
+                Err(e @ kube::Error::HttpError(_)) => {
+                    return RawRead::failure(
+                        &read,
+                        None,
+                        error(FailureKind::Client, None, e.to_string()),
+                    )
                 }
                 Err(e) => {
                     return RawRead::failure(
@@ -188,6 +193,35 @@ impl KubeClient {
             }
         }
         RawRead::ok(&read, json!({ "items": items }))
+    }
+}
+
+impl KubeClient {
+    /// One page, retried as ARM reads are: 408, 429, 5xx and connection errors, with
+    /// exponential backoff, within the retry budget.
+    async fn page(&self, uri: &str) -> Result<String, kube::Error> {
+        let start = Instant::now();
+        let mut retries = 0;
+        loop {
+            let request = http::Request::get(uri)
+                .body(Vec::new())
+                .map_err(kube::Error::HttpError)?;
+            match self.client.request_text(request).await {
+                Err(e) if retryable(&e) && !self.retry.is_expired(start.elapsed(), retries) => {
+                    tokio::time::sleep(self.retry.sleep_duration(retries)).await;
+                    retries += 1;
+                }
+                answer => return answer,
+            }
+        }
+    }
+}
+
+fn retryable(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(answer) => matches!(answer.code, 408 | 429 | 500..=599),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
     }
 }
 

@@ -64,7 +64,7 @@ pub fn gather_live(
         let client = arm::ArmClient::new(&cloud, credential, &limits, key);
         client.sign_in().await.map_err(|e| anyhow!(e))?;
         let kube = match kubernetes {
-            Some(located) => Some(kubeapi::KubeClient::new(located, limits.request_timeout).await?),
+            Some(located) => Some(kubeapi::KubeClient::new(located, &limits).await?),
             None => None,
         };
         let step = |done: usize, planned: usize, read: &crate::reads::ArmRead| {

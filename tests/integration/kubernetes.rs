@@ -397,3 +397,43 @@ async fn the_default_kubeconfig_is_used_only_for_this_cluster() {
     let report = run_json(&run(cmd).await);
     assert_eq!(status_of(&report, "volume-snapshot-class"), "pass");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_or_failing_page_is_retried_as_arm_reads_are() {
+    let fake = FakeArm::serving("ready").await;
+    let kube = fake_kubernetes(KUBE_TOKEN).await;
+    for status in [429, 503] {
+        Mock::given(method("GET"))
+            .and(path("/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(json!({
+                "kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "message": "the server is currently unable to handle the request", "reason": "ServiceUnavailable", "code": status
+            })))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&kube)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &kube.uri(), &token_user());
+    let out = run(fake.check(
+        "ready",
+        &["--kubeconfig", config.to_str().unwrap(), "-o", "json"],
+    ))
+    .await;
+    let report = run_json(&out);
+    assert_eq!(
+        status_of(&report, "volume-snapshot-class"),
+        "pass",
+        "{}",
+        message_of(&report, "volume-snapshot-class")
+    );
+    let snapshot_class_requests = kube
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().ends_with("/volumesnapshotclasses"))
+        .count();
+    assert_eq!(snapshot_class_requests, 3);
+}
