@@ -285,3 +285,59 @@ impl Pod {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::TargetRecord;
+
+    fn target(server: &str, chosen: bool) -> Target {
+        Target::from_record(&TargetRecord {
+            cluster: "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1".into(),
+            kubernetes: Some(KubeAccess {
+                server: server.into(),
+                context: "ctx".into(),
+                chosen,
+            }),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn cluster() -> Cluster {
+        serde_json::from_value(serde_json::json!({"properties": {
+            "fqdn": "aks1-dns-1.hcp.eastus.azmk8s.io",
+            "privateFQDN": "aks1-dns-1.privatelink.eastus.azmk8s.io",
+            "azurePortalFQDN": "aks1-dns-1.portal.hcp.eastus.azmk8s.io"
+        }}))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_default_context_is_read_only_when_it_is_this_clusters() {
+        for host in [
+            "aks1-dns-1.hcp.eastus.azmk8s.io",
+            "AKS1-DNS-1.privatelink.eastus.azmk8s.io",
+            "aks1-dns-1.portal.hcp.eastus.azmk8s.io",
+        ] {
+            let t = target(&format!("https://{host}:443"), false);
+            assert_eq!(
+                kubernetes_reads(&t, &cluster()).len(),
+                KubeList::ALL.len(),
+                "{host}"
+            );
+        }
+        let other = target("https://aks2-dns-9.hcp.westus.azmk8s.io:443", false);
+        assert!(kubernetes_reads(&other, &cluster()).is_empty());
+        assert!(matches!(
+            Kubernetes::derive(&RawReads::default(), &other, &cluster()),
+            Kubernetes::OtherCluster(_)
+        ));
+        // A context the user chose is used as it is.
+        let chosen = target("https://aks2-dns-9.hcp.westus.azmk8s.io:443", true);
+        assert_eq!(
+            kubernetes_reads(&chosen, &cluster()).len(),
+            KubeList::ALL.len()
+        );
+    }
+}
