@@ -196,6 +196,12 @@ pub struct TargetArgs {
     /// px-central Helm --set expression used for the install (repeatable; wins over files).
     #[arg(long = "set", value_name = "EXPR")]
     pub set: Vec<String>,
+    /// Kubeconfig for the in-cluster checks (default: KUBECONFIG or ~/.kube/config, used only when its current context is this cluster's API server).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context for the in-cluster checks (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
 }
 
 #[derive(Args)]
@@ -295,6 +301,8 @@ impl TargetArgs {
             && self.pxb_endpoint.is_none()
             && self.helm_values.is_empty()
             && self.set.is_empty()
+            && self.kubeconfig.is_none()
+            && self.context.is_none()
             && self.pxb_endpoint_defaults()
     }
 
@@ -361,6 +369,7 @@ impl TargetArgs {
             restore_role,
             storage_account_key_provided: false,
             helm: self.helm_inputs()?,
+            kubernetes: None,
             pxb: PxbEndpoint {
                 host: self.pxb_endpoint.clone(),
                 rest_port: self.pxb_rest_port,

@@ -3,16 +3,18 @@
 //! reads are recorded as they came back, for the facts to turn into `error` verdicts.
 //!
 //! Rounds: the plan (`crate::plan`) says what is still needed given what was read; each
-//! round reads that concurrently, until the plan asks for nothing new. PXB port probes are
-//! made here too; the blob container listing goes through the same client as ARM.
+//! round reads that concurrently, until the plan asks for nothing new. PXB port probes and
+//! the Kubernetes lists (`crate::kubeapi`) are made here too; the blob container listing
+//! goes through the same client as ARM.
 //!
 //! Every read is redacted (`crate::redact`) as it is stored, so live runs, bundles and
 //! reports only ever see bodies and errors without passwords or secret values.
 
 use crate::arm::ArmClient;
+use crate::kubeapi::KubeClient;
 use crate::plan::next_reads;
 use crate::probe::probe;
-use crate::reads::{ArmRead, RawRead, RawReads};
+use crate::reads::{ArmRead, FailureKind, RawRead, RawReads, ReadError};
 use crate::target::Target;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::time::Duration;
@@ -25,6 +27,7 @@ pub type Progress<'a> = &'a (dyn Fn(usize, usize, &ArmRead) + Sync);
 
 pub async fn collect(
     client: &ArmClient,
+    kube: Option<&KubeClient>,
     target: &Target,
     probe_timeout: Duration,
     progress: Progress<'_>,
@@ -39,7 +42,7 @@ pub async fn collect(
         planned += reads.len();
         let mut pending: FuturesUnordered<_> = reads
             .into_iter()
-            .map(|read| one(client, read, probe_timeout))
+            .map(|read| one(client, kube, read, probe_timeout))
             .collect();
         while let Some((read, raw)) = pending.next().await {
             raws.insert(raw);
@@ -49,13 +52,31 @@ pub async fn collect(
     raws
 }
 
-async fn one(client: &ArmClient, read: ArmRead, probe_timeout: Duration) -> (ArmRead, RawRead) {
+async fn one(
+    client: &ArmClient,
+    kube: Option<&KubeClient>,
+    read: ArmRead,
+    probe_timeout: Duration,
+) -> (ArmRead, RawRead) {
     let mut raw = match &read {
         ArmRead::Probe {
             host,
             port,
             protocol,
         } => RawRead::ok(&read, probe(host, *port, *protocol, probe_timeout).await),
+        // Planned only when the target has Kubernetes access, which gives the client.
+        ArmRead::Kubernetes(list) => match kube {
+            Some(kube) => kube.read(*list).await,
+            None => RawRead::failure(
+                &read,
+                None,
+                ReadError {
+                    kind: FailureKind::Client,
+                    arm_code: None,
+                    message: "no Kubernetes client".into(),
+                },
+            ),
+        },
         _ => client.read(&read).await,
     };
     crate::redact::read(&mut raw);

@@ -21,6 +21,7 @@ mod facts;
 pub mod harness;
 mod helm;
 mod ids;
+mod kubeapi;
 mod nsg;
 mod pipeline;
 mod plan;

@@ -11,7 +11,7 @@ use crate::reads::RawReads;
 use crate::report::{self, Report};
 use crate::target::{Target, TargetRecord};
 use crate::ui::Progress;
-use crate::{arm, bundle, checks, cloud, collect, secret};
+use crate::{arm, bundle, checks, cloud, collect, kubeapi, secret};
 use anyhow::{anyhow, bail, Context, Result};
 
 /// What a run judges: the target as given, its reads, and when they were made.
@@ -39,7 +39,9 @@ pub fn gather_live(
     connection: &ConnectionArgs,
     progress: &Progress,
 ) -> Result<Gathered> {
-    let (record, key) = live_target(args)?;
+    let (mut record, key) = live_target(args)?;
+    let kubernetes = kubeapi::locate(args.kubeconfig.as_deref(), args.context.as_deref())?;
+    record.kubernetes = kubernetes.as_ref().map(|located| located.access.clone());
     let target = Target::from_record(&record).map_err(|e| anyhow!(e))?;
     let authority = std::env::var("AZURE_AUTHORITY_HOST")
         .ok()
@@ -61,10 +63,14 @@ pub fn gather_live(
         let credential = arm::ArmClient::default_credential(&cloud).map_err(|e| anyhow!(e))?;
         let client = arm::ArmClient::new(&cloud, credential, &limits, key);
         client.sign_in().await.map_err(|e| anyhow!(e))?;
+        let kube = match kubernetes {
+            Some(located) => Some(kubeapi::KubeClient::new(located, &limits).await?),
+            None => None,
+        };
         let step = |done: usize, planned: usize, read: &crate::reads::ArmRead| {
             progress.step(done, planned, read)
         };
-        let raws = collect::collect(&client, &target, probe_timeout, &step).await;
+        let raws = collect::collect(&client, kube.as_ref(), &target, probe_timeout, &step).await;
         progress.clear();
         Ok::<_, anyhow::Error>(raws)
     })?;

@@ -13,8 +13,8 @@
 //! [`Facts`] snapshot of the reads so far and reads its fields. It makes no reads itself.
 
 use crate::facts::{
-    existence_reads, is_initiative, plan_backup_location, Facts, LocationPlan, Policy,
-    KUBERNETES_CONFIGURATION,
+    existence_reads, is_initiative, kubernetes_reads, plan_backup_location, Facts, LocationPlan,
+    Policy, KUBERNETES_CONFIGURATION,
 };
 use crate::ids::ResourceId;
 use crate::probe::Protocol;
@@ -139,6 +139,8 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
             .into_iter()
             .map(ArmRead::PolicyDefinition),
     );
+    // After the cluster read: its API server names tell whether the kubeconfig is its.
+    reads.extend(kubernetes_reads(&facts.target, &facts.cluster));
     if let Some(group) = facts.node_resource_group() {
         reads.push(ArmRead::NetworkSecurityGroups(group));
     }
@@ -263,4 +265,37 @@ fn location_reads(plan: &LocationPlan) -> Vec<ArmRead> {
 
 fn resource_group_of(id: &ResourceId) -> Option<ResourceId> {
     ResourceId::resource_group_id(id.subscription(), id.resource_group()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reads::RawRead;
+    use crate::target::{KubeAccess, TargetRecord};
+
+    /// The Kubernetes lists wait for the cluster read: its API server names decide them.
+    #[test]
+    fn kubernetes_lists_follow_the_cluster_read() {
+        let cluster = "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1";
+        let target = Target::from_record(&TargetRecord {
+            cluster: cluster.into(),
+            kubernetes: Some(KubeAccess {
+                server: "https://aks1-dns-1.hcp.eastus.azmk8s.io:443".into(),
+                context: "aks1".into(),
+                chosen: false,
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+        let is_kubernetes = |r: &ArmRead| matches!(r, ArmRead::Kubernetes(_));
+        let mut raws = RawReads::default();
+        assert!(!next_reads(&target, &raws).iter().any(is_kubernetes));
+        let read = ArmRead::Cluster(target.cluster.clone());
+        raws.insert(RawRead::ok(
+            &read,
+            serde_json::json!({"properties": {"fqdn": "aks1-dns-1.hcp.eastus.azmk8s.io"}}),
+        ));
+        let second = next_reads(&target, &raws);
+        assert_eq!(second.iter().filter(|r| is_kubernetes(r)).count(), 7);
+    }
 }

@@ -86,6 +86,8 @@ pub enum ArmRead {
         endpoint: String,
         container: String,
     },
+    /// Not an ARM call: a Kubernetes list through the kubeconfig, every page merged.
+    Kubernetes(KubeList),
     /// Not an ARM call: a TCP probe of the PXB server that the collector makes itself.
     Probe {
         host: String,
@@ -142,6 +144,7 @@ impl ArmRead {
                 format!("/v1.0/directoryObjects/{principal}/transitiveMemberOf?$select=id")
             }
             ArmRead::BlobList { .. } | ArmRead::Probe { .. } => self.source().path(),
+            ArmRead::Kubernetes(list) => list.path().to_string(),
         }
     }
 
@@ -173,7 +176,10 @@ impl ArmRead {
             | ArmRead::NetworkSecurityGroup(_)
             | ArmRead::NetworkSecurityGroups(_) => API_NETWORK,
             ArmRead::PolicyAssignments(_) | ArmRead::PolicyDefinition(_) => API_POLICY,
-            ArmRead::GroupMemberships(_) | ArmRead::BlobList { .. } | ArmRead::Probe { .. } => "",
+            ArmRead::GroupMemberships(_)
+            | ArmRead::BlobList { .. }
+            | ArmRead::Kubernetes(_)
+            | ArmRead::Probe { .. } => "",
         }
     }
 
@@ -232,6 +238,7 @@ impl ArmRead {
             ArmRead::BlobList { .. } => {
                 "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
             }
+            ArmRead::Kubernetes(list) => list.rbac_rule(),
             ArmRead::Probe { .. } => "a network path to the PXB server",
         }
     }
@@ -248,6 +255,7 @@ impl ArmRead {
                 endpoint: endpoint.clone(),
                 container: container.clone(),
             },
+            ArmRead::Kubernetes(_) => Source::Kubernetes { path: self.path() },
             ArmRead::Probe {
                 host,
                 port,
@@ -296,12 +304,85 @@ pub enum Source {
         endpoint: String,
         container: String,
     },
+    /// A Kubernetes API list (the only verbs the tool sends are get and list): its path
+    /// under the API server, without query.
+    Kubernetes {
+        path: String,
+    },
     /// A TCP probe the collector makes itself: no HTTP method, no api-version.
     Probe {
         host: String,
         port: u16,
         protocol: Protocol,
     },
+}
+
+/// The Kubernetes lists the checks need. Never Secrets, never ConfigMaps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KubeList {
+    PersistentVolumes,
+    StorageClasses,
+    VolumeSnapshotClasses,
+    CustomResourceDefinitions,
+    Deployments,
+    DaemonSets,
+    /// The pods of the backup extension's namespace.
+    ExtensionPods,
+}
+
+impl KubeList {
+    pub const ALL: [KubeList; 7] = [
+        KubeList::PersistentVolumes,
+        KubeList::StorageClasses,
+        KubeList::VolumeSnapshotClasses,
+        KubeList::CustomResourceDefinitions,
+        KubeList::Deployments,
+        KubeList::DaemonSets,
+        KubeList::ExtensionPods,
+    ];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            KubeList::PersistentVolumes => "/api/v1/persistentvolumes",
+            KubeList::StorageClasses => "/apis/storage.k8s.io/v1/storageclasses",
+            KubeList::VolumeSnapshotClasses => {
+                "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses"
+            }
+            KubeList::CustomResourceDefinitions => {
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+            }
+            KubeList::Deployments => "/apis/apps/v1/deployments",
+            KubeList::DaemonSets => "/apis/apps/v1/daemonsets",
+            KubeList::ExtensionPods => "/api/v1/namespaces/dataprotection-microsoft/pods",
+        }
+    }
+
+    /// The RBAC rule a 401/403 says to grant: verb, resource, API group, namespace.
+    pub fn rbac_rule(self) -> &'static str {
+        match self {
+            KubeList::PersistentVolumes => {
+                "Kubernetes RBAC: list persistentvolumes (apiGroup \"\")"
+            }
+            KubeList::StorageClasses => {
+                "Kubernetes RBAC: list storageclasses (apiGroup storage.k8s.io)"
+            }
+            KubeList::VolumeSnapshotClasses => {
+                "Kubernetes RBAC: list volumesnapshotclasses (apiGroup snapshot.storage.k8s.io)"
+            }
+            KubeList::CustomResourceDefinitions => {
+                "Kubernetes RBAC: list customresourcedefinitions (apiGroup apiextensions.k8s.io)"
+            }
+            KubeList::Deployments => {
+                "Kubernetes RBAC: list deployments (apiGroup apps, all namespaces)"
+            }
+            KubeList::DaemonSets => {
+                "Kubernetes RBAC: list daemonsets (apiGroup apps, all namespaces)"
+            }
+            KubeList::ExtensionPods => {
+                "Kubernetes RBAC: list pods (apiGroup \"\") in namespace dataprotection-microsoft"
+            }
+        }
+    }
 }
 
 /// One ARM request as made: method, resource path, api-version and `$filter`.
@@ -321,9 +402,10 @@ impl Source {
                 Some(f) => format!("{}?$filter={f}", call.path.to_ascii_lowercase()),
                 None => call.path.to_ascii_lowercase(),
             },
-            Source::Graph { .. } | Source::Blob { .. } | Source::Probe { .. } => {
-                self.path().to_ascii_lowercase()
-            }
+            Source::Graph { .. }
+            | Source::Blob { .. }
+            | Source::Kubernetes { .. }
+            | Source::Probe { .. } => self.path().to_ascii_lowercase(),
         }
     }
 
@@ -331,7 +413,7 @@ impl Source {
     pub fn path(&self) -> String {
         match self {
             Source::Arm(call) => call.path.clone(),
-            Source::Graph { path } => path.clone(),
+            Source::Graph { path } | Source::Kubernetes { path } => path.clone(),
             Source::Blob {
                 endpoint,
                 container,
@@ -365,6 +447,7 @@ impl Source {
                 "GET {}&maxresults={BLOB_PAGE_SIZE} (blob data plane)",
                 self.path()
             ),
+            Source::Kubernetes { path } => format!("LIST {path} (Kubernetes API)"),
             Source::Probe { .. } => format!("TCP probe of {}", self.path()),
         }
     }

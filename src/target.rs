@@ -50,6 +50,20 @@ pub struct Target {
     pub storage_account_key_provided: bool,
     pub pxb: PxbEndpoint,
     pub helm: Option<HelmInputs>,
+    /// The Kubernetes API server the kubeconfig's context points at, when there is one.
+    pub kubernetes: Option<KubeAccess>,
+}
+
+/// Which Kubernetes API server the in-cluster reads go to: enough to replay a bundle (whether
+/// the server is the checked cluster's), never the kubeconfig's contents or credentials.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KubeAccess {
+    /// The context's server URL, any URL password masked.
+    pub server: String,
+    pub context: String,
+    /// Given with `--kubeconfig` or `--context`: used as it is. Otherwise it is the current
+    /// context of `KUBECONFIG` or `~/.kube/config`, used only when it is the checked cluster's.
+    pub chosen: bool,
 }
 
 /// One of a Backup vault's managed identities, as `--vault-identity` names it.
@@ -210,6 +224,8 @@ pub struct TargetRecord {
     pub storage_account_key_provided: bool,
     pub pxb: PxbEndpoint,
     pub helm: Option<HelmInputs>,
+    /// The Kubernetes API server the kubeconfig's context points at, when there is one.
+    pub kubernetes: Option<KubeAccess>,
 }
 
 impl Target {
@@ -257,6 +273,7 @@ impl Target {
             storage_account_key_provided: record.storage_account_key_provided,
             pxb: validate_endpoint(&record.pxb)?,
             helm: record.helm.clone(),
+            kubernetes: record.kubernetes.clone(),
             cluster,
         })
     }

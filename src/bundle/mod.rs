@@ -118,7 +118,7 @@ impl Manifest {
 /// The file name of a read in format 2 (see the module's documentation).
 fn record_name(source: &Source) -> String {
     let slug = match source {
-        Source::Arm(_) | Source::Graph { .. } => {
+        Source::Arm(_) | Source::Graph { .. } | Source::Kubernetes { .. } => {
             let path = source.path().to_ascii_lowercase();
             let path = path.split('?').next().unwrap_or_default();
             let segments: Vec<&str> = path.trim_matches('/').split('/').collect();

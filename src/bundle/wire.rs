@@ -8,7 +8,7 @@
 use super::{FailedRead, Manifest, FORMAT, FORMAT_VERSION};
 use crate::probe::Protocol;
 use crate::reads::{ArmCall, FailureKind, RawRead, ReadError, Source};
-use crate::target::{HelmInputs, PxbEndpoint, RestoreRole, TargetRecord};
+use crate::target::{HelmInputs, KubeAccess, PxbEndpoint, RestoreRole, TargetRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -26,13 +26,14 @@ pub struct ManifestRecord {
     pub failed_reads: Vec<FailedReadRecord>,
 }
 
-/// Where a read came from. Sources to come (Kubernetes) are new variants, and new record
-/// variants below.
+/// Where a read came from. A new source is a new variant here and a new record variant
+/// below.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceName {
     Arm,
     Graph,
+    Kubernetes,
     Probe,
     Blob,
 }
@@ -42,6 +43,7 @@ impl SourceName {
         match source {
             Source::Arm(_) => SourceName::Arm,
             Source::Graph { .. } => SourceName::Graph,
+            Source::Kubernetes { .. } => SourceName::Kubernetes,
             Source::Probe { .. } => SourceName::Probe,
             Source::Blob { .. } => SourceName::Blob,
         }
@@ -52,6 +54,7 @@ impl SourceName {
         match self {
             SourceName::Arm => "arm",
             SourceName::Graph => "graph",
+            SourceName::Kubernetes => "kubernetes",
             SourceName::Probe => "probe",
             SourceName::Blob => "blob",
         }
@@ -93,6 +96,17 @@ pub enum ReadRecord {
     /// A Microsoft Graph GET (the only method the tool sends to Graph).
     Graph {
         /// The path under the Graph host, with its query.
+        path: String,
+        /// Absent when no HTTP answer arrived (timeout, connection error).
+        status: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorRecord>,
+    },
+    /// A Kubernetes API list, every page merged (the tool sends only get and list).
+    Kubernetes {
+        /// The path under the API server, without query.
         path: String,
         /// Absent when no HTTP answer arrived (timeout, connection error).
         status: Option<u16>,
@@ -172,6 +186,12 @@ impl TryFrom<FlatRecord> for ReadRecord {
                 body: flat.body,
                 error: flat.error,
             },
+            SourceName::Kubernetes => ReadRecord::Kubernetes {
+                path: required(flat.path, "path")?,
+                status: flat.status,
+                body: flat.body,
+                error: flat.error,
+            },
             SourceName::Probe => ReadRecord::Probe {
                 host: required(flat.host, "host")?,
                 port: required(flat.port, "port")?,
@@ -238,6 +258,12 @@ impl From<&RawRead> for ReadRecord {
                 body: raw.body.clone(),
                 error,
             },
+            Source::Kubernetes { path } => ReadRecord::Kubernetes {
+                path: path.clone(),
+                status: raw.status,
+                body: raw.body.clone(),
+                error,
+            },
             Source::Probe {
                 host,
                 port,
@@ -294,6 +320,17 @@ impl TryFrom<ReadRecord> for RawRead {
                 error,
             } => RawRead {
                 source: Source::Graph { path },
+                status,
+                body,
+                error: error.map(ReadError::from),
+            },
+            ReadRecord::Kubernetes {
+                path,
+                status,
+                body,
+                error,
+            } => RawRead {
+                source: Source::Kubernetes { path },
                 status,
                 body,
                 error: error.map(ReadError::from),
@@ -395,6 +432,17 @@ pub struct TargetWire {
     pub pxb: Option<PxbEndpointWire>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm: Option<HelmWire>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubeAccessWire>,
+}
+
+/// The Kubernetes API server and context the in-cluster reads used; no credentials.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct KubeAccessWire {
+    pub server: String,
+    pub context: String,
+    #[serde(default)]
+    pub chosen: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -513,6 +561,11 @@ impl From<&TargetRecord> for TargetWire {
                 client_source: t.pxb.client_source.clone(),
             }),
             helm: t.helm.as_ref().map(HelmWire::from),
+            kubernetes: t.kubernetes.as_ref().map(|k| KubeAccessWire {
+                server: k.server.clone(),
+                context: k.context.clone(),
+                chosen: k.chosen,
+            }),
         }
     }
 }
@@ -542,6 +595,12 @@ impl From<TargetWire> for TargetRecord {
                 client_source: p.client_source,
             }),
             helm: t.helm.map(HelmInputs::from),
+            // Masked again: a hand-edited manifest must not carry a password into a report.
+            kubernetes: t.kubernetes.map(|k| KubeAccess {
+                server: crate::redact::url_passwords(&k.server).into_owned(),
+                context: k.context,
+                chosen: k.chosen,
+            }),
         }
     }
 }
@@ -576,6 +635,11 @@ mod tests {
                 http_proxy: Some("http://u:***@proxy:3128".into()),
                 https_proxy: None,
                 split_sets: vec!["proxy.httpProxy.noProxy=a,b".into()],
+            }),
+            kubernetes: Some(KubeAccess {
+                server: "https://aks1-dns.hcp.eastus.azmk8s.io:443".into(),
+                context: "aks1".into(),
+                chosen: true,
             }),
             ..Default::default()
         };
@@ -650,6 +714,12 @@ mod tests {
         let blob = r#"{"source": "blob", "endpoint": "https://a.blob.core.windows.net/", "container": "c", "status": 200, "body": {"blobs": [], "nextMarker": null}}"#;
         assert!(matches!(parse(blob), Ok(ReadRecord::Blob { .. })));
         assert!(parse(r#"{"source": "blob", "endpoint": "https://a/", "status": 200}"#).is_err());
-        assert!(parse(r#"{"source": "kubernetes", "path": "/p"}"#).is_err());
+        let kubernetes = r#"{"source": "kubernetes", "path": "/api/v1/persistentvolumes", "status": 200, "body": {"items": []}}"#;
+        assert!(matches!(
+            parse(kubernetes),
+            Ok(ReadRecord::Kubernetes { .. })
+        ));
+        assert!(parse(r#"{"source": "kubernetes", "status": 200}"#).is_err());
+        assert!(parse(r#"{"source": "unknown", "path": "/p"}"#).is_err());
     }
 }

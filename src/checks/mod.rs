@@ -9,8 +9,8 @@
 mod azure_backup;
 mod backup_container;
 mod cluster;
+mod kubernetes;
 mod network;
-mod pending;
 mod policy;
 mod proxy;
 mod pxb_access;
@@ -110,8 +110,8 @@ pub enum Skip {
     /// An input is absent, and was not discovered: giving any of these flags turns the skip
     /// into a check. `--fail-on skip` counts these.
     MissingInput { flags: &'static [&'static str] },
-    /// The check does not apply (no proxy in use, a prerequisite another check reports,
-    /// not yet implemented): no flag would change that.
+    /// The check does not apply (no proxy in use, a prerequisite another check reports):
+    /// no flag would change that.
     NotApplicable,
 }
 
@@ -317,9 +317,11 @@ pub static REGISTRY: &[Check] = &[
     policy::AZURE_POLICY_EXCLUSION,
     network::NSG_BACKUP_SERVICE_TAGS,
     policy::EGRESS_FQDNS,
-    pending::VELERO_ABSENT,
-    pending::VOLUME_TYPES,
+    kubernetes::VELERO_ABSENT,
+    kubernetes::VOLUME_TYPES,
     backup_container::BACKUP_CONTAINER_EMPTY,
+    kubernetes::VOLUME_SNAPSHOT_CLASS,
+    kubernetes::BACKUP_EXTENSION_PODS,
     pxb_storage::PXB_STORAGE_ACCOUNT,
     pxb_storage::PXB_STORAGE_ACCOUNT_KEY,
     pxb_access::PXB_INSTALL_PERMISSIONS,
@@ -491,9 +493,13 @@ mod tests {
                 flags: &["--pxb-endpoint"]
             })
         );
-        for id in ["pxb-proxy-no-proxy", "velero-absent"] {
-            assert_eq!(skip_of(id), Some(Skip::NotApplicable), "{id}");
-        }
+        assert_eq!(
+            skip_of("velero-absent"),
+            Some(Skip::MissingInput {
+                flags: &["--kubeconfig", "--context"]
+            })
+        );
+        assert_eq!(skip_of("pxb-proxy-no-proxy"), Some(Skip::NotApplicable));
         for verdict in run_all(&facts, None) {
             let o = verdict.outcome;
             assert_eq!(

@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 mod access;
 mod blob;
 mod discovery;
+mod kubernetes;
 mod network;
 mod policy;
 mod scopes;
@@ -29,6 +30,10 @@ pub(crate) use access::control_plane_principal;
 pub use access::Access;
 pub use blob::Blob;
 pub use discovery::{Discovery, BACKUP_OPERATOR_ROLE};
+pub use kubernetes::{
+    kubernetes_reads, ClusterObjects, Kubernetes, Metadata, PersistentVolume, StorageClass,
+    Workload,
+};
 pub use network::{AppliedNsg, Network};
 pub use policy::{is_initiative, Policy};
 pub use scopes::{existence_reads, ScopeReads};
@@ -175,6 +180,12 @@ pub struct ClusterProperties {
     pub http_proxy_config: Option<HttpProxyConfig>,
     pub network_profile: Option<NetworkProfile>,
     pub api_server_access_profile: Option<ApiServerAccessProfile>,
+    /// The API server's public name, for matching a kubeconfig's server.
+    pub fqdn: Option<String>,
+    #[serde(rename = "privateFQDN")]
+    pub private_fqdn: Option<String>,
+    #[serde(rename = "azurePortalFQDN")]
+    pub azure_portal_fqdn: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -703,6 +714,8 @@ pub struct Facts {
     pub policy: Policy,
     /// Whether the resource groups and accounts the role matrix names exist.
     pub scopes: ScopeReads,
+    /// The cluster's own objects, through its Kubernetes API.
+    pub kubernetes: Kubernetes,
 }
 
 pub const KUBERNETES_CONFIGURATION: &str = "Microsoft.KubernetesConfiguration";
@@ -793,6 +806,7 @@ impl Facts {
         let policy = Policy::derive(raws, &target.cluster);
         let network = Network::derive(raws, &target.cluster, &cluster);
         let scopes = ScopeReads::derive(raws, &target);
+        let kubernetes = Kubernetes::derive(raws, &target, &cluster);
         let mut facts = Facts {
             target,
             discovery,
@@ -812,6 +826,7 @@ impl Facts {
             network,
             policy,
             scopes,
+            kubernetes,
         };
         facts.access = Access::derive(raws, &facts);
         Ok(facts)

@@ -22,7 +22,7 @@ pub struct Report {
 pub struct FailOn {
     pub warn: bool,
     /// Only skips for lack of input ([`crate::checks::Skip::MissingInput`]) count: a check
-    /// that does not apply, or is not yet implemented, is no forgotten flag.
+    /// that does not apply is no forgotten flag.
     pub skip: bool,
 }
 

@@ -10,6 +10,7 @@ mod bundles;
 mod cli;
 mod discovery;
 mod graph;
+mod kubernetes;
 mod live;
 mod network;
 mod permissions;
