@@ -13,8 +13,8 @@
 //! [`Facts`] snapshot of the reads so far and reads its fields. It makes no reads itself.
 
 use crate::facts::{
-    existence_reads, is_initiative, kubernetes_reads, plan_backup_location, Facts, LocationPlan,
-    Policy, KUBERNETES_CONFIGURATION,
+    disk_reads, existence_reads, is_initiative, kubernetes_reads, plan_backup_location, Facts,
+    LocationPlan, Policy, KUBERNETES_CONFIGURATION,
 };
 use crate::ids::ResourceId;
 use crate::probe::Protocol;
@@ -141,6 +141,8 @@ fn dependent_reads(facts: &Facts) -> Vec<ArmRead> {
     );
     // After the cluster read: its API server names tell whether the kubeconfig is its.
     reads.extend(kubernetes_reads(&facts.target, &facts.cluster));
+    // After the PV list: its disks' IDs name the resource groups whose disks to list.
+    reads.extend(disk_reads(&facts.kubernetes));
     if let Some(group) = facts.node_resource_group() {
         reads.push(ArmRead::NetworkSecurityGroups(group));
     }
@@ -297,5 +299,61 @@ mod tests {
         ));
         let second = next_reads(&target, &raws);
         assert_eq!(second.iter().filter(|r| is_kubernetes(r)).count(), 7);
+    }
+
+    /// The PV disks' SKUs come from one disk list per resource group holding them, read
+    /// once the PV list is in, however many PVs that group holds.
+    #[test]
+    fn one_disk_list_per_resource_group_of_pv_disks() {
+        let cluster = "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1";
+        let target = Target::from_record(&TargetRecord {
+            cluster: cluster.into(),
+            kubernetes: Some(KubeAccess {
+                server: "https://aks1-dns-1.hcp.eastus.azmk8s.io:443".into(),
+                context: "aks1".into(),
+                chosen: true,
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+        let is_disks = |r: &ArmRead| matches!(r, ArmRead::Disks(_));
+        let mut raws = RawReads::default();
+        raws.insert(RawRead::ok(
+            &ArmRead::Cluster(target.cluster.clone()),
+            serde_json::json!({"properties": {}}),
+        ));
+        assert!(!next_reads(&target, &raws).iter().any(is_disks));
+        let disk = |group: &str, name: &str| {
+            format!("/subscriptions/sub1/resourceGroups/{group}/providers/Microsoft.Compute/disks/{name}")
+        };
+        let pv = |driver: &str, handle: String| serde_json::json!({"metadata": {"name": "pv"}, "spec": {"csi": {"driver": driver, "volumeHandle": handle}}});
+        let volumes = vec![
+            pv("disk.csi.azure.com", disk("MC_rg1_aks1_eastus", "pvc-1")),
+            pv("disk.csi.azure.com", disk("mc_rg1_aks1_eastus", "pvc-2")),
+            pv("disk.csi.azure.com", disk("MC_rg1_aks1_eastus", "pvc-3")),
+            pv("disk.csi.azure.com", disk("rg-data", "pvc-4")),
+            pv("file.csi.azure.com", "rg#acct#share".into()),
+            pv("disk.csi.azure.com", "not-an-arm-id".into()),
+            pv(
+                "disk.csi.azure.com",
+                "/subscriptions/sub1/resourceGroups/rg-snap/providers/Microsoft.Compute/snapshots/s1".into(),
+            ),
+        ];
+        raws.insert(RawRead::ok(
+            &ArmRead::Kubernetes(crate::reads::KubeList::PersistentVolumes),
+            serde_json::json!({"items": volumes}),
+        ));
+        let groups: Vec<String> = next_reads(&target, &raws)
+            .into_iter()
+            .filter(is_disks)
+            .map(|r| r.path().to_ascii_lowercase())
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                "/subscriptions/sub1/resourcegroups/mc_rg1_aks1_eastus/providers/microsoft.compute/disks",
+                "/subscriptions/sub1/resourcegroups/rg-data/providers/microsoft.compute/disks",
+            ]
+        );
     }
 }

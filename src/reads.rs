@@ -24,6 +24,8 @@ pub const API_STORAGE: &str = "2023-05-01";
 pub const API_AUTHORIZATION: &str = "2022-04-01";
 pub const API_NETWORK: &str = "2024-05-01";
 pub const API_POLICY: &str = "2023-04-01";
+/// Microsoft.Compute managed disks.
+pub const API_COMPUTE: &str = "2024-03-02";
 /// The blob service version sent as `x-ms-version` with the container listing.
 pub const BLOB_SERVICE_VERSION: &str = "2023-11-03";
 /// Blobs asked for per page of a container listing: the check names a few and a count.
@@ -71,6 +73,8 @@ pub enum ArmRead {
     NetworkSecurityGroup(ResourceId),
     /// The NSGs of a resource group (the cluster's node resource group).
     NetworkSecurityGroups(ResourceId),
+    /// The managed disks of a resource group (one that holds the cluster's PV disks).
+    Disks(ResourceId),
     /// Policy assignments at or above the cluster: `$filter=atScope()`.
     PolicyAssignments(ResourceId),
     /// A policy definition or policy set definition, by its full ID (built-ins have no
@@ -136,6 +140,7 @@ impl ArmRead {
             ArmRead::NetworkSecurityGroups(group) => {
                 format!("{group}/providers/Microsoft.Network/networkSecurityGroups")
             }
+            ArmRead::Disks(group) => format!("{group}/providers/Microsoft.Compute/disks"),
             ArmRead::PolicyAssignments(scope) => {
                 format!("{scope}/providers/Microsoft.Authorization/policyAssignments")
             }
@@ -175,6 +180,7 @@ impl ArmRead {
             ArmRead::Subnet(_)
             | ArmRead::NetworkSecurityGroup(_)
             | ArmRead::NetworkSecurityGroups(_) => API_NETWORK,
+            ArmRead::Disks(_) => API_COMPUTE,
             ArmRead::PolicyAssignments(_) | ArmRead::PolicyDefinition(_) => API_POLICY,
             ArmRead::GroupMemberships(_)
             | ArmRead::BlobList { .. }
@@ -194,6 +200,7 @@ impl ArmRead {
                 | ArmRead::DenyAssignments { .. }
                 | ArmRead::Permissions(_)
                 | ArmRead::NetworkSecurityGroups(_)
+                | ArmRead::Disks(_)
                 | ArmRead::PolicyAssignments(_)
         )
     }
@@ -225,6 +232,7 @@ impl ArmRead {
             ArmRead::NetworkSecurityGroup(_) | ArmRead::NetworkSecurityGroups(_) => {
                 "Microsoft.Network/networkSecurityGroups/read"
             }
+            ArmRead::Disks(_) => "Microsoft.Compute/disks/read",
             ArmRead::PolicyAssignments(_) => "Microsoft.Authorization/policyAssignments/read",
             ArmRead::PolicyDefinition(id)
                 if id.to_ascii_lowercase().contains("/policysetdefinitions/") =>

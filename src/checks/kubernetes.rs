@@ -7,7 +7,7 @@
 use super::{Check, Explain, Judgement, Outcome, Read, Uses, AZURE_BACKUP, BOTH};
 use crate::facts::{
     ClusterObjects, Facts, Kubernetes, Metadata, PersistentVolume, Require, StorageClass, Workload,
-    BACKUP_NAMESPACE,
+    BACKUP_NAMESPACE, DISK_CSI_DRIVER,
 };
 
 /// The flags that give the in-cluster checks their access.
@@ -130,11 +130,16 @@ fn is_foreign_velero_crd(meta: &Metadata, extension_installed: bool) -> bool {
 
 const VOLUME_TYPES_DOC: Explain = Explain {
     verifies: "with Kubernetes access: every bound PersistentVolume is a CSI Azure Disk volume (spec.csi.driver disk.csi.azure.com) of a disk SKU Azure Backup supports; warns listing the others (first 20, then a count) with their namespace and claim: in-tree azureDisk, Azure Files (file.csi.azure.com, in-tree azureFile), blob (blob.csi.azure.com), other CSI drivers, and Premium SSD v2 or Ultra disks.",
-    how: Some("the disk SKU comes from the PV's StorageClass parameter skuName (PremiumV2_LRS, UltraSSD_LRS). Reading each disk's own SKU from ARM (one disk list per resource group holding PV disks) is a later step: a disk whose class does not say its SKU counts as supported."),
+    how: Some("the disk SKU (PremiumV2_LRS, UltraSSD_LRS) is the disk's own sku.name from ARM: the PV's volumeHandle is the disk's ARM ID, and one disk list is read per resource group holding PV disks. When the disk is not in its list or the list could not be read, the PV's StorageClass parameter skuName decides; a disk of neither counts as supported. Each listed disk says which source decided."),
     why: "Azure Backup for AKS backs up only CSI Azure Disk volumes of the supported SKUs; the others are skipped without failing the backup.",
     reads: &[
         Read::Other("Kubernetes API: list persistentvolumes (v1): name, phase, CSI driver, in-tree source, claim, storage class"),
         Read::Other("Kubernetes API: list storageclasses (storage.k8s.io/v1): name, provisioner, skuName"),
+        Read::Arm {
+            call: "GET /subscriptions/{sub}/resourceGroups/{diskResourceGroup}/providers/Microsoft.Compute/disks",
+            api_version: crate::reads::API_COMPUTE,
+            note: "every page, once per resource group holding PV disks: id, sku.name",
+        },
     ],
     fix: "move the data to protect to claims of a CSI Azure Disk storage class of a supported SKU (for example managed-csi or managed-csi-premium).",
 };
@@ -162,7 +167,7 @@ fn volume_types(facts: &Facts) -> Judgement {
         let unprotected: Vec<String> = bound
             .iter()
             .filter_map(|pv| {
-                let reason = unprotected_reason(pv, classes)?;
+                let reason = unprotected_reason(pv, objects.disk_sku(pv), classes)?;
                 let claim = pv.spec.claim_ref.as_ref();
                 let namespace = claim.and_then(|c| c.namespace.as_deref()).unwrap_or("?");
                 let name = claim.and_then(|c| c.name.as_deref()).unwrap_or("?");
@@ -198,8 +203,13 @@ fn volume_types(facts: &Facts) -> Judgement {
     })
 }
 
-/// Why Azure Backup skips this volume, or `None` when it protects it.
-fn unprotected_reason(pv: &PersistentVolume, classes: &[StorageClass]) -> Option<String> {
+/// Why Azure Backup skips this volume, or `None` when it protects it. A disk's SKU in ARM
+/// (`disk_sku`) decides before its StorageClass's `skuName`.
+fn unprotected_reason(
+    pv: &PersistentVolume,
+    disk_sku: Option<&str>,
+    classes: &[StorageClass],
+) -> Option<String> {
     let spec = &pv.spec;
     match spec
         .csi
@@ -207,16 +217,26 @@ fn unprotected_reason(pv: &PersistentVolume, classes: &[StorageClass]) -> Option
         .map(|c| c.driver.as_deref().unwrap_or_default())
     {
         Some(DISK_CSI_DRIVER) => {
-            let class = classes
-                .iter()
-                .find(|c| Some(c.metadata.name.as_str()) == spec.storage_class_name.as_deref());
-            match class.and_then(StorageClass::sku_name) {
-                Some(sku) if sku.eq_ignore_ascii_case("PremiumV2_LRS") => {
-                    Some("Premium SSD v2 disk".into())
+            let (sku, source) = match disk_sku {
+                Some(sku) => (sku, "the disk's SKU in ARM".to_string()),
+                None => {
+                    let class = classes.iter().find(|c| {
+                        Some(c.metadata.name.as_str()) == spec.storage_class_name.as_deref()
+                    })?;
+                    (
+                        class.sku_name()?,
+                        format!("skuName of StorageClass {}", class.metadata.name),
+                    )
                 }
-                Some(sku) if sku.eq_ignore_ascii_case("UltraSSD_LRS") => Some("Ultra disk".into()),
-                _ => None,
-            }
+            };
+            let kind = if sku.eq_ignore_ascii_case("PremiumV2_LRS") {
+                "Premium SSD v2 disk"
+            } else if sku.eq_ignore_ascii_case("UltraSSD_LRS") {
+                "Ultra disk"
+            } else {
+                return None;
+            };
+            Some(format!("{kind} ({sku}, from {source})"))
         }
         Some("file.csi.azure.com") => Some("Azure Files (CSI)".into()),
         Some("blob.csi.azure.com") => Some("Azure Blob (CSI)".into()),
@@ -256,8 +276,6 @@ pub const VOLUME_SNAPSHOT_CLASS: Check = Check {
     explain: VOLUME_SNAPSHOT_CLASS_DOC,
     run: volume_snapshot_class,
 };
-
-const DISK_CSI_DRIVER: &str = "disk.csi.azure.com";
 
 fn volume_snapshot_class(facts: &Facts) -> Judgement {
     with_objects(facts, |objects| {
@@ -829,5 +847,118 @@ mod tests {
             o.message
         );
         assert!(o.message.ends_with("; and 3 more"), "{}", o.message);
+    }
+
+    const NODE_GROUP: &str = "/subscriptions/sub1/resourceGroups/MC_rg1_aks1_eastus";
+
+    /// A CSI Azure Disk PV whose handle is the ARM ID of its disk `name` in the node group.
+    fn disk_pv(name: &str, claim: &str, class: &str) -> Value {
+        let handle = format!("{NODE_GROUP}/providers/Microsoft.Compute/disks/{name}");
+        pv(
+            name,
+            claim,
+            class,
+            json!({"csi": {"driver": "disk.csi.azure.com", "volumeHandle": handle}}),
+        )
+    }
+
+    /// The node group's disk list, in the shape of Microsoft's `Disks_ListByResourceGroup`.
+    fn disk_list(disks: &[(&str, &str)]) -> Value {
+        let value: Vec<Value> = disks
+            .iter()
+            .map(|(name, sku)| {
+                json!({"name": name, "type": "Microsoft.Compute/disks", "location": "eastus",
+                    "id": format!("{NODE_GROUP}/providers/microsoft.compute/disks/{name}"),
+                    "sku": {"name": sku},
+                    "properties": {"diskSizeGB": 10, "provisioningState": "Succeeded", "diskState": "Attached"}})
+            })
+            .collect();
+        json!({ "value": value })
+    }
+
+    fn node_group_disks() -> ArmRead {
+        ArmRead::Disks(crate::ids::ResourceId::parse(NODE_GROUP).unwrap())
+    }
+
+    #[test]
+    fn a_disks_arm_sku_decides_before_its_storage_class() {
+        let mut s = ready();
+        s.set(
+            &ArmRead::Kubernetes(KubeList::StorageClasses),
+            list(
+                "StorageClassList",
+                vec![
+                    json!({"metadata": {"name": "managed-csi-premium"}, "provisioner": "disk.csi.azure.com", "parameters": {"skuname": "Premium_LRS"}}),
+                    json!({"metadata": {"name": "premium2"}, "provisioner": "disk.csi.azure.com", "parameters": {"skuName": "PremiumV2_LRS"}}),
+                ],
+            ),
+        );
+        s.set(
+            &ArmRead::Kubernetes(KubeList::PersistentVolumes),
+            list(
+                "PersistentVolumeList",
+                vec![
+                    disk_pv("pvc-a", "fast", "managed-csi-premium"),
+                    disk_pv("pvc-b", "ultra", "managed-csi-premium"),
+                    disk_pv("pvc-c", "plain", "premium2"),
+                ],
+            ),
+        );
+        s.set(
+            &node_group_disks(),
+            disk_list(&[
+                ("pvc-a", "PremiumV2_LRS"),
+                ("pvc-b", "UltraSSD_LRS"),
+                ("pvc-c", "Premium_LRS"),
+            ]),
+        );
+        let o = judge(&s, &VOLUME_TYPES);
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        for expected in [
+            "2 of 3 bound",
+            "shop/fast (PV pvc-a): Premium SSD v2 disk (PremiumV2_LRS, from the disk's SKU in ARM)",
+            "shop/ultra (PV pvc-b): Ultra disk (UltraSSD_LRS, from the disk's SKU in ARM)",
+        ] {
+            assert!(o.message.contains(expected), "{expected}: {}", o.message);
+        }
+        // Its class says Premium SSD v2, its disk in ARM is Premium SSD: protected.
+        assert!(!o.message.contains("pvc-c"), "{}", o.message);
+    }
+
+    #[test]
+    fn without_the_disk_list_the_storage_class_sku_decides() {
+        let mut s = ready();
+        s.set(
+            &ArmRead::Kubernetes(KubeList::PersistentVolumes),
+            list(
+                "PersistentVolumeList",
+                vec![
+                    disk_pv("pvc-a", "fast", "premium2"),
+                    disk_pv("pvc-b", "plain", "managed-csi"),
+                ],
+            ),
+        );
+        s.fail(&node_group_disks(), 403, "AuthorizationFailed");
+        let o = judge(&s, &VOLUME_TYPES);
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(
+            o.message.contains(
+                "1 of 2 bound persistent volume(s) will not be backed up: shop/fast (PV pvc-a): Premium SSD v2 disk (PremiumV2_LRS, from skuName of StorageClass premium2)"
+            ),
+            "{}",
+            o.message
+        );
+        // A disk missing from a list that was read falls back the same way.
+        s.set(
+            &node_group_disks(),
+            disk_list(&[("pvc-b", "StandardSSD_LRS")]),
+        );
+        let o = judge(&s, &VOLUME_TYPES);
+        assert!(
+            o.message
+                .contains("(PremiumV2_LRS, from skuName of StorageClass premium2)"),
+            "{}",
+            o.message
+        );
     }
 }

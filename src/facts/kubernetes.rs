@@ -2,9 +2,11 @@
 //! classes and the backup extension's pods, in the few fields the in-cluster checks use.
 //!
 //! Also decides whether the kubeconfig's server is the checked cluster's (the plan reads
-//! the Kubernetes lists only then). No I/O, and never anything of Secrets or ConfigMaps.
+//! the Kubernetes lists only then), and which ARM disk lists hold the PV disks' SKUs.
+//! No I/O, and never anything of Secrets or ConfigMaps.
 
-use super::{observe, Cluster, Observed};
+use super::{observe, Cluster, List, Observed};
+use crate::ids::ResourceId;
 use crate::reads::{ArmRead, KubeList, RawReads};
 use crate::target::{KubeAccess, Target};
 use serde::Deserialize;
@@ -29,6 +31,19 @@ pub struct ClusterObjects {
     /// `None` when the API server does not serve `snapshot.storage.k8s.io/v1` (404).
     pub snapshot_classes: Observed<Option<Vec<SnapshotClass>>>,
     pub extension_pods: Observed<Vec<Pod>>,
+    /// Each PV disk's `sku.name` from the disk lists that could be read, by lower-cased
+    /// disk ID; a disk missing here is judged by its StorageClass.
+    pub disk_skus: BTreeMap<String, String>,
+}
+
+impl ClusterObjects {
+    /// The SKU ARM gives for the volume's disk, when its disk list was read and holds it.
+    pub fn disk_sku(&self, pv: &PersistentVolume) -> Option<&str> {
+        let disk = pv.disk_id()?;
+        self.disk_skus
+            .get(&disk.as_str().to_ascii_lowercase())
+            .map(String::as_str)
+    }
 }
 
 impl Kubernetes {
@@ -39,8 +54,15 @@ impl Kubernetes {
         if !access.chosen && !serves_cluster(access, cluster) {
             return Kubernetes::OtherCluster(access.clone());
         }
+        let persistent_volumes = items(raws, KubeList::PersistentVolumes);
+        let disk_skus = disk_reads_of(&persistent_volumes)
+            .iter()
+            .filter_map(|read| observe::<List<Disk>>(raws, read).ok())
+            .flat_map(|list| list.value)
+            .filter_map(|disk| Some((disk.id.to_ascii_lowercase(), disk.sku?.name?)))
+            .collect();
         Kubernetes::Read(Box::new(ClusterObjects {
-            persistent_volumes: items(raws, KubeList::PersistentVolumes),
+            persistent_volumes,
             storage_classes: items(raws, KubeList::StorageClasses),
             deployments: items(raws, KubeList::Deployments),
             daemon_sets: items(raws, KubeList::DaemonSets),
@@ -50,8 +72,46 @@ impl Kubernetes {
                 other => other.map(Some),
             },
             extension_pods: items(raws, KubeList::ExtensionPods),
+            disk_skus,
         }))
     }
+}
+
+/// The disk lists to read once the PV list is in: one per resource group holding PV disks.
+pub fn disk_reads(kubernetes: &Kubernetes) -> Vec<ArmRead> {
+    match kubernetes {
+        Kubernetes::Read(objects) => disk_reads_of(&objects.persistent_volumes),
+        _ => Vec::new(),
+    }
+}
+
+/// One `Disks` read per distinct (case-insensitive) resource group of the PVs' disks.
+fn disk_reads_of(volumes: &Observed<Vec<PersistentVolume>>) -> Vec<ArmRead> {
+    let mut groups: Vec<ResourceId> = volumes
+        .iter()
+        .flatten()
+        .filter_map(PersistentVolume::disk_id)
+        .filter_map(|disk| {
+            ResourceId::resource_group_id(disk.subscription(), disk.resource_group()?).ok()
+        })
+        .collect();
+    groups.sort_by_key(|g| g.as_str().to_ascii_lowercase());
+    groups.dedup();
+    groups.into_iter().map(ArmRead::Disks).collect()
+}
+
+/// A managed disk as the disk list gives it, in the fields the SKU lookup needs.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Disk {
+    id: String,
+    sku: Option<DiskSku>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct DiskSku {
+    name: Option<String>,
 }
 
 fn items<T: serde::de::DeserializeOwned>(raws: &RawReads, list: KubeList) -> Observed<Vec<T>> {
@@ -176,10 +236,26 @@ pub struct PersistentVolumeSpec {
     pub storage_class_name: Option<String>,
 }
 
+/// The driver of CSI Azure Disk volumes.
+pub const DISK_CSI_DRIVER: &str = "disk.csi.azure.com";
+
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CsiSource {
     pub driver: Option<String>,
+    /// For the Azure Disk driver, the disk's ARM ID.
+    pub volume_handle: Option<String>,
+}
+
+impl PersistentVolume {
+    /// The ARM ID of a CSI Azure Disk volume's disk, when its handle is one.
+    pub fn disk_id(&self) -> Option<ResourceId> {
+        let csi = self.spec.csi.as_ref()?;
+        if csi.driver.as_deref() != Some(DISK_CSI_DRIVER) {
+            return None;
+        }
+        ResourceId::parse_typed(csi.volume_handle.as_deref()?, "Microsoft.Compute/disks").ok()
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

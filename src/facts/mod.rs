@@ -31,8 +31,8 @@ pub use access::Access;
 pub use blob::Blob;
 pub use discovery::{Discovery, BACKUP_OPERATOR_ROLE};
 pub use kubernetes::{
-    kubernetes_reads, ClusterObjects, Kubernetes, Metadata, PersistentVolume, StorageClass,
-    Workload,
+    disk_reads, kubernetes_reads, ClusterObjects, Kubernetes, Metadata, PersistentVolume,
+    StorageClass, Workload, DISK_CSI_DRIVER,
 };
 pub use network::{AppliedNsg, Network};
 pub use policy::{is_initiative, Policy};
