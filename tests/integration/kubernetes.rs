@@ -1,7 +1,7 @@
 //! The in-cluster checks against a fake Kubernetes API server (wiremock on 127.0.0.1)
 //! serving `kubectl get -o json` shapes, reached through a kubeconfig the test writes:
 //! bearer token, exec plugin, 403, paging through `continue`, a context for another
-//! cluster, and the bundle round trip.
+//! cluster, the bundle round trip, and the PV disks' SKUs from the fake ARM's disk list.
 
 use crate::common::*;
 use serde_json::{json, Value};
@@ -436,4 +436,97 @@ async fn a_throttled_or_failing_page_is_retried_as_arm_reads_are() {
         .filter(|r| r.url.path().ends_with("/volumesnapshotclasses"))
         .count();
     assert_eq!(snapshot_class_requests, 3);
+}
+
+/// The PV disks' SKUs come from ARM: one disk list for the node resource group holding
+/// them (however its IDs spell it), and the disk's SKU outranks its StorageClass's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pv_disks_sku_is_read_from_one_disk_list_per_resource_group() {
+    const NODE_GROUP: &str =
+        "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/MC_rg-aks-prod_aks-prod_eastus";
+    let fake = FakeArm::serving("ready").await;
+    let kube = fake_kubernetes(KUBE_TOKEN).await;
+    let disk_pv = |name: &str, group: &str| {
+        json!({"apiVersion": "v1", "kind": "PersistentVolume",
+               "metadata": {"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": "disk.csi.azure.com"}},
+               "spec": {"capacity": {"storage": "64Gi"}, "accessModes": ["ReadWriteOnce"],
+                        "claimRef": {"kind": "PersistentVolumeClaim", "namespace": "shop", "name": format!("data-{name}")},
+                        "csi": {"driver": "disk.csi.azure.com", "fsType": "ext4",
+                                "volumeHandle": format!("{group}/providers/Microsoft.Compute/disks/{name}")},
+                        "storageClassName": "managed-csi-premium"},
+               "status": {"phase": "Bound"}})
+    };
+    let answers = [
+        (
+            "/api/v1/persistentvolumes",
+            list(
+                "PersistentVolumeList",
+                vec![
+                    disk_pv("pvc-a", NODE_GROUP),
+                    disk_pv("pvc-b", &NODE_GROUP.to_ascii_lowercase()),
+                ],
+                None,
+            ),
+        ),
+        (
+            "/apis/storage.k8s.io/v1/storageclasses",
+            list(
+                "StorageClassList",
+                vec![
+                    json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "managed-csi-premium"}, "provisioner": "disk.csi.azure.com", "parameters": {"skuname": "Premium_LRS"}}),
+                ],
+                None,
+            ),
+        ),
+    ];
+    for (at, body) in answers {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .with_priority(1)
+            .mount(&kube)
+            .await;
+    }
+    let disks_path = format!("{NODE_GROUP}/providers/Microsoft.Compute/disks");
+    let disk = |name: &str, sku: &str| {
+        json!({"name": name, "id": format!("{NODE_GROUP}/providers/Microsoft.Compute/disks/{name}"),
+               "type": "Microsoft.Compute/disks", "location": "eastus", "sku": {"name": sku},
+               "properties": {"diskSizeGB": 64, "provisioningState": "Succeeded", "diskState": "Attached"}})
+    };
+    fake.answer(
+        &disks_path,
+        200,
+        json!({"value": [disk("pvc-a", "PremiumV2_LRS"), disk("pvc-b", "Premium_LRS")]}),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &kube.uri(), &token_user());
+
+    let report = run_json(
+        &run(fake.check(
+            "ready",
+            &["--kubeconfig", config.to_str().unwrap(), "-o", "json"],
+        ))
+        .await,
+    );
+    assert_eq!(status_of(&report, "volume-types"), "warn");
+    let message = message_of(&report, "volume-types");
+    assert!(
+        message.contains(
+            "1 of 2 bound persistent volume(s) will not be backed up: shop/data-pvc-a (PV pvc-a): Premium SSD v2 disk (PremiumV2_LRS, from the disk's SKU in ARM)"
+        ),
+        "{message}"
+    );
+    let disk_lists: Vec<_> = fake
+        .arm_requests()
+        .await
+        .into_iter()
+        .filter(|r| r.url.path().eq_ignore_ascii_case(&disks_path))
+        .collect();
+    assert_eq!(disk_lists.len(), 1);
+    assert!(disk_lists[0]
+        .url
+        .query()
+        .unwrap()
+        .contains("api-version=2024-03-02"));
 }
