@@ -67,6 +67,19 @@ struct TargetV1<'a> {
     pxb: Option<PxbEndpointV1<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     helm: Option<HelmV1<'a>>,
+    /// The Kubernetes API server the in-cluster checks read (never the kubeconfig's
+    /// credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kubernetes: Option<KubernetesV1<'a>>,
+}
+
+#[derive(Serialize)]
+struct KubernetesV1<'a> {
+    server: &'a str,
+    context: &'a str,
+    /// Given with `--kubeconfig`/`--context`, rather than the default context found to be
+    /// this cluster's.
+    chosen: bool,
 }
 
 #[derive(Serialize)]
@@ -156,6 +169,11 @@ impl<'a> From<&'a TargetRecord> for TargetV1<'a> {
             // The default endpoint (no host, standard ports) is not an input.
             pxb: (t.pxb != PxbEndpoint::default()).then(|| PxbEndpointV1::from(&t.pxb)),
             helm: t.helm.as_ref().map(HelmV1::from),
+            kubernetes: t.kubernetes.as_ref().map(|k| KubernetesV1 {
+                server: &k.server,
+                context: &k.context,
+                chosen: k.chosen,
+            }),
         }
     }
 }
@@ -287,6 +305,11 @@ mod tests {
                 http_proxy: Some("http://u:***@proxy:3128".into()),
                 ..HelmInputs::default()
             }),
+            kubernetes: Some(crate::target::KubeAccess {
+                server: "https://aks.example:443".into(),
+                context: "aks".into(),
+                chosen: true,
+            }),
             ..Default::default()
         };
         let wire = serde_json::to_value(TargetV1::from(&record)).unwrap();
@@ -301,7 +324,8 @@ mod tests {
                     "azure_proxy_enabled": true, "no_proxy": ["localhost"],
                     "include_no_proxy_list": [], "exclude_azure_proxy_list": [],
                     "http_proxy": "http://u:***@proxy:3128", "split_sets": []
-                }
+                },
+                "kubernetes": {"server": "https://aks.example:443", "context": "aks", "chosen": true}
             })
         );
         let bare = serde_json::to_value(TargetV1::from(&TargetRecord {

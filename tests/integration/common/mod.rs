@@ -89,7 +89,10 @@ pub fn authorization_failed(action: &str, scope: &str) -> Value {
 /// Probe records (TCP connections the collector makes itself) are not HTTP reads; blob
 /// listings are served under `/blob/` by their own mocks.
 pub fn is_http_read(read: &Value) -> bool {
-    read["method"] != "TCP" && read["source"] != "probe" && read["source"] != "blob"
+    read["method"] != "TCP"
+        && read["source"] != "probe"
+        && read["source"] != "blob"
+        && read["source"] != "kubernetes"
 }
 
 /// A container listing request of the blob data plane, under the fake's `/blob/`.
