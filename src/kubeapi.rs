@@ -198,22 +198,75 @@ impl KubeClient {
 
 impl KubeClient {
     /// One page, retried as ARM reads are: 408, 429, 5xx and connection errors, with
-    /// exponential backoff, within the retry budget.
+    /// exponential backoff or the server's `Retry-After`, within the retry budget. Each
+    /// attempt is one line of the `-v` call log (method, path and query, status, time).
     async fn page(&self, uri: &str) -> Result<String, kube::Error> {
         let start = Instant::now();
         let mut retries = 0;
         loop {
             let request = http::Request::get(uri)
-                .body(Vec::new())
+                .body(kube::client::Body::from(Vec::new()))
                 .map_err(kube::Error::HttpError)?;
-            match self.client.request_text(request).await {
-                Err(e) if retryable(&e) && !self.retry.is_expired(start.elapsed(), retries) => {
-                    tokio::time::sleep(self.retry.sleep_duration(retries)).await;
+            let started = Instant::now();
+            let answer = self.answer(request).await;
+            tracing::debug!(
+                "GET {uri} -> {} ({} ms, Kubernetes API)",
+                match &answer {
+                    Ok(_) => "200".to_string(),
+                    Err((kube::Error::Api(e), _)) => e.code.to_string(),
+                    Err((e, _)) => format!("no answer ({e})"),
+                },
+                started.elapsed().as_millis()
+            );
+            match answer {
+                Ok(text) => return Ok(text),
+                Err((e, retry_after))
+                    if retryable(&e) && !self.retry.is_expired(start.elapsed(), retries) =>
+                {
+                    let delay = retry_after.unwrap_or_else(|| self.retry.sleep_duration(retries));
+                    tokio::time::sleep(delay.min(self.retry.max_total)).await;
                     retries += 1;
                 }
-                answer => return answer,
+                Err((e, _)) => return Err(e),
             }
         }
+    }
+
+    /// One request: the body's text, or the error with the `Retry-After` (seconds) the
+    /// server asked for, which kube's own `request_text` drops.
+    async fn answer(
+        &self,
+        request: http::Request<kube::client::Body>,
+    ) -> Result<String, (kube::Error, Option<std::time::Duration>)> {
+        let response = self.client.send(request).await.map_err(|e| (e, None))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs);
+        let bytes = response
+            .into_body()
+            .collect_bytes()
+            .await
+            .map_err(|e| (e, None))?;
+        let text =
+            String::from_utf8(bytes.to_vec()).map_err(|e| (kube::Error::FromUtf8(e), None))?;
+        if status.is_client_error() || status.is_server_error() {
+            // A Status object names the reason; anything else keeps the HTTP status alone.
+            let error =
+                serde_json::from_str::<kube::core::ErrorResponse>(&text).unwrap_or_else(|_| {
+                    kube::core::ErrorResponse {
+                        status: status.to_string(),
+                        code: status.as_u16(),
+                        message: text.chars().take(200).collect(),
+                        reason: String::new(),
+                    }
+                });
+            return Err((kube::Error::Api(error), retry_after));
+        }
+        Ok(text)
     }
 }
 

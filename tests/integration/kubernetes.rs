@@ -280,6 +280,15 @@ async fn a_kubeconfig_token_reads_every_page_and_the_bundle_replays_it_without_t
     }
 }
 
+/// Every file under `dir`, or none when it was never written.
+fn walk_if_any(dir: &Path) -> Vec<PathBuf> {
+    if dir.exists() {
+        walk(dir)
+    } else {
+        Vec::new()
+    }
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -529,4 +538,131 @@ async fn a_pv_disks_sku_is_read_from_one_disk_list_per_resource_group() {
         .query()
         .unwrap()
         .contains("api-version=2024-03-02"));
+}
+
+/// A throttled page waits as long as the API server's `Retry-After` asks (2 s here, where
+/// the backoff alone would wait 0.5 s), and every attempt is a line of the `-v` call log.
+#[tokio::test]
+async fn a_throttled_page_waits_for_retry_after_and_each_attempt_is_logged() {
+    let fake = FakeArm::serving("ready").await;
+    let kube = fake_kubernetes(KUBE_TOKEN).await;
+    Mock::given(method("GET"))
+        .and(path("/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "2")
+                .set_body_json(json!({
+                    "kind": "Status", "apiVersion": "v1", "status": "Failure",
+                    "message": "Too many requests, please try again later.", "reason": "TooManyRequests", "code": 429
+                })),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&kube)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &kube.uri(), &token_user());
+    let started = std::time::Instant::now();
+    let out = run(fake.check(
+        "ready",
+        &["--kubeconfig", config.to_str().unwrap(), "-o", "json", "-v"],
+    ))
+    .await;
+    let elapsed = started.elapsed();
+    let report = run_json(&out);
+    assert_eq!(status_of(&report, "volume-snapshot-class"), "pass");
+    assert!(
+        elapsed >= std::time::Duration::from_secs(2),
+        "the retry came after {elapsed:?}, before the 2 s Retry-After"
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    let attempts: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("volumesnapshotclasses") && l.contains("Kubernetes API"))
+        .collect();
+    assert_eq!(attempts.len(), 2, "{log}");
+    assert!(attempts[0].contains("-> 429"), "{log}");
+    assert!(attempts[1].contains("-> 200"), "{log}");
+    assert!(!log.contains(KUBE_TOKEN), "the token reached the log");
+}
+
+/// A kubeconfig whose user authenticates with a client certificate and key (the key
+/// planted): neither the key's text nor its base64 form reaches any output, report or
+/// bundle byte.
+#[tokio::test]
+async fn a_client_certificate_and_key_never_leave_the_kubeconfig() {
+    const KEY_MARK: &str = "plantedClientKeyMaterialQ7v";
+    let pem =
+        |kind: &str, body: &str| format!("-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n");
+    // Standard base64, as kubeconfigs carry it (no crate needed for ASCII input).
+    fn base64(data: &[u8]) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in data.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+    let key_data = base64(pem("PRIVATE KEY", KEY_MARK).as_bytes());
+    let cert_data = base64(pem("CERTIFICATE", "plantedClientCertificateQ7v").as_bytes());
+    let user =
+        format!("    client-certificate-data: {cert_data}\n    client-key-data: {key_data}\n");
+    let fake = FakeArm::serving("ready").await;
+    let kube = fake_kubernetes(KUBE_TOKEN).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &kube.uri(), &user);
+    let flags = ["--kubeconfig", config.to_str().unwrap()];
+    let report = dir.path().join("report.json");
+    let check = run(fake.check(
+        "ready",
+        &[
+            flags[0],
+            flags[1],
+            "-v",
+            "-o",
+            &format!("json={}", report.display()),
+        ],
+    ))
+    .await;
+    let bundle = dir.path().join("bundle");
+    let collect = run(fake.collect("ready", &bundle, &flags)).await;
+    let mut texts = vec![
+        String::from_utf8_lossy(&check.stdout).into_owned(),
+        String::from_utf8_lossy(&check.stderr).into_owned(),
+        String::from_utf8_lossy(&collect.stdout).into_owned(),
+        String::from_utf8_lossy(&collect.stderr).into_owned(),
+    ];
+    texts.extend(std::fs::read_to_string(&report).ok());
+    // This key is no key: the run stops before any read (exit 2, one line), and writes no
+    // bundle; a usable one is read like the token above. Either way nothing may leak.
+    assert_eq!(check.status.code(), Some(2), "{}", texts[1]);
+    assert!(texts[1].contains("Kubernetes client"), "{}", texts[1]);
+    assert_eq!(collect.status.code(), Some(2), "{}", texts[3]);
+    texts.extend(
+        walk_if_any(&bundle)
+            .iter()
+            .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned()),
+    );
+    for text in &texts {
+        for secret in [
+            KEY_MARK,
+            key_data.as_str(),
+            "plantedClientCertificateQ7v",
+            cert_data.as_str(),
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked into: {text}");
+        }
+    }
 }
