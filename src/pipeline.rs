@@ -42,7 +42,7 @@ pub fn gather_live(
     let (mut record, key) = live_target(args)?;
     let kubernetes = kubeapi::locate(args.kubeconfig.as_deref(), args.context.as_deref())?;
     record.kubernetes = kubernetes.as_ref().map(|located| located.access.clone());
-    let target = Target::from_record(&record).map_err(|e| anyhow!(e))?;
+    let target = Target::from_record(&record)?;
     let authority = std::env::var("AZURE_AUTHORITY_HOST")
         .ok()
         .filter(|v| !v.is_empty());
@@ -51,8 +51,7 @@ pub fn gather_live(
         connection.arm_endpoint.as_deref(),
         connection.graph_endpoint.as_deref(),
         authority.as_deref(),
-    )
-    .map_err(|e| anyhow!(e))?;
+    )?;
     let limits = arm::Limits {
         request_timeout: std::time::Duration::from_secs(connection.request_timeout),
         ..Default::default()
@@ -60,9 +59,9 @@ pub fn gather_live(
     let probe_timeout = std::time::Duration::from_millis(connection.probe_timeout_ms);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let raws = runtime.block_on(async {
-        let credential = arm::ArmClient::default_credential(&cloud).map_err(|e| anyhow!(e))?;
+        let credential = arm::ArmClient::default_credential(&cloud)?;
         let client = arm::ArmClient::new(&cloud, credential, &limits, key);
-        client.sign_in().await.map_err(|e| anyhow!(e))?;
+        client.sign_in().await?;
         let kube = match kubernetes {
             Some(located) => Some(kubeapi::KubeClient::new(located, &limits).await?),
             None => None,
@@ -108,7 +107,7 @@ fn live_target(args: &TargetArgs) -> Result<(TargetRecord, Option<secret::Secret
 /// The facts of the gathered reads. The cluster is the one read a run cannot do without
 /// (an error here is exit 2).
 pub fn facts(gathered: &Gathered) -> Result<Facts> {
-    let target = Target::from_record(&gathered.target).map_err(|e| anyhow!(e))?;
+    let target = Target::from_record(&gathered.target)?;
     let cluster = target.cluster.to_string();
     Facts::derive(target, &gathered.raws, gathered.observed_at).map_err(|e| {
         if e.is_not_found() {

@@ -54,13 +54,7 @@ async fn an_empty_container_passes_and_only_gets_with_a_storage_token_reach_it()
         );
         assert!(request.url.path().ends_with(&format!("/{}", container())));
     }
-    let token_requests: Vec<String> = fake
-        .requests()
-        .await
-        .iter()
-        .filter(|r| r.url.path().contains("/oauth2/"))
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-        .collect();
+    let token_requests = fake.token_request_bodies().await;
     assert!(
         token_requests
             .iter()

@@ -68,13 +68,7 @@ async fn a_deny_on_a_group_graph_says_the_principal_is_in_fails_the_check() {
         "{check}"
     );
     // Graph was read with a token for the Graph audience, never the ARM one.
-    let token_requests: Vec<String> = fake
-        .requests()
-        .await
-        .into_iter()
-        .filter(|r| r.url.path().contains("/oauth2/"))
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-        .collect();
+    let token_requests = fake.token_request_bodies().await;
     assert!(
         token_requests
             .iter()

@@ -367,6 +367,17 @@ impl FakeArm {
     }
 
     /// Microsoft Graph requests only.
+    /// The bodies of the token requests the fake's sign-in endpoint received (the scope
+    /// each asked for is in its form-encoded body).
+    pub async fn token_request_bodies(&self) -> Vec<String> {
+        self.requests()
+            .await
+            .iter()
+            .filter(|r| r.url.path().contains("/oauth2/"))
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect()
+    }
+
     pub async fn graph_requests(&self) -> Vec<Request> {
         self.requests()
             .await
