@@ -165,14 +165,14 @@ impl KubeClient {
                     return RawRead::failure(
                         &read,
                         None,
-                        error(FailureKind::Client, None, e.to_string()),
+                        error(FailureKind::Client, None, with_causes(&e)),
                     )
                 }
                 Err(e) => {
                     return RawRead::failure(
                         &read,
                         None,
-                        error(FailureKind::Transport, None, e.to_string()),
+                        error(FailureKind::Transport, None, with_causes(&e)),
                     )
                 }
             };
@@ -395,6 +395,22 @@ fn merge(into: &mut Value, from: Value) {
         (slot @ Value::Null, value) => *slot = value,
         _ => {}
     }
+}
+
+/// The error and its causes on one line: the transport's own words ("client error
+/// (SendRequest)") hide the cause a user can act on, such as an untrusted server certificate.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = inner.source();
+    }
+    message
 }
 
 #[cfg(test)]

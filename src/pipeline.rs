@@ -59,8 +59,8 @@ pub fn gather_live(
     let probe_timeout = std::time::Duration::from_millis(connection.probe_timeout_ms);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let raws = runtime.block_on(async {
-        let credential = arm::ArmClient::default_credential(&cloud)?;
-        let client = arm::ArmClient::new(&cloud, credential, &limits, key);
+        let credentials = arm::Credentials::default_chain(&cloud)?;
+        let client = arm::ArmClient::new(&cloud, credentials, &limits, key);
         client.sign_in().await?;
         let kube = match kubernetes {
             Some(located) => Some(kubeapi::KubeClient::new(located, &limits).await?),

@@ -57,15 +57,10 @@ impl ArmClient {
     }
 
     async fn get_blob_page(&self, url: Url) -> Result<Vec<u8>, Failure> {
-        let token = self
-            .credential
-            .get_token(&[STORAGE_SCOPE])
-            .await
-            .map_err(|e| Failure::local(super::one_line(&format!("authentication failed: {e}"))))?;
         let mut request = Request::new(url, Method::Get);
         request.insert_header(
             azure_core::headers::AUTHORIZATION,
-            format!("Bearer {}", token.token.secret()),
+            self.bearer(super::Audience::Storage).await?,
         );
         request.insert_header(azure_core::headers::VERSION, BLOB_SERVICE_VERSION);
         request.set_body(azure_core::EMPTY_BODY);

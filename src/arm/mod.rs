@@ -1,7 +1,7 @@
 //! The ARM client: the only code in the tool that talks to Azure (ARM, and Microsoft Graph
 //! for group memberships).
 //!
-//! One credential, one transport (read-only guard + timeout) and one retry policy serve
+//! One credential chain, one transport (read-only guard + timeout) and one retry policy serve
 //! every provider: the `azure_mgmt_storage` client for the storage reads it covers, and the
 //! same azure_core pipeline for the providers no mgmt crate covers here and for Graph
 //! (GETs only, with a token for the Graph audience, never the ARM one), and the blob data
@@ -67,7 +67,7 @@ pub struct ArmClient {
     scope: String,
     graph: Url,
     graph_scope: String,
-    credential: Arc<dyn TokenCredential>,
+    credentials: Credentials,
     pipeline: Pipeline,
     storage: azure_mgmt_storage::package_2023_05::Client,
     authorization: azure_mgmt_authorization::package_2022_04_01::Client,
@@ -77,10 +77,29 @@ pub struct ArmClient {
     storage_key: Option<Secret>,
 }
 
-impl ArmClient {
+/// The same credential chain, one instance per token audience. The SDK's token cache holds
+/// one lock over all audiences while it fetches a token, so with a single instance the
+/// storage (or Graph) token would stall every ARM read for a round trip; separate
+/// instances let the tokens be fetched side by side.
+#[derive(Clone)]
+pub struct Credentials {
+    pub arm: Arc<dyn TokenCredential>,
+    pub graph: Arc<dyn TokenCredential>,
+    pub storage: Arc<dyn TokenCredential>,
+}
+
+impl Credentials {
     /// The Azure SDK credential chain: environment (service principal or workload identity,
     /// honouring `AZURE_AUTHORITY_HOST`), managed identity, then the Azure CLI login.
-    pub fn default_credential(cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, SignInError> {
+    pub fn default_chain(cloud: &Cloud) -> Result<Self, SignInError> {
+        Ok(Credentials {
+            arm: Self::chain(cloud)?,
+            graph: Self::chain(cloud)?,
+            storage: Self::chain(cloud)?,
+        })
+    }
+
+    fn chain(cloud: &Cloud) -> Result<Arc<dyn TokenCredential>, SignInError> {
         let mut options = TokenCredentialOptions::default();
         options.set_authority_host(cloud.authority_host.to_string());
         let unavailable =
@@ -97,10 +116,20 @@ impl ArmClient {
             .map_err(unavailable)?;
         Ok(Arc::new(credential))
     }
+}
 
+/// Whom a token is for: each has its own credential instance (see [`Credentials`]).
+#[derive(Clone, Copy)]
+enum Audience {
+    Arm,
+    Graph,
+    Storage,
+}
+
+impl ArmClient {
     pub fn new(
         cloud: &Cloud,
-        credential: Arc<dyn TokenCredential>,
+        credentials: Credentials,
         limits: &Limits,
         storage_key: Option<Secret>,
     ) -> Self {
@@ -120,13 +149,13 @@ impl ArmClient {
         let scopes = vec![cloud.arm_scope.clone()];
         let storage = azure_mgmt_storage::package_2023_05::Client::new(
             cloud.arm_endpoint.clone(),
-            credential.clone(),
+            credentials.arm.clone(),
             scopes.clone(),
             options.clone(),
         );
         let authorization = azure_mgmt_authorization::package_2022_04_01::Client::new(
             cloud.arm_endpoint.clone(),
-            credential.clone(),
+            credentials.arm.clone(),
             scopes,
             options,
         );
@@ -135,7 +164,7 @@ impl ArmClient {
             scope: cloud.arm_scope.clone(),
             graph: cloud.graph_endpoint.clone(),
             graph_scope: cloud.graph_scope.clone(),
-            credential,
+            credentials,
             pipeline,
             storage,
             authorization,
@@ -146,12 +175,16 @@ impl ArmClient {
     }
 
     /// Gets a token once before any read, so a missing or broken login stops the run
-    /// with one clear message instead of turning every read into an error.
+    /// with one clear message instead of turning every read into an error. The storage
+    /// token of the blob listing is fetched alongside, so the listing, the last read of a
+    /// run, does not wait for it; a failure there is the listing's own error, not the run's.
     pub async fn sign_in(&self) -> Result<(), SignInError> {
-        self.credential
-            .get_token(&[&self.scope])
-            .await
-            .map(|_| ())
+        let scopes = [self.scope.as_str()];
+        let (arm, _storage) = futures::join!(
+            self.credentials.arm.get_token(&scopes),
+            self.bearer(Audience::Storage)
+        );
+        arm.map(|_| ())
             .map_err(|e| SignInError::Failed(one_line(&e.to_string())))
     }
 
@@ -189,7 +222,7 @@ impl ArmClient {
             ArmRead::GroupMemberships(_) => {
                 match self.graph.join(read.path().trim_start_matches('/')) {
                     Ok(url) => {
-                        self.get_all_pages(url, &GRAPH_PAGING, &self.graph, &self.graph_scope)
+                        self.get_all_pages(url, &GRAPH_PAGING, &self.graph, Audience::Graph)
                             .await
                     }
                     Err(e) => Err(Failure::local(format!("bad URL: {e}"))),
@@ -207,13 +240,13 @@ impl ArmClient {
             }
             _ if read.is_list() => match self.url_for(read) {
                 Ok(url) => {
-                    self.get_all_pages(url, &ARM_PAGING, &self.base, &self.scope)
+                    self.get_all_pages(url, &ARM_PAGING, &self.base, Audience::Arm)
                         .await
                 }
                 Err(failure) => Err(failure),
             },
             _ => match self.url_for(read) {
-                Ok(url) => self.get_json(url, &self.scope).await,
+                Ok(url) => self.get_json(url, Audience::Arm).await,
                 Err(failure) => Err(failure),
             },
         };
@@ -282,11 +315,11 @@ impl ArmClient {
         mut url: Url,
         paging: &Paging,
         base: &Url,
-        scope: &str,
+        audience: Audience,
     ) -> Result<Value, Failure> {
         let mut items = Vec::new();
         for _ in 0..self.max_pages {
-            let page = self.get_json(url.clone(), scope).await?;
+            let page = self.get_json(url.clone(), audience).await?;
             let (page_items, next) = list_page(page, paging, base)?;
             items.extend(page_items);
             match next {
@@ -300,16 +333,25 @@ impl ArmClient {
         )))
     }
 
-    async fn get_json(&self, url: Url, scope: &str) -> Result<Value, Failure> {
-        let token = self
-            .credential
+    /// The `Authorization` header value for a request to `audience`.
+    async fn bearer(&self, audience: Audience) -> Result<String, Failure> {
+        let (credential, scope) = match audience {
+            Audience::Arm => (&self.credentials.arm, self.scope.as_str()),
+            Audience::Graph => (&self.credentials.graph, self.graph_scope.as_str()),
+            Audience::Storage => (&self.credentials.storage, blob::STORAGE_SCOPE),
+        };
+        let token = credential
             .get_token(&[scope])
             .await
             .map_err(|e| Failure::local(one_line(&format!("authentication failed: {e}"))))?;
+        Ok(format!("Bearer {}", token.token.secret()))
+    }
+
+    async fn get_json(&self, url: Url, audience: Audience) -> Result<Value, Failure> {
         let mut request = Request::new(url, Method::Get);
         request.insert_header(
             azure_core::headers::AUTHORIZATION,
-            format!("Bearer {}", token.token.secret()),
+            self.bearer(audience).await?,
         );
         request.set_body(azure_core::EMPTY_BODY);
         match self.pipeline.send(&Context::default(), &mut request).await {

@@ -50,11 +50,15 @@ fn pod(name: &str, ready: bool, waiting: Option<&str>) -> Value {
     })
 }
 
-/// A fake API server: every list the tool reads, answered only with the bearer `token`.
+/// A fake API server: every list the tool reads, answered only with the bearer `token`
+/// (or to anyone, when the caller authenticates otherwise, as by client certificate).
 /// Deployments come in two pages; the other Velero is on the second.
-async fn fake_kubernetes(token: &str) -> MockServer {
+pub(crate) async fn fake_kubernetes(token: Option<&str>) -> MockServer {
     let server = MockServer::start().await;
-    let auth = format!("Bearer {token}");
+    let authorized = |mock: wiremock::MockBuilder| match token {
+        Some(token) => mock.and(header("authorization", format!("Bearer {token}").as_str())),
+        None => mock,
+    };
     let answers = [
         (
             "/api/v1/persistentvolumes",
@@ -132,51 +136,51 @@ async fn fake_kubernetes(token: &str) -> MockServer {
         ),
     ];
     for (at, body) in answers {
-        Mock::given(method("GET"))
-            .and(path(at))
-            .and(header("authorization", auth.as_str()))
+        authorized(Mock::given(method("GET")).and(path(at)))
             .respond_with(ResponseTemplate::new(200).set_body_json(body))
             .mount(&server)
             .await;
     }
-    Mock::given(method("GET"))
-        .and(path("/apis/apps/v1/deployments"))
-        .and(query_param("continue", "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"))
-        .and(header("authorization", auth.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(list(
-            "DeploymentList",
-            vec![workload(
-                "Deployment",
-                "backup-tools",
-                "velero",
-                "velero/velero:v1.13.2",
-            )],
-            None,
-        )))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/apis/apps/v1/deployments"))
-        .and(query_param("limit", "500"))
-        .and(header("authorization", auth.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(list(
-            "DeploymentList",
-            vec![workload(
-                "Deployment",
-                "kube-system",
-                "coredns",
-                "mcr.microsoft.com/oss/kubernetes/coredns:v1.11.3",
-            )],
-            Some("eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"),
-        )))
-        .mount(&server)
-        .await;
+    authorized(
+        Mock::given(method("GET"))
+            .and(path("/apis/apps/v1/deployments"))
+            .and(query_param("continue", "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ")),
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_json(list(
+        "DeploymentList",
+        vec![workload(
+            "Deployment",
+            "backup-tools",
+            "velero",
+            "velero/velero:v1.13.2",
+        )],
+        None,
+    )))
+    .with_priority(1)
+    .mount(&server)
+    .await;
+    authorized(
+        Mock::given(method("GET"))
+            .and(path("/apis/apps/v1/deployments"))
+            .and(query_param("limit", "500")),
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_json(list(
+        "DeploymentList",
+        vec![workload(
+            "Deployment",
+            "kube-system",
+            "coredns",
+            "mcr.microsoft.com/oss/kubernetes/coredns:v1.11.3",
+        )],
+        Some("eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"),
+    )))
+    .mount(&server)
+    .await;
     server
 }
 
 /// A kubeconfig with one context `aks-prod` at `server`, authenticating as `user` (YAML).
-fn kubeconfig(dir: &Path, server: &str, user: &str) -> PathBuf {
+pub(crate) fn kubeconfig(dir: &Path, server: &str, user: &str) -> PathBuf {
     let file = dir.join("kubeconfig");
     let text = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: aks-prod\n  cluster:\n    server: {server}\ncontexts:\n- name: aks-prod\n  context:\n    cluster: aks-prod\n    user: admin\ncurrent-context: aks-prod\nusers:\n- name: admin\n  user:\n{user}"
@@ -189,7 +193,7 @@ fn token_user() -> String {
     format!("    token: {KUBE_TOKEN}\n")
 }
 
-fn run_json(output: &std::process::Output) -> Value {
+pub(crate) fn run_json(output: &std::process::Output) -> Value {
     assert!(
         output.status.code().is_some_and(|c| c != 2),
         "{}",
@@ -198,14 +202,14 @@ fn run_json(output: &std::process::Output) -> Value {
     json_of(output)
 }
 
-fn message_of<'a>(report: &'a Value, id: &str) -> &'a str {
+pub(crate) fn message_of<'a>(report: &'a Value, id: &str) -> &'a str {
     check_of(report, id)["message"].as_str().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kubeconfig_token_reads_every_page_and_the_bundle_replays_it_without_the_token() {
     let fake = FakeArm::serving("ready").await;
-    let kube = fake_kubernetes(KUBE_TOKEN).await;
+    let kube = fake_kubernetes(Some(KUBE_TOKEN)).await;
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &kube.uri(), &token_user());
     let flags = ["--kubeconfig", config.to_str().unwrap()];
@@ -280,6 +284,28 @@ async fn a_kubeconfig_token_reads_every_page_and_the_bundle_replays_it_without_t
     }
 }
 
+/// Standard base64, as kubeconfigs carry `*-data` fields (no crate needed for PEM text).
+pub(crate) fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// Every file under `dir`, or none when it was never written.
 fn walk_if_any(dir: &Path) -> Vec<PathBuf> {
     if dir.exists() {
@@ -289,7 +315,7 @@ fn walk_if_any(dir: &Path) -> Vec<PathBuf> {
     }
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -305,7 +331,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exec_plugin_authenticates_as_kubectl_would() {
     let fake = FakeArm::serving("ready").await;
-    let kube = fake_kubernetes(EXEC_TOKEN).await;
+    let kube = fake_kubernetes(Some(EXEC_TOKEN)).await;
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("credential.sh");
     std::fs::write(
@@ -338,7 +364,7 @@ async fn an_exec_plugin_authenticates_as_kubectl_would() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forbidden_list_is_an_error_naming_the_rbac_rule() {
     let fake = FakeArm::serving("ready").await;
-    let kube = fake_kubernetes(KUBE_TOKEN).await;
+    let kube = fake_kubernetes(Some(KUBE_TOKEN)).await;
     Mock::given(method("GET"))
         .and(path("/apis/apiextensions.k8s.io/v1/customresourcedefinitions"))
         .respond_with(ResponseTemplate::new(403).set_body_json(json!({
@@ -384,7 +410,7 @@ async fn a_forbidden_list_is_an_error_naming_the_rbac_rule() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_default_kubeconfig_is_used_only_for_this_cluster() {
     let fake = FakeArm::serving("ready").await;
-    let kube = fake_kubernetes(KUBE_TOKEN).await;
+    let kube = fake_kubernetes(Some(KUBE_TOKEN)).await;
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &kube.uri(), &token_user());
 
@@ -410,7 +436,7 @@ async fn the_default_kubeconfig_is_used_only_for_this_cluster() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_throttled_or_failing_page_is_retried_as_arm_reads_are() {
     let fake = FakeArm::serving("ready").await;
-    let kube = fake_kubernetes(KUBE_TOKEN).await;
+    let kube = fake_kubernetes(Some(KUBE_TOKEN)).await;
     for status in [429, 503] {
         Mock::given(method("GET"))
             .and(path("/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses"))
@@ -454,7 +480,7 @@ async fn a_pv_disks_sku_is_read_from_one_disk_list_per_resource_group() {
     const NODE_GROUP: &str =
         "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/MC_rg-aks-prod_aks-prod_eastus";
     let fake = FakeArm::serving("ready").await;
-    let kube = fake_kubernetes(KUBE_TOKEN).await;
+    let kube = fake_kubernetes(Some(KUBE_TOKEN)).await;
     let disk_pv = |name: &str, group: &str| {
         json!({"apiVersion": "v1", "kind": "PersistentVolume",
                "metadata": {"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": "disk.csi.azure.com"}},
@@ -545,7 +571,7 @@ async fn a_pv_disks_sku_is_read_from_one_disk_list_per_resource_group() {
 #[tokio::test]
 async fn a_throttled_page_waits_for_retry_after_and_each_attempt_is_logged() {
     let fake = FakeArm::serving("ready").await;
-    let kube = fake_kubernetes(KUBE_TOKEN).await;
+    let kube = fake_kubernetes(Some(KUBE_TOKEN)).await;
     Mock::given(method("GET"))
         .and(path("/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses"))
         .respond_with(
@@ -594,33 +620,12 @@ async fn a_client_certificate_and_key_never_leave_the_kubeconfig() {
     const KEY_MARK: &str = "plantedClientKeyMaterialQ7v";
     let pem =
         |kind: &str, body: &str| format!("-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n");
-    // Standard base64, as kubeconfigs carry it (no crate needed for ASCII input).
-    fn base64(data: &[u8]) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in data.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
     let key_data = base64(pem("PRIVATE KEY", KEY_MARK).as_bytes());
     let cert_data = base64(pem("CERTIFICATE", "plantedClientCertificateQ7v").as_bytes());
     let user =
         format!("    client-certificate-data: {cert_data}\n    client-key-data: {key_data}\n");
     let fake = FakeArm::serving("ready").await;
-    let kube = fake_kubernetes(KUBE_TOKEN).await;
+    let kube = fake_kubernetes(Some(KUBE_TOKEN)).await;
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &kube.uri(), &user);
     let flags = ["--kubeconfig", config.to_str().unwrap()];

@@ -11,6 +11,7 @@ mod cli;
 mod discovery;
 mod graph;
 mod kubernetes;
+mod kubernetes_tls;
 mod live;
 mod network;
 mod permissions;
