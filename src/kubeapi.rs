@@ -135,7 +135,9 @@ impl KubeClient {
         let mut items = Vec::new();
         let mut next: Option<String> = None;
         loop {
-            let mut uri = format!("{}?limit={PAGE_SIZE}", list.path());
+            let path = list.path();
+            let joiner = if path.contains('?') { '&' } else { '?' };
+            let mut uri = format!("{path}{joiner}limit={PAGE_SIZE}");
             if let Some(token) = &next {
                 let token: String =
                     url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
@@ -331,14 +333,50 @@ fn kept(list: KubeList, item: &Value) -> Value {
             "spec.template.spec.initContainers.name",
             "spec.template.spec.initContainers.image",
         ],
-        KubeList::ExtensionPods => &[
+        KubeList::ExtensionPods | KubeList::StorkPods | KubeList::PxBackupPods => &[
             "metadata.name",
             "metadata.namespace",
             "status.phase",
             "status.conditions.type",
             "status.conditions.status",
             "status.containerStatuses.name",
+            "status.containerStatuses.ready",
+            "status.containerStatuses.restartCount",
             "status.containerStatuses.state.waiting.reason",
+        ],
+        // What Stork recorded of a PXB backup or restore: its state and reasons per volume
+        // and per resource, never the volumes' options or the backup location's secrets.
+        KubeList::ApplicationBackups | KubeList::ApplicationRestores => &[
+            "metadata.name",
+            "metadata.namespace",
+            "metadata.creationTimestamp",
+            "metadata.annotations",
+            "spec.backupLocation",
+            "spec.backupName",
+            "spec.namespaces",
+            "status.status",
+            "status.stage",
+            "status.reason",
+            "status.triggerTimestamp",
+            "status.lastUpdateTimestamp",
+            "status.finishTimestamp",
+            "status.volumes.persistentVolumeClaim",
+            "status.volumes.sourceNamespace",
+            "status.volumes.namespace",
+            "status.volumes.volume",
+            "status.volumes.sourceVolume",
+            "status.volumes.restoreVolume",
+            "status.volumes.driverName",
+            "status.volumes.storageClass",
+            "status.volumes.provisioner",
+            "status.volumes.status",
+            "status.volumes.reason",
+            "status.resources.name",
+            "status.resources.namespace",
+            "status.resources.kind",
+            "status.resources.group",
+            "status.resources.status",
+            "status.resources.reason",
         ],
     };
     let mut out = Value::Object(Map::new());
@@ -351,6 +389,13 @@ fn kept(list: KubeList, item: &Value) -> Value {
     if let Some(Value::Object(annotations)) = out.pointer_mut("/metadata/annotations") {
         // kubectl's copy of the whole object: large, and nothing the checks read.
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        if matches!(
+            list,
+            KubeList::ApplicationBackups | KubeList::ApplicationRestores
+        ) {
+            // PXB's own marks (created-by, backup and cluster names), nothing else.
+            annotations.retain(|key, _| key.starts_with("portworx.io/"));
+        }
     }
     out
 }

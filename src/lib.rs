@@ -15,6 +15,7 @@ mod cli;
 mod cloud;
 mod collect;
 mod commands;
+mod diagnosis;
 mod exit;
 mod facts;
 #[cfg(any(test, feature = "fuzzing"))]

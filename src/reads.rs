@@ -46,6 +46,11 @@ pub enum ArmRead {
     ResourceGroup(ResourceId),
     /// The backup instances of a vault (to discover the snapshot resource group).
     BackupInstances(ResourceId),
+    /// Every backup job of a vault (`diagnose`; the list has no `$filter`, and omits each
+    /// job's `extendedInfo`).
+    BackupJobs(ResourceId),
+    /// One backup job, by its ID, with `extendedInfo` (warnings, the restore's destination).
+    BackupJob(ResourceId),
     StorageAccount(ResourceId),
     BlobContainer {
         account: ResourceId,
@@ -106,7 +111,8 @@ impl ArmRead {
             ArmRead::Cluster(id)
             | ArmRead::Vault(id)
             | ArmRead::ResourceGroup(id)
-            | ArmRead::StorageAccount(id) => id.to_string(),
+            | ArmRead::StorageAccount(id)
+            | ArmRead::BackupJob(id) => id.to_string(),
             ArmRead::Provider {
                 subscription,
                 namespace,
@@ -120,6 +126,7 @@ impl ArmRead {
                 format!("{cluster}/trustedAccessRoleBindings")
             }
             ArmRead::BackupInstances(vault) => format!("{vault}/backupInstances"),
+            ArmRead::BackupJobs(vault) => format!("{vault}/backupJobs"),
             ArmRead::BlobContainer { account, container } => {
                 format!("{account}/blobServices/default/containers/{container}")
             }
@@ -169,7 +176,10 @@ impl ArmRead {
             ArmRead::Cluster(_) | ArmRead::TrustedAccessBindings(_) => API_CONTAINER_SERVICE,
             ArmRead::Provider { .. } | ArmRead::ResourceGroup(_) => API_RESOURCES,
             ArmRead::Extensions(_) => API_KUBERNETES_CONFIGURATION,
-            ArmRead::Vault(_) | ArmRead::BackupInstances(_) => API_DATA_PROTECTION,
+            ArmRead::Vault(_)
+            | ArmRead::BackupInstances(_)
+            | ArmRead::BackupJobs(_)
+            | ArmRead::BackupJob(_) => API_DATA_PROTECTION,
             ArmRead::StorageAccount(_) | ArmRead::BlobContainer { .. } | ArmRead::ListKeys(_) => {
                 API_STORAGE
             }
@@ -196,6 +206,7 @@ impl ArmRead {
             ArmRead::Extensions(_)
                 | ArmRead::TrustedAccessBindings(_)
                 | ArmRead::BackupInstances(_)
+                | ArmRead::BackupJobs(_)
                 | ArmRead::RoleAssignments { .. }
                 | ArmRead::DenyAssignments { .. }
                 | ArmRead::Permissions(_)
@@ -218,6 +229,9 @@ impl ArmRead {
             ArmRead::ResourceGroup(_) => "Microsoft.Resources/subscriptions/resourceGroups/read",
             ArmRead::BackupInstances(_) => {
                 "Microsoft.DataProtection/backupVaults/backupInstances/read"
+            }
+            ArmRead::BackupJobs(_) | ArmRead::BackupJob(_) => {
+                "Microsoft.DataProtection/backupVaults/backupJobs/read"
             }
             ArmRead::StorageAccount(_) => "Microsoft.Storage/storageAccounts/read",
             ArmRead::BlobContainer { .. } => {
@@ -336,6 +350,14 @@ pub enum KubeList {
     DaemonSets,
     /// The pods of the backup extension's namespace.
     ExtensionPods,
+    /// `diagnose`: Stork's records of PXB backups (all namespaces).
+    ApplicationBackups,
+    /// `diagnose`: Stork's records of PXB restores onto the cluster (all namespaces).
+    ApplicationRestores,
+    /// `diagnose`: Stork's pods, found as Stork finds itself (label `name=stork`).
+    StorkPods,
+    /// `diagnose`: the PXB server's pods (label `app=px-backup`), when it runs here.
+    PxBackupPods,
 }
 
 impl KubeList {
@@ -349,6 +371,15 @@ impl KubeList {
         KubeList::ExtensionPods,
     ];
 
+    /// The lists `diagnose` adds to the checks' ones.
+    pub const DIAGNOSIS: [KubeList; 4] = [
+        KubeList::ApplicationBackups,
+        KubeList::ApplicationRestores,
+        KubeList::StorkPods,
+        KubeList::PxBackupPods,
+    ];
+
+    /// The path under the API server, with the label selector when the list has one.
     pub fn path(self) -> &'static str {
         match self {
             KubeList::PersistentVolumes => "/api/v1/persistentvolumes",
@@ -362,6 +393,14 @@ impl KubeList {
             KubeList::Deployments => "/apis/apps/v1/deployments",
             KubeList::DaemonSets => "/apis/apps/v1/daemonsets",
             KubeList::ExtensionPods => "/api/v1/namespaces/dataprotection-microsoft/pods",
+            KubeList::ApplicationBackups => {
+                "/apis/stork.libopenstorage.org/v1alpha1/applicationbackups"
+            }
+            KubeList::ApplicationRestores => {
+                "/apis/stork.libopenstorage.org/v1alpha1/applicationrestores"
+            }
+            KubeList::StorkPods => "/api/v1/pods?labelSelector=name%3Dstork",
+            KubeList::PxBackupPods => "/api/v1/pods?labelSelector=app%3Dpx-backup",
         }
     }
 
@@ -388,6 +427,15 @@ impl KubeList {
             }
             KubeList::ExtensionPods => {
                 "Kubernetes RBAC: list pods (apiGroup \"\") in namespace dataprotection-microsoft"
+            }
+            KubeList::ApplicationBackups => {
+                "Kubernetes RBAC: list applicationbackups (apiGroup stork.libopenstorage.org, all namespaces)"
+            }
+            KubeList::ApplicationRestores => {
+                "Kubernetes RBAC: list applicationrestores (apiGroup stork.libopenstorage.org, all namespaces)"
+            }
+            KubeList::StorkPods | KubeList::PxBackupPods => {
+                "Kubernetes RBAC: list pods (apiGroup \"\", all namespaces)"
             }
         }
     }
