@@ -5,6 +5,7 @@
 
 use crate::checks::Profile;
 use crate::cloud::CloudName;
+use crate::diagnosis::Scope;
 use crate::target::{HelmInputs, PxbEndpoint, RestoreRole, TargetRecord, CLUSTER_TYPE};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -44,6 +45,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Read the same facts and write a redacted support bundle for `check --bundle`.
     Collect(CollectArgs),
+    /// For support: find the failed backups and restores Azure Backup and Portworx Backup
+    /// recorded, show their reasons, and run the checks that explain them on every cluster
+    /// involved.
+    Diagnose(DiagnoseArgs),
     /// List the check catalog: id, profiles, title.
     Checks,
     /// Explain one check: what it verifies, why, what it reads, how to fix it.
@@ -129,6 +134,59 @@ pub struct CollectArgs {
     /// Where to write the bundle: a .tar.gz (or .tgz) file, or a directory (must not exist or be empty).
     #[arg(long, value_name = "DIR|FILE")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub window: WindowArgs,
+}
+
+/// Which recorded failures `diagnose` looks at (and `collect` gathers for it).
+#[derive(Args)]
+pub struct WindowArgs {
+    /// Failures recorded within this long before now (7d, 48h, 90m, 2w). Default: 7d.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub since: Option<std::time::Duration>,
+    /// Only this failure: an Azure Backup job's ID or name, or a Stork ApplicationBackup /
+    /// ApplicationRestore as NAMESPACE/NAME or NAME.
+    #[arg(long, value_name = "ID")]
+    pub job: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DiagnoseArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Diagnose from a support bundle (directory or .tar.gz) offline; the window is then
+    /// counted back from the bundle's collection time.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Format table|json|markdown, to stdout; FORMAT=PATH writes it to a file. Repeatable.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", value_parser = parse_output, default_value = "table", action = clap::ArgAction::Append)]
+    pub output: Vec<OutputSpec>,
+}
+
+impl WindowArgs {
+    pub fn is_empty(&self) -> bool {
+        self.since.is_none() && self.job.is_none()
+    }
+
+    /// The scope these flags give, counted back from `now` (whole seconds).
+    pub fn scope(&self, now: time::OffsetDateTime) -> Scope {
+        let since = now - self.since.unwrap_or(DEFAULT_WINDOW);
+        Scope {
+            since: since.replace_nanosecond(0).unwrap_or(since),
+            job: self.job.clone(),
+        }
+    }
+}
+
+/// The default window of `--since`.
+pub const DEFAULT_WINDOW: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, humantime::DurationError> {
+    humantime::parse_duration(text)
 }
 
 #[derive(Args)]

@@ -12,7 +12,7 @@
 
 use crate::arm::ArmClient;
 use crate::kubeapi::KubeClient;
-use crate::plan::next_reads;
+use crate::plan::{next_reads, Purpose};
 use crate::probe::probe;
 use crate::reads::{ArmRead, FailureKind, RawRead, RawReads, ReadError};
 use crate::target::Target;
@@ -29,13 +29,14 @@ pub async fn collect(
     client: &ArmClient,
     kube: Option<&KubeClient>,
     target: &Target,
+    purpose: &Purpose,
     probe_timeout: Duration,
     progress: Progress<'_>,
 ) -> RawReads {
     let mut raws = RawReads::default();
     let mut planned = 0;
     for _ in 0..MAX_ROUNDS {
-        let reads = next_reads(target, &raws);
+        let reads = next_reads(target, purpose, &raws);
         if reads.is_empty() {
             break;
         }

@@ -216,6 +216,7 @@ fn replay(target: TargetRecord, raws: RawReads, observed_at: Option<time::Offset
         target,
         raws,
         observed_at: observed_at.unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        diagnosis: None,
     };
     let profile = None;
     let Ok(report) = pipeline::judge(

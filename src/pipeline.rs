@@ -6,7 +6,9 @@
 //! here changes Azure: a live gather signs in once, then only reads.
 
 use crate::cli::{ConnectionArgs, OutputFormat, TargetArgs};
+use crate::diagnosis::{self, ClusterRole, ClusterRun, Diagnosis, Scope};
 use crate::facts::Facts;
+use crate::plan::Purpose;
 use crate::reads::RawReads;
 use crate::report::{self, Report};
 use crate::target::{Target, TargetRecord};
@@ -19,6 +21,8 @@ pub struct Gathered {
     pub target: TargetRecord,
     pub raws: RawReads,
     pub observed_at: time::OffsetDateTime,
+    /// Present when the reads include `diagnose`'s: what they were selected for.
+    pub diagnosis: Option<Scope>,
 }
 
 /// The reads of a bundle, with the target it was collected for.
@@ -29,14 +33,16 @@ pub fn gather_bundle(path: &std::path::Path) -> Result<Gathered> {
         target: manifest.target,
         raws,
         observed_at,
+        diagnosis: manifest.diagnosis,
     })
 }
 
 /// Validates every local input first (target, key, cloud), then signs in once and reads
-/// everything the checks need from ARM.
+/// everything the checks (and for [`Purpose::Diagnose`], the diagnosis) need.
 pub fn gather_live(
     args: &TargetArgs,
     connection: &ConnectionArgs,
+    purpose: &Purpose,
     progress: &Progress,
 ) -> Result<Gathered> {
     let (mut record, key) = live_target(args)?;
@@ -69,7 +75,15 @@ pub fn gather_live(
         let step = |done: usize, planned: usize, read: &crate::reads::ArmRead| {
             progress.step(done, planned, read)
         };
-        let raws = collect::collect(&client, kube.as_ref(), &target, probe_timeout, &step).await;
+        let raws = collect::collect(
+            &client,
+            kube.as_ref(),
+            &target,
+            purpose,
+            probe_timeout,
+            &step,
+        )
+        .await;
         progress.clear();
         Ok::<_, anyhow::Error>(raws)
     })?;
@@ -77,6 +91,10 @@ pub fn gather_live(
         target: record,
         raws,
         observed_at: time::OffsetDateTime::now_utc(),
+        diagnosis: match purpose {
+            Purpose::Check => None,
+            Purpose::Diagnose(scope) => Some(scope.clone()),
+        },
     })
 }
 
@@ -133,6 +151,39 @@ pub fn judge(
     })
 }
 
+/// The failures recorded for the gathered cluster in `scope`, each with the verdicts of
+/// the checks that explain it on every cluster involved (the gathered one and the restore
+/// targets and sources the records name, read in the same gather).
+pub fn diagnose(gathered: &Gathered, scope: Scope) -> Result<Diagnosis> {
+    let facts = facts(gathered)?;
+    let cluster = facts.target.cluster.clone();
+    let vault = facts.target.vault.clone();
+    let recorded = diagnosis::recorded_failures(
+        &scope,
+        &cluster,
+        vault.as_ref(),
+        &gathered.raws,
+        gathered.observed_at,
+    );
+    let mut runs = vec![ClusterRun {
+        cluster: cluster.clone(),
+        role: ClusterRole::Checked,
+        verdicts: Ok(checks::run_all(&facts, None)),
+    }];
+    for (target, role) in diagnosis::related_targets(&facts.target, &recorded) {
+        let other = target.cluster.clone();
+        let verdicts = Facts::derive(target, &gathered.raws, gathered.observed_at)
+            .map(|facts| checks::run_all(&facts, None))
+            .map_err(|e| e.describe());
+        runs.push(ClusterRun {
+            cluster: other,
+            role,
+            verdicts,
+        });
+    }
+    Ok(diagnosis::diagnose(scope, cluster, vault, recorded, runs))
+}
+
 /// The report in one format. `terminal`: it goes to a terminal (the table then follows
 /// the terminal's width); `color`: the table may use colour.
 pub fn render(report: &Report, format: OutputFormat, terminal: bool, color: bool) -> String {
@@ -140,17 +191,19 @@ pub fn render(report: &Report, format: OutputFormat, terminal: bool, color: bool
         OutputFormat::Json => report::json::render(report),
         OutputFormat::Junit => report::junit::render(report),
         OutputFormat::Markdown => report::markdown::render(report),
-        OutputFormat::Table => {
-            // COLUMNS (set by shells, or by hand) wins; else the terminal's width, else 100.
-            let columns = std::env::var("COLUMNS")
-                .ok()
-                .and_then(|c| c.parse::<u16>().ok())
-                .filter(|c| *c >= 40);
-            let style = report::table::Style {
-                color,
-                width: columns.or((!terminal).then_some(100)),
-            };
-            report::table::render(report, &style)
-        }
+        OutputFormat::Table => report::table::render(report, &table_style(terminal, color)),
+    }
+}
+
+/// The table's style: COLUMNS (set by shells, or by hand) wins; else the terminal's width
+/// when writing to one, else 100 columns.
+pub fn table_style(terminal: bool, color: bool) -> report::table::Style {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<u16>().ok())
+        .filter(|c| *c >= 40);
+    report::table::Style {
+        color,
+        width: columns.or((!terminal).then_some(100)),
     }
 }

@@ -12,28 +12,76 @@
 //! This is the only place that knows which reads follow from which answers: it derives a
 //! [`Facts`] snapshot of the reads so far and reads its fields. It makes no reads itself.
 
+use crate::diagnosis::{self, Scope};
 use crate::facts::{
-    disk_reads, existence_reads, is_initiative, kubernetes_reads, plan_backup_location, Facts,
-    LocationPlan, Policy, KUBERNETES_CONFIGURATION,
+    disk_reads, existence_reads, is_initiative, kubernetes_reads, plan_backup_location,
+    reaches_cluster, Facts, LocationPlan, Policy, KUBERNETES_CONFIGURATION,
 };
 use crate::ids::ResourceId;
 use crate::probe::Protocol;
 use crate::rbac::{Principal, RbacData};
-use crate::reads::{ArmRead, RawReads};
+use crate::reads::{ArmRead, KubeList, RawReads};
 use crate::requirements;
 use crate::target::Target;
 use time::OffsetDateTime;
 
-pub fn next_reads(target: &Target, raws: &RawReads) -> Vec<ArmRead> {
+/// What a run reads: what the checks need, or that plus what `diagnose` needs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Purpose {
+    Check,
+    Diagnose(Scope),
+}
+
+pub fn next_reads(target: &Target, purpose: &Purpose, raws: &RawReads) -> Vec<ArmRead> {
+    let mut reads = check_reads(target, raws);
+    if let Purpose::Diagnose(scope) = purpose {
+        reads.extend(diagnosis_reads(target, scope, raws));
+    }
+    reads.retain(|r| !raws.contains(r));
+    reads.sort_by_key(ArmRead::key);
+    reads.dedup_by_key(|r| r.key());
+    reads
+}
+
+fn check_reads(target: &Target, raws: &RawReads) -> Vec<ArmRead> {
     let mut reads = target_reads(target);
     if let Ok(facts) = Facts::derive(target.clone(), raws, OffsetDateTime::UNIX_EPOCH) {
         // The target completed with what was discovered so far, read as if it were given.
         reads.extend(target_reads(&facts.target));
         reads.extend(dependent_reads(&facts));
     }
-    reads.retain(|r| !raws.contains(r));
-    reads.sort_by_key(ArmRead::key);
-    reads.dedup_by_key(|r| r.key());
+    reads
+}
+
+/// What `diagnose` adds: the vault's job list, then the selected jobs one by one; Stork's
+/// records and pods through the cluster's Kubernetes API; then, for each other cluster a
+/// recorded failure names, everything the checks read of that cluster.
+fn diagnosis_reads(target: &Target, scope: &Scope, raws: &RawReads) -> Vec<ArmRead> {
+    let Ok(facts) = Facts::derive(target.clone(), raws, OffsetDateTime::UNIX_EPOCH) else {
+        return Vec::new();
+    };
+    let mut reads = Vec::new();
+    if reaches_cluster(&facts.target, &facts.cluster) {
+        reads.extend(KubeList::DIAGNOSIS.into_iter().map(ArmRead::Kubernetes));
+    }
+    if let Some(vault) = &facts.target.vault {
+        reads.push(ArmRead::BackupJobs(vault.clone()));
+        reads.extend(
+            diagnosis::jobs_to_read(scope, &facts.target.cluster, vault, raws)
+                .into_iter()
+                .map(ArmRead::BackupJob),
+        );
+    }
+    let recorded = diagnosis::recorded_failures(
+        scope,
+        &facts.target.cluster,
+        facts.target.vault.as_ref(),
+        raws,
+        facts.observed_at,
+    );
+    for (related, _) in diagnosis::related_targets(&facts.target, &recorded) {
+        reads.extend(check_reads(&related, raws));
+    }
     reads
 }
 
@@ -291,13 +339,13 @@ mod tests {
         .unwrap();
         let is_kubernetes = |r: &ArmRead| matches!(r, ArmRead::Kubernetes(_));
         let mut raws = RawReads::default();
-        assert!(!next_reads(&target, &raws).iter().any(is_kubernetes));
+        assert!(!next_reads(&target, &Purpose::Check, &raws).iter().any(is_kubernetes));
         let read = ArmRead::Cluster(target.cluster.clone());
         raws.insert(RawRead::ok(
             &read,
             serde_json::json!({"properties": {"fqdn": "aks1-dns-1.hcp.eastus.azmk8s.io"}}),
         ));
-        let second = next_reads(&target, &raws);
+        let second = next_reads(&target, &Purpose::Check, &raws);
         assert_eq!(second.iter().filter(|r| is_kubernetes(r)).count(), 7);
     }
 
@@ -322,7 +370,7 @@ mod tests {
             &ArmRead::Cluster(target.cluster.clone()),
             serde_json::json!({"properties": {}}),
         ));
-        assert!(!next_reads(&target, &raws).iter().any(is_disks));
+        assert!(!next_reads(&target, &Purpose::Check, &raws).iter().any(is_disks));
         let disk = |group: &str, name: &str| {
             format!("/subscriptions/sub1/resourceGroups/{group}/providers/Microsoft.Compute/disks/{name}")
         };
@@ -343,7 +391,7 @@ mod tests {
             &ArmRead::Kubernetes(crate::reads::KubeList::PersistentVolumes),
             serde_json::json!({"items": volumes}),
         ));
-        let groups: Vec<String> = next_reads(&target, &raws)
+        let groups: Vec<String> = next_reads(&target, &Purpose::Check, &raws)
             .into_iter()
             .filter(is_disks)
             .map(|r| r.path().to_ascii_lowercase())

@@ -229,6 +229,28 @@ pub struct TargetRecord {
 }
 
 impl Target {
+    /// Another cluster a recorded restore involves, checked against the same vault (and
+    /// vault identity); every other input is this cluster's own and stays to discovery.
+    pub fn related(&self, cluster: ResourceId) -> Target {
+        Target {
+            cluster,
+            vault: self.vault.clone(),
+            vault_identity: self.vault_identity.clone(),
+            snapshot_resource_group: None,
+            storage_account: None,
+            blob_container: None,
+            staging_resource_group: None,
+            staging_storage_account: None,
+            pxb_principal: None,
+            restore_source_cluster: None,
+            restore_role: None,
+            storage_account_key_provided: false,
+            pxb: PxbEndpoint::default(),
+            helm: None,
+            kubernetes: None,
+        }
+    }
+
     pub fn from_record(record: &TargetRecord) -> Result<Self, TargetError> {
         let cluster = ResourceId::parse_typed(&record.cluster, CLUSTER_TYPE)
             .map_err(TargetError::ResourceId)?;

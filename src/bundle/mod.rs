@@ -27,6 +27,7 @@
 mod v1;
 mod wire;
 
+use crate::diagnosis::Scope;
 use crate::reads::{RawRead, RawReads, ReadError, Source};
 use crate::target::TargetRecord;
 use anyhow::{bail, Context, Result};
@@ -51,6 +52,8 @@ pub struct Manifest {
     pub tool_version: String,
     pub collected_at: String,
     pub target: TargetRecord,
+    /// What `diagnose` looked for when the bundle was collected (the window, the job).
+    pub diagnosis: Option<Scope>,
     /// Every read that failed, from the reads themselves.
     pub failed_reads: Vec<FailedRead>,
 }
@@ -78,12 +81,18 @@ impl Manifest {
     }
 
     /// The manifest of reads this tool has just collected.
-    pub fn new(target: TargetRecord, collected_at: String, raws: &RawReads) -> Self {
+    pub fn new(
+        target: TargetRecord,
+        collected_at: String,
+        diagnosis: Option<Scope>,
+        raws: &RawReads,
+    ) -> Self {
         Self::of(
             FORMAT_VERSION,
             env!("CARGO_PKG_VERSION").to_string(),
             collected_at,
             target,
+            diagnosis,
             raws,
         )
     }
@@ -93,6 +102,7 @@ impl Manifest {
         tool_version: String,
         collected_at: String,
         target: TargetRecord,
+        diagnosis: Option<Scope>,
         raws: &RawReads,
     ) -> Self {
         let failed_reads = raws
@@ -110,6 +120,7 @@ impl Manifest {
             tool_version,
             collected_at,
             target,
+            diagnosis,
             failed_reads,
         }
     }
@@ -350,12 +361,17 @@ pub fn parse(mut files: Vec<(String, String)>, origin: &str) -> Result<(Manifest
         other => bail!("the bundle has an unsupported format version {other:?}"),
     };
     let malformed = || format!("the manifest of {origin} is malformed");
-    let (tool_version, collected_at, target) = if version == 1 {
+    let (tool_version, collected_at, target, diagnosis) = if version == 1 {
         let m: v1::ManifestRecord = serde_json::from_value(header).with_context(malformed)?;
-        (m.tool_version, m.collected_at, m.target.into())
+        (m.tool_version, m.collected_at, m.target.into(), None)
     } else {
         let m: ManifestRecord = serde_json::from_value(header).with_context(malformed)?;
-        (m.tool_version, m.collected_at, m.target.into())
+        let diagnosis = m
+            .diagnosis
+            .map(Scope::try_from)
+            .transpose()
+            .with_context(malformed)?;
+        (m.tool_version, m.collected_at, m.target.into(), diagnosis)
     };
     let mut raws = RawReads::default();
     for (name, text) in files
@@ -373,7 +389,14 @@ pub fn parse(mut files: Vec<(String, String)>, origin: &str) -> Result<(Manifest
         crate::redact::read(&mut raw);
         raws.insert(raw);
     }
-    let manifest = Manifest::of(version, tool_version, collected_at, target, &raws);
+    let manifest = Manifest::of(
+        version,
+        tool_version,
+        collected_at,
+        target,
+        diagnosis,
+        &raws,
+    );
     Ok((manifest, raws))
 }
 

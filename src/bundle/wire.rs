@@ -6,11 +6,13 @@
 //! Nothing here reads or writes files; `bundle` does.
 
 use super::{FailedRead, Manifest, FORMAT, FORMAT_VERSION};
+use crate::diagnosis::Scope;
 use crate::probe::Protocol;
 use crate::reads::{ArmCall, FailureKind, RawRead, ReadError, Source};
 use crate::target::{HelmInputs, KubeAccess, PxbEndpoint, RestoreRole, TargetRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
 
 /// `manifest.json` of a version 2 bundle.
 #[derive(Debug, Serialize, Deserialize)]
@@ -21,9 +23,43 @@ pub struct ManifestRecord {
     pub tool_version: String,
     pub collected_at: String,
     pub target: TargetWire,
+    /// Present when the bundle holds `diagnose`'s reads: what they were selected for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<DiagnosisWire>,
     /// A summary for people; the read records are what counts.
     #[serde(default)]
     pub failed_reads: Vec<FailedReadRecord>,
+}
+
+/// The window (RFC 3339 start) and the job `diagnose` was collected for.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DiagnosisWire {
+    pub since: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+}
+
+impl From<&Scope> for DiagnosisWire {
+    fn from(scope: &Scope) -> Self {
+        DiagnosisWire {
+            since: scope
+                .since
+                .format(&Rfc3339)
+                .unwrap_or_else(|_| scope.since.to_string()),
+            job: scope.job.clone(),
+        }
+    }
+}
+
+impl TryFrom<DiagnosisWire> for Scope {
+    type Error = time::error::Parse;
+
+    fn try_from(wire: DiagnosisWire) -> Result<Self, Self::Error> {
+        Ok(Scope {
+            since: time::OffsetDateTime::parse(&wire.since, &Rfc3339)?,
+            job: wire.job,
+        })
+    }
 }
 
 /// Where a read came from. A new source is a new variant here and a new record variant
@@ -379,6 +415,7 @@ impl From<&Manifest> for ManifestRecord {
             tool_version: manifest.tool_version.clone(),
             collected_at: manifest.collected_at.clone(),
             target: TargetWire::from(&manifest.target),
+            diagnosis: manifest.diagnosis.as_ref().map(DiagnosisWire::from),
             failed_reads: manifest
                 .failed_reads
                 .iter()

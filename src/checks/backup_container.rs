@@ -342,14 +342,14 @@ mod tests {
     #[test]
     fn the_listing_is_planned_once_the_account_gives_its_endpoint() {
         let s = scenario(true, Some(true));
-        let reads = crate::plan::next_reads(&s.target_ids(), &s.raws);
+        let reads = crate::plan::next_reads(&s.target_ids(), &crate::plan::Purpose::Check, &s.raws);
         assert!(reads.contains(&listing_read()), "{reads:?}");
         let mut s = Scenario::new();
         s.set(
             &ArmRead::Extensions(s.target_ids().cluster),
             extensions(true),
         );
-        let reads = crate::plan::next_reads(&s.target_ids(), &s.raws);
+        let reads = crate::plan::next_reads(&s.target_ids(), &crate::plan::Purpose::Check, &s.raws);
         assert!(
             !reads.iter().any(|r| matches!(r, ArmRead::BlobList { .. })),
             "{reads:?}"

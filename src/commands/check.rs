@@ -4,6 +4,7 @@
 use crate::cli::{self, CheckArgs};
 use crate::exit::Exit;
 use crate::pipeline;
+use crate::plan::Purpose;
 use crate::report::FailOn;
 use crate::ui::Ui;
 use anyhow::{bail, Context, Result};
@@ -20,7 +21,12 @@ pub fn run(args: CheckArgs, ui: &Ui) -> Result<Exit> {
             }
             pipeline::gather_bundle(path)?
         }
-        None => pipeline::gather_live(&args.target, &args.connection, &ui.progress())?,
+        None => pipeline::gather_live(
+            &args.target,
+            &args.connection,
+            &Purpose::Check,
+            &ui.progress(),
+        )?,
     };
     let fail_on = FailOn {
         warn: args.fail_on.contains(&cli::FailOn::Warn),

@@ -7,6 +7,7 @@ mod bundle;
 mod check;
 mod checks;
 mod collect;
+mod diagnose;
 mod explain;
 mod role_definition;
 mod shell;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Check(args) => check::run(args, &ui),
         Command::Collect(args) => collect::run(args, &ui),
+        Command::Diagnose(args) => diagnose::run(args, &ui),
         Command::Checks => checks::run(),
         Command::Explain { id } => explain::run(&id),
         Command::Completions { shell } => shell::completions(shell),

@@ -12,9 +12,11 @@
 mod judge;
 pub mod reasons;
 mod recorded;
+mod targets;
 
 pub use judge::diagnose;
 pub use recorded::{jobs_to_read, recorded_failures, related_clusters};
+pub use targets::related_targets;
 
 use crate::checks::{Status, Verdict};
 use crate::exit::Exit;

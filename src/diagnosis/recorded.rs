@@ -33,7 +33,10 @@ pub fn recorded_failures(
 }
 
 /// The other clusters the failures involve (restore targets and sources), each once.
-pub fn related_clusters(recorded: &Recorded, cluster: &ResourceId) -> Vec<(ResourceId, ClusterRole)> {
+pub fn related_clusters(
+    recorded: &Recorded,
+    cluster: &ResourceId,
+) -> Vec<(ResourceId, ClusterRole)> {
     let _ = (recorded, cluster);
     Vec::new()
 }

@@ -121,12 +121,19 @@ fn items<T: serde::de::DeserializeOwned>(raws: &RawReads, list: KubeList) -> Obs
 /// The Kubernetes lists to read once the cluster's API server is known to be the one the
 /// kubeconfig points at (or the user chose the context).
 pub fn kubernetes_reads(target: &Target, cluster: &Cluster) -> Vec<ArmRead> {
-    match &target.kubernetes {
-        Some(access) if access.chosen || serves_cluster(access, cluster) => {
-            KubeList::ALL.into_iter().map(ArmRead::Kubernetes).collect()
-        }
-        _ => Vec::new(),
+    if reaches_cluster(target, cluster) {
+        KubeList::ALL.into_iter().map(ArmRead::Kubernetes).collect()
+    } else {
+        Vec::new()
     }
+}
+
+/// Whether the target's Kubernetes access is this cluster's API server.
+pub fn reaches_cluster(target: &Target, cluster: &Cluster) -> bool {
+    target
+        .kubernetes
+        .as_ref()
+        .is_some_and(|access| access.chosen || serves_cluster(access, cluster))
 }
 
 /// Whether the context's server host is one of the cluster's API server names from ARM.

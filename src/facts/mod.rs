@@ -31,8 +31,8 @@ pub use access::Access;
 pub use blob::Blob;
 pub use discovery::{Discovery, BACKUP_OPERATOR_ROLE};
 pub use kubernetes::{
-    disk_reads, kubernetes_reads, ClusterObjects, Kubernetes, Metadata, PersistentVolume,
-    StorageClass, Workload, DISK_CSI_DRIVER,
+    disk_reads, kubernetes_reads, reaches_cluster, ClusterObjects, Kubernetes, Metadata,
+    PersistentVolume, StorageClass, Workload, DISK_CSI_DRIVER,
 };
 pub use network::{AppliedNsg, Network};
 pub use policy::{is_initiative, Policy};
