@@ -8,6 +8,7 @@ mod blob;
 mod bundle_format;
 mod bundles;
 mod cli;
+mod diagnose;
 mod discovery;
 mod graph;
 mod kubernetes;
