@@ -361,3 +361,150 @@ pub fn render(diagnosis: &Diagnosis) -> String {
     };
     serde_json::to_string_pretty(&value).expect("diagnosis structs always serialize") + "\n"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{
+        no_failure, two_failures, AKS1, AKS2, BACKUP_JOB, EXTENSION_FIX, RESTORE_JOB, VAULT,
+    };
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn parsed(diagnosis: &Diagnosis) -> Value {
+        let text = render(diagnosis);
+        assert!(text.ends_with("}\n"), "one object and a final newline");
+        serde_json::from_str(&text).expect("the output is JSON")
+    }
+
+    #[test]
+    fn header_target_and_summary_keep_their_contract_names() {
+        let v = parsed(&two_failures());
+        assert_eq!(v["schema"], "pxb-preflight-diagnosis/v1");
+        assert_eq!(
+            v["tool"],
+            json!({"name": "pxb-preflight", "version": env!("CARGO_PKG_VERSION")})
+        );
+        assert_eq!(
+            v["target"],
+            json!({"cluster": AKS1, "vault": VAULT, "since": "2026-11-22T00:00:00Z", "job": null})
+        );
+        assert_eq!(
+            v["summary"],
+            json!({"failures": 2, "explained": 1, "unexplained": 1})
+        );
+        assert_eq!(v["mapping_version"], "2026-11-29");
+        assert_eq!(
+            v["notes"],
+            json!(["31 failed jobs in the window: the 25 most recent were read in detail"])
+        );
+    }
+
+    #[test]
+    fn an_explained_failure_carries_its_reasons_matches_and_checks() {
+        let v = parsed(&two_failures());
+        assert_eq!(
+            v["failures"][0],
+            json!({
+                "product": "azure-backup", "operation": "restore", "record": "backup-job",
+                "id": RESTORE_JOB, "time": "2026-11-28T09:12:44Z", "status": "Failed",
+                "source_cluster": AKS1, "target_cluster": AKS2,
+                "reasons": [{
+                    "code": "UserErrorBackupExtensionNotInstalled",
+                    "message": "The backup extension is not installed on the target cluster.",
+                    "recommended_action": "Install the backup extension on the cluster and retry the restore.",
+                    "subject": null
+                }],
+                "explained": true,
+                "explained_by": ["backup-extension"],
+                "matches": [{
+                    "matched": "UserErrorBackupExtensionNotInstalled",
+                    "checks": ["backup-extension"],
+                    "source": "https://learn.microsoft.com/azure/backup/azure-kubernetes-service-backup-troubleshoot"
+                }],
+                "checks": [
+                    {"cluster": AKS1, "id": "backup-extension", "status": "pass",
+                     "message": "azure-aks-backup | Succeeded, release namespace dataprotection-microsoft",
+                     "remediation": null},
+                    {"cluster": AKS2, "id": "backup-extension", "status": "fail",
+                     "message": "no extension of type microsoft.dataprotection.kubernetes on the cluster",
+                     "remediation": EXTENSION_FIX}
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn an_unknown_code_is_shown_as_recorded_and_explained_by_nothing() {
+        let v = parsed(&two_failures());
+        let f = &v["failures"][1];
+        assert_eq!(f["operation"], "backup");
+        assert_eq!(f["id"], BACKUP_JOB);
+        assert_eq!(f["time"], Value::Null);
+        assert_eq!(f["target_cluster"], Value::Null);
+        assert_eq!(
+            f["reasons"][0]["code"],
+            "UserErrorSomethingNobodyDocumented"
+        );
+        assert_eq!(f["reasons"][0]["recommended_action"], Value::Null);
+        assert_eq!(f["reasons"][0]["subject"], "shop/data-0");
+        assert_eq!(f["explained"], false);
+        assert_eq!(f["explained_by"], json!([]));
+        assert_eq!(f["matches"], json!([]));
+        assert_eq!(f["checks"], json!([]));
+    }
+
+    #[test]
+    fn clusters_say_how_they_take_part_and_why_one_was_not_checked() {
+        let v = parsed(&two_failures());
+        assert_eq!(
+            v["clusters"][0],
+            json!({"cluster": AKS1, "role": "checked", "checked": true, "message": null,
+                   "summary": {"pass": 2, "warn": 0, "fail": 0, "skip": 0, "error": 1},
+                   "failing": ["trusted-access"]})
+        );
+        assert_eq!(v["clusters"][1]["role"], "restore-target");
+        assert_eq!(v["clusters"][1]["failing"], json!(["backup-extension"]));
+        let not_checked = &v["clusters"][2];
+        assert_eq!(not_checked["role"], "restore-source");
+        assert_eq!(not_checked["checked"], false);
+        assert_eq!(
+            not_checked["message"],
+            "404 on GET managedClusters/aks3: ResourceNotFound"
+        );
+        assert_eq!(not_checked["summary"], Value::Null);
+        assert_eq!(not_checked["failing"], json!([]));
+    }
+
+    #[test]
+    fn pods_and_unread_records_keep_their_contract_names() {
+        let v = parsed(&two_failures());
+        assert_eq!(
+            v["pods"][1],
+            json!({"component": "px-backup", "namespace": "central",
+                   "name": "px-backup-5c8d7f9b4-qm7zn", "phase": "Running", "ready": false,
+                   "waiting": "CrashLoopBackOff", "restarts": 12})
+        );
+        assert_eq!(v["pods"][0]["waiting"], Value::Null);
+
+        let v = parsed(&no_failure());
+        assert_eq!(
+            v["summary"],
+            json!({"failures": 0, "explained": 0, "unexplained": 0})
+        );
+        assert_eq!(v["failures"], json!([]));
+        assert_eq!(
+            v["unread"],
+            json!([{
+                "what": "the vault's backup jobs",
+                "call": format!("GET {VAULT}/backupJobs?api-version=2024-04-01"),
+                "permission": "Microsoft.DataProtection/backupVaults/backupJobs/read",
+                "message": "403 AuthorizationFailed"
+            }])
+        );
+    }
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(render(&two_failures()));
+    }
+}
