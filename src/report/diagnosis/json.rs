@@ -20,7 +20,7 @@ pub const SCHEMA: &str = "pxb-preflight-diagnosis/v1";
 struct DiagnosisV1<'a> {
     schema: &'static str,
     tool: ToolV1,
-    target: TargetV1,
+    target: TargetV1<'a>,
     summary: SummaryV1,
     failures: Vec<FailureV1<'a>>,
     clusters: Vec<ClusterV1<'a>>,
@@ -38,11 +38,11 @@ struct ToolV1 {
 }
 
 #[derive(Serialize)]
-struct TargetV1 {
+struct TargetV1<'a> {
     cluster: String,
     vault: Option<String>,
     since: String,
-    job: Option<String>,
+    job: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -345,7 +345,7 @@ pub fn render(diagnosis: &Diagnosis) -> String {
             cluster: diagnosis.cluster.to_string(),
             vault: diagnosis.vault.as_ref().map(ToString::to_string),
             since: rfc3339(diagnosis.scope.since),
-            job: diagnosis.scope.job.clone(),
+            job: diagnosis.scope.job.as_deref(),
         },
         summary: SummaryV1 {
             failures: c.failures,

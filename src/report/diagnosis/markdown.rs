@@ -175,3 +175,59 @@ fn clusters(diagnosis: &Diagnosis, names: &ClusterNames) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{no_failure, two_failures, EXTENSION_FIX};
+    use super::*;
+
+    #[test]
+    fn shows_each_failure_its_checks_and_fixes() {
+        let text = render(&two_failures());
+        for expected in [
+            "## pxb-preflight diagnose: 2 failures: 1 explained, 1 unexplained\n",
+            "### 1. Azure Backup restore: Failed (2026-11-28T09:12:44Z)",
+            "| `UserErrorBackupExtensionNotInstalled` | The backup extension is not installed on the target cluster. | Install the backup extension on the cluster and retry the restore. |  |",
+            "| aks2 | `backup-extension` | fail | no extension of type microsoft.dataprotection.kubernetes on the cluster |",
+            &format!("How to fix `backup-extension` on aks2:\n\n```sh\n{EXTENSION_FIX}\n```\n"),
+            "**explained by: `backup-extension` (fail on aks2)**",
+            "**not explained by any prerequisite check (code `UserErrorSomethingNobodyDocumented` is not in the mapping)**",
+            "| restore source | not checked: 404 on GET managedClusters/aks3: ResourceNotFound |",
+            "| `trusted-access` |",
+            "| px-backup | `central/px-backup-5c8d7f9b4-qm7zn` | Running | CrashLoopBackOff | 12 |",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn escapes_pipes_in_cells() {
+        let text = render(&two_failures());
+        assert!(text.contains(
+            "| aks1 | `backup-extension` | pass | azure-aks-backup \\| Succeeded, release namespace dataprotection-microsoft |"
+        ));
+        // Every table row still has as many cells as its header.
+        for line in text.lines().filter(|l| l.starts_with("| aks1 |")) {
+            assert_eq!(line.replace("\\|", "").matches('|').count(), 5, "{line}");
+        }
+    }
+
+    #[test]
+    fn without_failures_says_so_and_lists_what_could_not_be_read() {
+        let text = render(&no_failure());
+        assert!(text.starts_with(
+            "## pxb-preflight diagnose: No failed backup or restore recorded since 2026-11-22T00:00:00Z."
+        ));
+        assert!(text.contains("### Could not read\n"));
+        assert!(text.contains(
+            "| `Microsoft.DataProtection/backupVaults/backupJobs/read` | 403 AuthorizationFailed |"
+        ));
+        assert!(text.contains("- no Kubernetes access: Stork objects were not read\n"));
+        assert!(!text.contains("### 1."));
+    }
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(render(&two_failures()));
+    }
+}

@@ -51,29 +51,22 @@ fn counts(diagnosis: &Diagnosis) -> Counts {
     }
 }
 
-/// The summary line: "2 failures: 1 explained, 1 unexplained", or that none was recorded.
+/// The summary line: "2 failures: 1 explained, 1 unexplained", or that none was recorded
+/// (and, then, whether some record could not be read).
 fn summary_line(diagnosis: &Diagnosis) -> String {
     let c = counts(diagnosis);
-    if c.failures == 0 {
-        return no_failure_line(diagnosis);
+    if c.failures > 0 {
+        let noun = if c.failures == 1 {
+            "failure"
+        } else {
+            "failures"
+        };
+        return format!(
+            "{} {noun}: {} explained, {} unexplained",
+            c.failures, c.explained, c.unexplained
+        );
     }
-    let noun = if c.failures == 1 {
-        "failure"
-    } else {
-        "failures"
-    };
-    format!(
-        "{} {noun}: {} explained, {} unexplained",
-        c.failures, c.explained, c.unexplained
-    )
-}
-
-fn no_failure_line(diagnosis: &Diagnosis) -> String {
-    let since = rfc3339(diagnosis.scope.since);
-    let mut line = match &diagnosis.scope.job {
-        Some(job) => format!("No failed backup or restore recorded since {since} for job {job}."),
-        None => format!("No failed backup or restore recorded since {since}."),
-    };
+    let mut line = no_failure_line(diagnosis);
     // Exit 3, not 0: what could not be read may hold the failures.
     if !diagnosis.unread.is_empty() {
         line.push_str(&format!(
@@ -82,6 +75,14 @@ fn no_failure_line(diagnosis: &Diagnosis) -> String {
         ));
     }
     line
+}
+
+fn no_failure_line(diagnosis: &Diagnosis) -> String {
+    let since = rfc3339(diagnosis.scope.since);
+    match &diagnosis.scope.job {
+        Some(job) => format!("No failed backup or restore recorded since {since} for job {job}."),
+        None => format!("No failed backup or restore recorded since {since}."),
+    }
 }
 
 /// RFC 3339 in UTC (`2026-11-22T00:00:00Z`), whatever offset the record carried.

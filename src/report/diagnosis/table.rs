@@ -220,3 +220,86 @@ fn status_cell(status: Status, style: &Style) -> Cell {
         Status::Skip => Color::DarkGrey,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{no_failure, two_failures, AKS1, EXTENSION_FIX, RESTORE_JOB};
+    use super::*;
+
+    fn plain(width: u16) -> Style {
+        Style {
+            color: false,
+            width: Some(width),
+        }
+    }
+
+    #[test]
+    fn shows_each_failure_with_its_reasons_checks_fixes_and_the_summary() {
+        let text = render(&two_failures(), &plain(120));
+        for expected in [
+            "Failure 1 of 2: 2026-11-28T09:12:44Z  Azure Backup restore  Failed",
+            RESTORE_JOB,
+            "UserErrorBackupExtensionNotInstalled: The backup extension is not installed on the target cluster.",
+            "Recommended action: Install the backup extension on the cluster and retry the restore.",
+            "Subject: shop/data-0",
+            "Failure 2 of 2: time not recorded  Azure Backup backup  CompletedWithWarnings",
+            "=> explained by: backup-extension (fail on aks2)",
+            "=> not explained by any prerequisite check (code UserErrorSomethingNobodyDocumented is not in the mapping)",
+            "aks3 (restore source): not checked: 404 on GET managedClusters/aks3",
+            "failing: trusted-access",
+            "CrashLoopBackOff",
+            "31 failed jobs in the window",
+            "\n2 failures: 1 explained, 1 unexplained (mapping data 2026-11-29)\n",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+        assert!(text.contains("┆ FAIL ") && text.contains("┆ PASS "));
+        // The fix is a whole line of its own, pasteable into a shell.
+        assert!(text.contains(&format!(
+            "  backup-extension on aks2:\n    {EXTENSION_FIX}\n"
+        )));
+        // The Ready pod is not listed.
+        assert!(!text.contains("stork-7d9f8b6c5-x2k4p"));
+        assert!(!text.contains('\u{1b}'), "colour escapes without colour");
+    }
+
+    #[test]
+    fn colours_statuses_only_when_asked() {
+        let style = Style {
+            color: true,
+            width: Some(120),
+        };
+        assert!(render(&two_failures(), &style).contains('\u{1b}'));
+    }
+
+    #[test]
+    fn rows_fit_the_width() {
+        let text = render(&two_failures(), &plain(80));
+        let rows = text
+            .lines()
+            .filter(|l| l.starts_with(['│', '┌', '└', '├', '╞']));
+        assert!(rows.clone().count() > 5);
+        assert!(rows.into_iter().all(|l| l.chars().count() <= 80), "{text}");
+    }
+
+    #[test]
+    fn without_failures_says_so_and_still_shows_what_could_not_be_read() {
+        let text = render(&no_failure(), &plain(100));
+        assert!(text.contains(&format!("Cluster: {AKS1}\n")));
+        assert!(
+            text.contains("\nNo failed backup or restore recorded since 2026-11-22T00:00:00Z.\n")
+        );
+        assert!(text.contains(
+            "  the vault's backup jobs: 403 AuthorizationFailed\n    call: GET /subscriptions/"
+        ));
+        assert!(text.contains("    grant: Microsoft.DataProtection/backupVaults/backupJobs/read\n"));
+        assert!(text.contains("no Kubernetes access: Stork objects were not read"));
+        assert!(text.contains("Incomplete: 1 record(s) could not be read."));
+        assert!(!text.contains("Failure 1"));
+    }
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(render(&two_failures(), &plain(100)));
+    }
+}
