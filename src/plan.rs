@@ -339,7 +339,9 @@ mod tests {
         .unwrap();
         let is_kubernetes = |r: &ArmRead| matches!(r, ArmRead::Kubernetes(_));
         let mut raws = RawReads::default();
-        assert!(!next_reads(&target, &Purpose::Check, &raws).iter().any(is_kubernetes));
+        assert!(!next_reads(&target, &Purpose::Check, &raws)
+            .iter()
+            .any(is_kubernetes));
         let read = ArmRead::Cluster(target.cluster.clone());
         raws.insert(RawRead::ok(
             &read,
@@ -370,7 +372,9 @@ mod tests {
             &ArmRead::Cluster(target.cluster.clone()),
             serde_json::json!({"properties": {}}),
         ));
-        assert!(!next_reads(&target, &Purpose::Check, &raws).iter().any(is_disks));
+        assert!(!next_reads(&target, &Purpose::Check, &raws)
+            .iter()
+            .any(is_disks));
         let disk = |group: &str, name: &str| {
             format!("/subscriptions/sub1/resourceGroups/{group}/providers/Microsoft.Compute/disks/{name}")
         };

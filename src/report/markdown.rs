@@ -4,7 +4,8 @@
 use super::Report;
 use crate::exit::Exit;
 
-fn cell(text: &str) -> String {
+/// A table cell: `|` would end the cell and a newline the row.
+pub(super) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 

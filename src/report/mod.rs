@@ -36,10 +36,11 @@ pub struct Summary {
     pub error: usize,
 }
 
-impl Report {
-    pub fn summary(&self) -> Summary {
+impl Summary {
+    /// The count of each status among `verdicts`.
+    pub fn of(verdicts: &[Verdict]) -> Summary {
         let mut s = Summary::default();
-        for v in &self.verdicts {
+        for v in verdicts {
             match v.outcome.status {
                 Status::Pass => s.pass += 1,
                 Status::Warn => s.warn += 1,
@@ -49,6 +50,12 @@ impl Report {
             }
         }
         s
+    }
+}
+
+impl Report {
+    pub fn summary(&self) -> Summary {
+        Summary::of(&self.verdicts)
     }
 
     /// Whether this outcome alone makes the run not ready: a fail, a warn with

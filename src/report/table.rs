@@ -34,10 +34,7 @@ pub fn render(report: &Report, style: &Style) -> String {
         }
     }
     for v in &report.verdicts {
-        let mut status = Cell::new(v.outcome.status.name().to_uppercase());
-        if style.color {
-            status = status.fg(color(v.outcome.status));
-        }
+        let status = status_cell(v.outcome.status, style);
         table.add_row(vec![
             Cell::new(v.check.id),
             status,
@@ -76,6 +73,16 @@ pub fn render(report: &Report, style: &Style) -> String {
         super::missing_flags_note(report)
     ));
     out
+}
+
+/// A status in capitals, coloured when the style allows.
+pub(super) fn status_cell(status: Status, style: &Style) -> Cell {
+    let cell = Cell::new(status.name().to_uppercase());
+    if style.color {
+        cell.fg(color(status))
+    } else {
+        cell
+    }
 }
 
 fn color(status: Status) -> Color {

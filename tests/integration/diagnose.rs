@@ -124,13 +124,19 @@ async fn a_failed_restore_is_explained_on_the_target_cluster_and_the_bundle_repl
         .as_array()
         .unwrap()
         .contains(&json!("backup-extension")));
-    assert_eq!(check_run(restore, "aks-dr", "backup-extension")["status"], "fail");
+    assert_eq!(
+        check_run(restore, "aks-dr", "backup-extension")["status"],
+        "fail"
+    );
     assert_eq!(restore["explained"], true);
 
     // A warning no prerequisite check covers stays unexplained, its code as recorded.
     let warned = failure(&diagnosis, WARNED_JOB);
     assert_eq!(warned["status"], "CompletedWithWarnings");
-    assert_eq!(warned["reasons"][0]["code"], "UserErrorPVSnapshotLimitReached");
+    assert_eq!(
+        warned["reasons"][0]["code"],
+        "UserErrorPVSnapshotLimitReached"
+    );
     assert_eq!(warned["reasons"][0]["subject"], "shop/data-mysql-0");
     assert_eq!(warned["explained"], false);
 
@@ -289,10 +295,21 @@ fn the_demo_bundle_names_the_failing_checks_of_each_failure() {
     let out = assert_cmd::Command::cargo_bin("pxb-preflight")
         .unwrap()
         .env_clear()
-        .args(["diagnose", "--bundle", bundle.to_str().unwrap(), "-o", "json"])
+        .args([
+            "diagnose",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
         .output()
         .unwrap();
-    assert_eq!(exit_of(&out), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        exit_of(&out),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let diagnosis = json_of(&out);
     // The bundle's own window (7 days before collection) leaves the older failure out.
     assert_eq!(diagnosis["target"]["since"], "2026-11-13T10:12:31Z");
@@ -302,7 +319,13 @@ fn the_demo_bundle_names_the_failing_checks_of_each_failure() {
     let table = assert_cmd::Command::cargo_bin("pxb-preflight")
         .unwrap()
         .env_clear()
-        .args(["diagnose", "--bundle", bundle.to_str().unwrap(), "--color", "never"])
+        .args([
+            "diagnose",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--color",
+            "never",
+        ])
         .env("COLUMNS", "120")
         .output()
         .unwrap();
@@ -346,9 +369,20 @@ fn a_bundle_with_nothing_recorded_exits_zero() {
     let out = assert_cmd::Command::cargo_bin("pxb-preflight")
         .unwrap()
         .env_clear()
-        .args(["diagnose", "--bundle", bundle.to_str().unwrap(), "-o", "json"])
+        .args([
+            "diagnose",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
         .output()
         .unwrap();
-    assert_eq!(exit_of(&out), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        exit_of(&out),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(json_of(&out)["summary"]["failures"], 0);
 }

@@ -5,7 +5,7 @@
 //! the output by accident. Change a field only with a new schema version. Absent values are
 //! `null` (not left out): support tooling reads every field of every failure.
 
-use super::{counts, failing, rfc3339, summary_of};
+use super::{counts, failing, rfc3339};
 use crate::checks::Status;
 use crate::diagnosis::{
     CheckRun, ClusterRole, ClusterRun, DiagnosedFailure, Diagnosis, Match, Operation, PodState,
@@ -294,7 +294,11 @@ impl<'a> From<&'a DiagnosedFailure> for FailureV1<'a> {
 impl<'a> From<&'a ClusterRun> for ClusterV1<'a> {
     fn from(c: &'a ClusterRun) -> Self {
         let (message, summary, failing) = match &c.verdicts {
-            Ok(verdicts) => (None, Some(summary_of(verdicts).into()), failing(verdicts)),
+            Ok(verdicts) => (
+                None,
+                Some(crate::report::Summary::of(verdicts).into()),
+                failing(verdicts),
+            ),
             Err(message) => (Some(message.as_str()), None, Vec::new()),
         };
         ClusterV1 {

@@ -5,14 +5,10 @@
 
 use super::{
     explanation_text, failing, operation_label, product_label, record_label, rfc3339, role_label,
-    summary_line, summary_of, ClusterNames,
+    summary_line, ClusterNames,
 };
 use crate::diagnosis::{DiagnosedFailure, Diagnosis};
-
-/// A table cell: `|` would end the cell and a newline the row.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
+use crate::report::markdown::cell;
 
 fn code(text: &str) -> String {
     format!("`{text}`")
@@ -155,7 +151,7 @@ fn clusters(diagnosis: &Diagnosis, names: &ClusterNames) -> String {
         let role = role_label(run.role);
         match &run.verdicts {
             Ok(verdicts) => {
-                let s = summary_of(verdicts);
+                let s = crate::report::Summary::of(verdicts);
                 let failing: Vec<String> = failing(verdicts).into_iter().map(code).collect();
                 out.push_str(&format!(
                     "| {label} | {role} | {} | {} | {} | {} | {} | {} |\n",

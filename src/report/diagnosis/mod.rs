@@ -9,7 +9,6 @@ mod json;
 mod markdown;
 mod table;
 
-use super::Summary;
 use crate::checks::{Status, Verdict};
 use crate::diagnosis::{
     CheckRun, ClusterRole, DiagnosedFailure, Diagnosis, Operation, Product, Record,
@@ -90,21 +89,6 @@ fn rfc3339(time: OffsetDateTime) -> String {
     let utc = time.to_offset(UtcOffset::UTC);
     // Only years outside 0..=9999 cannot be written in RFC 3339; show them as they are.
     utc.format(&Rfc3339).unwrap_or_else(|_| utc.to_string())
-}
-
-/// The verdict counts of one cluster's checks.
-fn summary_of(verdicts: &[Verdict]) -> Summary {
-    let mut s = Summary::default();
-    for v in verdicts {
-        match v.outcome.status {
-            Status::Pass => s.pass += 1,
-            Status::Warn => s.warn += 1,
-            Status::Fail => s.fail += 1,
-            Status::Skip => s.skip += 1,
-            Status::Error => s.error += 1,
-        }
-    }
-    s
 }
 
 /// The ids of the checks that fail or error (the ones that can explain a failure).

@@ -5,12 +5,12 @@
 
 use super::{
     explanation_text, failing, operation_label, product_label, record_label, rfc3339, role_label,
-    summary_line, summary_of, ClusterNames,
+    summary_line, ClusterNames,
 };
-use crate::checks::Status;
+
 use crate::diagnosis::{DiagnosedFailure, Diagnosis};
-use crate::report::table::Style;
-use comfy_table::{presets, Cell, Color, ColumnConstraint, ContentArrangement, Table};
+use crate::report::table::{status_cell, Style};
+use comfy_table::{presets, Cell, ColumnConstraint, ContentArrangement, Table};
 
 pub fn render(diagnosis: &Diagnosis, style: &Style) -> String {
     let names = ClusterNames::of(diagnosis);
@@ -143,7 +143,7 @@ fn clusters(diagnosis: &Diagnosis, names: &ClusterNames) -> String {
         let role = role_label(run.role);
         match &run.verdicts {
             Ok(verdicts) => {
-                let s = summary_of(verdicts);
+                let s = crate::report::Summary::of(verdicts);
                 out.push_str(&format!(
                     "  {label} ({role}): {} pass, {} warn, {} fail, {} skip, {} error\n    {}\n",
                     s.pass, s.warn, s.fail, s.skip, s.error, run.cluster
@@ -206,19 +206,6 @@ fn new_table<const N: usize>(header: [&str; N], fixed: &[usize], style: &Style) 
         }
     }
     table
-}
-
-fn status_cell(status: Status, style: &Style) -> Cell {
-    let cell = Cell::new(status.name().to_uppercase());
-    if !style.color {
-        return cell;
-    }
-    cell.fg(match status {
-        Status::Pass => Color::Green,
-        Status::Warn => Color::Yellow,
-        Status::Fail | Status::Error => Color::Red,
-        Status::Skip => Color::DarkGrey,
-    })
 }
 
 #[cfg(test)]
