@@ -105,8 +105,8 @@ struct Listed<T> {
 }
 
 enum Read<T> {
-    /// Not in the collected data.
-    Absent,
+    /// Not in the collected data (said as a failed read is, for reads that must be there).
+    Absent(Unobserved),
     Failed(Unobserved),
     Got(T),
 }
@@ -115,7 +115,7 @@ enum Read<T> {
 /// hide the others.
 fn read_list<T: DeserializeOwned>(raws: &RawReads, read: &ArmRead, field: &str) -> Read<Listed<T>> {
     match observe::<Value>(raws, read) {
-        Err(u) if u.kind == FailureKind::NotCollected => Read::Absent,
+        Err(u) if u.kind == FailureKind::NotCollected => Read::Absent(u),
         Err(u) => Read::Failed(u),
         Ok(body) => {
             let values = body.get(field).and_then(Value::as_array);
@@ -305,14 +305,7 @@ fn backup_jobs(
 ) {
     let jobs = match read_list::<Job>(raws, &ArmRead::BackupJobs(vault.clone()), "value") {
         Read::Got(jobs) => jobs,
-        Read::Absent => {
-            // Not collected, said the way a failed read is.
-            if let Err(u) = observe::<Value>(raws, &ArmRead::BackupJobs(vault.clone())) {
-                recorded.unread.push(unread("the vault's backup jobs", u));
-            }
-            return;
-        }
-        Read::Failed(u) => {
+        Read::Absent(u) | Read::Failed(u) => {
             recorded.unread.push(unread("the vault's backup jobs", u));
             return;
         }
@@ -504,15 +497,7 @@ fn backup_instances(
     let read = ArmRead::BackupInstances(vault.clone());
     let instances = match read_list::<BackupInstance>(raws, &read, "value") {
         Read::Got(instances) => instances,
-        Read::Absent => {
-            if let Err(u) = observe::<Value>(raws, &read) {
-                recorded
-                    .unread
-                    .push(unread("the vault's backup instances", u));
-            }
-            return;
-        }
-        Read::Failed(u) => {
+        Read::Absent(u) | Read::Failed(u) => {
             recorded
                 .unread
                 .push(unread("the vault's backup instances", u));
@@ -652,7 +637,7 @@ fn stork_objects(scope: &Scope, cluster: &ResourceId, raws: &RawReads, recorded:
     for (list, kind, operation) in lists {
         let objects = match read_list::<StorkObject>(raws, &ArmRead::Kubernetes(list), "items") {
             Read::Got(objects) => objects,
-            Read::Absent => {
+            Read::Absent(_) => {
                 not_collected = true;
                 continue;
             }
@@ -820,7 +805,7 @@ fn pods(raws: &RawReads, recorded: &mut Recorded) {
         let pods = match read_list::<PodRecord>(raws, &ArmRead::Kubernetes(list), "items") {
             Read::Got(pods) => pods,
             // Said once, with the Stork objects.
-            Read::Absent => continue,
+            Read::Absent(_) => continue,
             Read::Failed(u) => {
                 recorded
                     .unread
@@ -863,5 +848,781 @@ fn pod_state(component: &'static str, pod: &PodRecord) -> PodState {
             .iter()
             .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone()),
         restarts: containers.iter().filter_map(|c| c.restart_count).sum(),
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::reads::RawRead;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    pub const SUB: &str = "62b829ee-7936-40c9-a1c9-47a93f9f3965";
+
+    pub fn cluster_named(name: &str) -> ResourceId {
+        ResourceId::parse(&format!(
+            "/subscriptions/{SUB}/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/{name}"
+        ))
+        .unwrap()
+    }
+
+    pub fn vault() -> ResourceId {
+        ResourceId::parse(&format!(
+            "/subscriptions/{SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/vault1"
+        ))
+        .unwrap()
+    }
+
+    pub fn scope() -> Scope {
+        Scope {
+            since: datetime!(2026-11-22 00:00 UTC),
+            job: None,
+        }
+    }
+
+    pub fn job_id(name: &str) -> String {
+        // ARM spells the vault type `Backupvaults` in job IDs.
+        format!("/subscriptions/{SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/Backupvaults/vault1/backupJobs/{name}")
+    }
+
+    /// A job resource as `Jobs_List` gives it (no `extendedInfo`).
+    pub fn job(
+        name: &str,
+        category: &str,
+        status: &str,
+        start: &str,
+        data_source: &ResourceId,
+    ) -> Value {
+        json!({
+            "properties": {
+                "activityID": format!("{name}-activity"),
+                "subscriptionId": SUB,
+                "backupInstanceId": format!("{}/backupInstances/aks1-bi", vault()),
+                "dataSourceId": data_source.as_str(),
+                "vaultName": "vault1",
+                "backupInstanceFriendlyName": data_source.name(),
+                "sourceResourceGroup": "rg-aks",
+                "dataSourceSetName": null,
+                "dataSourceName": data_source.name(),
+                "progressEnabled": false,
+                "sourceSubscriptionID": SUB,
+                "startTime": start,
+                "dataSourceType": "Microsoft.ContainerService/managedClusters",
+                "operationCategory": category,
+                "operation": category,
+                "status": status,
+                "isUserTriggered": false,
+                "supportedActions": [""],
+                "duration": "00:02:11.9724387",
+                "dataSourceLocation": "westeurope",
+                "errorDetails": null
+            },
+            "id": job_id(name),
+            "name": name,
+            "type": "Microsoft.DataProtection/Backupvaults/backupJobs"
+        })
+    }
+
+    pub fn with_errors(mut job: Value, errors: Value) -> Value {
+        job["properties"]["errorDetails"] = errors;
+        job
+    }
+
+    pub fn with_extended(mut job: Value, extended: Value) -> Value {
+        job["properties"]["extendedInfo"] = extended;
+        job
+    }
+
+    pub fn user_error(code: &str, message: &str) -> Value {
+        json!({
+            "code": code,
+            "details": null,
+            "innerError": null,
+            "isRetryable": false,
+            "isUserError": true,
+            "message": message,
+            "properties": {"ActivityId": "0e684b2f-cf83-47d4-8b67-c5c1397ef0a5-Ibz"},
+            "recommendedAction": [
+                "Delete the extension, and then install the extension again.",
+                "Retry the operation."
+            ],
+            "target": ""
+        })
+    }
+
+    pub fn reads(entries: Vec<(ArmRead, Value)>) -> RawReads {
+        let mut raws = RawReads::default();
+        for (read, body) in entries {
+            raws.insert(RawRead::ok(&read, body));
+        }
+        raws
+    }
+
+    fn jobs_read() -> ArmRead {
+        ArmRead::BackupJobs(vault())
+    }
+
+    fn detail_read(name: &str) -> ArmRead {
+        ArmRead::BackupJob(ResourceId::parse(&job_id(name)).unwrap())
+    }
+
+    fn at() -> OffsetDateTime {
+        datetime!(2026-11-29 12:00 UTC)
+    }
+
+    /// Two pages merged: this cluster's jobs in every state, another cluster's, and old ones.
+    fn merged_list() -> Value {
+        let aks1 = cluster_named("aks1");
+        let aks2 = cluster_named("aks2");
+        json!({"value": [
+            job("j-ok", "Backup", "Completed", "2026-11-28T02:00:03.1746833Z", &aks1),
+            job("j-failed", "Backup", "Failed", "2026-11-27T02:00:03.1746833Z", &aks1),
+            job("j-warn", "Backup", "CompletedWithWarnings", "2026-11-28T03:00:00Z", &aks1),
+            job("j-running", "Backup", "InProgress", "2026-11-29T02:00:00Z", &aks1),
+            job("j-cancelled", "Backup", "Cancelled", "2026-11-29T01:00:00Z", &aks1),
+            job("j-odd", "Backup", "PartiallyFailed", "2026-11-26T00:00:00Z", &aks1),
+            job("j-old", "Backup", "Failed", "2026-11-01T00:00:00Z", &aks1),
+            job("j-other", "Backup", "Failed", "2026-11-28T04:00:00Z", &aks2),
+            job("j-restore-other", "Restore", "Failed", "2026-11-28T09:12:44Z", &aks2),
+            job("j-succeeded", "Backup", "Succeeded", "2026-11-28T05:00:00Z", &aks1)
+        ]})
+    }
+
+    #[test]
+    fn jobs_to_read_keeps_failed_jobs_of_the_cluster_and_restores_most_recent_first() {
+        let raws = reads(vec![(jobs_read(), merged_list())]);
+        let names: Vec<String> = jobs_to_read(&scope(), &cluster_named("aks1"), &vault(), &raws)
+            .iter()
+            .map(|id| id.name().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            ["j-restore-other", "j-warn", "j-failed", "j-odd"],
+            "another cluster's backups, successes, running, cancelled and old jobs are left out"
+        );
+    }
+
+    #[test]
+    fn jobs_to_read_is_narrowed_by_the_job_and_capped() {
+        let raws = reads(vec![(jobs_read(), merged_list())]);
+        let one = Scope {
+            job: Some("J-FAILED".into()),
+            ..scope()
+        };
+        let ids = jobs_to_read(&one, &cluster_named("aks1"), &vault(), &raws);
+        assert_eq!(ids.len(), 1);
+        assert_eq!(ids[0].as_str(), job_id("j-failed"));
+        let by_id = Scope {
+            job: Some(job_id("j-warn").to_lowercase()),
+            ..scope()
+        };
+        assert_eq!(
+            jobs_to_read(&by_id, &cluster_named("aks1"), &vault(), &raws).len(),
+            1
+        );
+
+        let aks1 = cluster_named("aks1");
+        let many: Vec<Value> = (0..MAX_JOB_READS + 3)
+            .map(|i| {
+                job(
+                    &format!("j{i:02}"),
+                    "Backup",
+                    "Failed",
+                    &format!("2026-11-28T{:02}:{:02}:00Z", i / 60, i % 60),
+                    &aks1,
+                )
+            })
+            .collect();
+        let raws = reads(vec![(jobs_read(), json!({ "value": many }))]);
+        let ids = jobs_to_read(&scope(), &aks1, &vault(), &raws);
+        assert_eq!(ids.len(), MAX_JOB_READS);
+        assert_eq!(ids[0].name(), format!("j{:02}", MAX_JOB_READS + 2));
+        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws, at());
+        assert_eq!(recorded.failures.len(), MAX_JOB_READS);
+        assert!(
+            recorded
+                .notes
+                .iter()
+                .any(|n| n.contains("28 failed or partially successful jobs")),
+            "{:?}",
+            recorded.notes
+        );
+    }
+
+    #[test]
+    fn failed_jobs_give_their_codes_nested_inner_errors_and_warnings() {
+        let aks1 = cluster_named("aks1");
+        let mut nested = user_error(
+            "UserErrorKubernetesBackupExtensionHasErrors",
+            "The Backup extension installed in the cluster has some internal errors.",
+        );
+        nested["innerError"] = json!({
+            "additionalInfo": null,
+            "code": "ExtensionPodsNotReady",
+            "embeddedInnerError": {"code": "UserErrorBackupPluginPodRestartedDuringBackup", "embeddedInnerError": null}
+        });
+        let failed = with_errors(
+            job(
+                "j-failed",
+                "Backup",
+                "Failed",
+                "2026-11-27T02:00:03.1746833Z",
+                &aks1,
+            ),
+            json!([nested]),
+        );
+        let warned = with_extended(
+            job(
+                "j-warn",
+                "Backup",
+                "CompletedWithWarnings",
+                "2026-11-28T03:00:00Z",
+                &aks1,
+            ),
+            json!({
+                "additionalDetails": {"RetentionTag": "Default"},
+                "backupInstanceState": null,
+                "subTasks": [{"taskId": 1, "taskName": "Trigger Backup", "taskStatus": "Completed"}],
+                "warningDetails": [{
+                    "resourceName": "shop/data-postgres-0",
+                    "warning": user_error("UserErrorPVSnapshotDisallowedByPolicy",
+                        "An Azure policy is assigned over subscription that ceases the CSI driver to take the volume snapshot.")
+                }]
+            }),
+        );
+        let raws = reads(vec![
+            (
+                jobs_read(),
+                json!({"value": [job("j-failed", "Backup", "Failed", "2026-11-27T02:00:03.1746833Z", &aks1), job("j-warn", "Backup", "CompletedWithWarnings", "2026-11-28T03:00:00Z", &aks1)]}),
+            ),
+            (detail_read("j-failed"), failed),
+            (detail_read("j-warn"), warned),
+            (ArmRead::BackupInstances(vault()), json!({"value": []})),
+        ]);
+        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws, at());
+        assert!(recorded.unread.is_empty(), "{:?}", recorded.unread);
+        let ids: Vec<&str> = recorded.failures.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, [job_id("j-warn"), job_id("j-failed")]);
+
+        let warn = &recorded.failures[0];
+        assert_eq!(warn.status, "CompletedWithWarnings");
+        assert_eq!(warn.operation, Operation::Backup);
+        assert_eq!(warn.source_cluster.as_ref(), Some(&aks1));
+        assert_eq!(warn.target_cluster, None);
+        assert_eq!(warn.time, Some(datetime!(2026-11-28 03:00 UTC)));
+        assert_eq!(warn.reasons.len(), 1);
+        assert_eq!(
+            warn.reasons[0].code.as_deref(),
+            Some("UserErrorPVSnapshotDisallowedByPolicy")
+        );
+        assert_eq!(
+            warn.reasons[0].subject.as_deref(),
+            Some("shop/data-postgres-0")
+        );
+
+        let failed = &recorded.failures[1];
+        let codes: Vec<_> = failed
+            .reasons
+            .iter()
+            .map(|r| r.code.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "UserErrorKubernetesBackupExtensionHasErrors",
+                "ExtensionPodsNotReady",
+                "UserErrorBackupPluginPodRestartedDuringBackup"
+            ]
+        );
+        assert_eq!(
+            failed.reasons[0].recommended_action.as_deref(),
+            Some(
+                "Delete the extension, and then install the extension again. Retry the operation."
+            )
+        );
+        assert_eq!(failed.record, Record::BackupJob);
+        assert_eq!(failed.product, Product::AzureBackup);
+    }
+
+    #[test]
+    fn a_restore_of_another_cluster_is_kept_when_its_destination_is_this_cluster() {
+        let aks1 = cluster_named("aks1");
+        let aks2 = cluster_named("aks2");
+        let aks3 = cluster_named("aks3");
+        let onto_us = with_errors(
+            with_extended(
+                job(
+                    "j-restore-in",
+                    "Restore",
+                    "Failed",
+                    "2026-11-28T09:12:44Z",
+                    &aks2,
+                ),
+                json!({"recoveryDestination": aks1.as_str().to_uppercase(), "dataTransferedInBytes": null}),
+            ),
+            json!([user_error(
+                "UserErrorKubernetesBackupExtensionNotFoundError",
+                "The Backup extension is not installed."
+            )]),
+        );
+        let elsewhere = with_extended(
+            job(
+                "j-restore-away",
+                "Restore",
+                "Failed",
+                "2026-11-28T08:00:00Z",
+                &aks2,
+            ),
+            json!({"recoveryDestination": aks3.as_str()}),
+        );
+        let raws = reads(vec![
+            (
+                jobs_read(),
+                json!({"value": [
+                    job("j-restore-in", "Restore", "Failed", "2026-11-28T09:12:44Z", &aks2),
+                    job("j-restore-away", "Restore", "Failed", "2026-11-28T08:00:00Z", &aks2)
+                ]}),
+            ),
+            (detail_read("j-restore-in"), onto_us),
+            (detail_read("j-restore-away"), elsewhere),
+            (ArmRead::BackupInstances(vault()), json!({"value": []})),
+        ]);
+        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws, at());
+        assert_eq!(recorded.failures.len(), 1);
+        let restore = &recorded.failures[0];
+        assert_eq!(restore.operation, Operation::Restore);
+        assert_eq!(restore.source_cluster.as_ref(), Some(&aks2));
+        assert_eq!(restore.target_cluster.as_ref(), Some(&aks1));
+        assert_eq!(
+            related_clusters(&recorded, &aks1),
+            vec![(aks2.clone(), ClusterRole::RestoreSource)]
+        );
+        // Seen from the source cluster, the same restore names its target.
+        let from_source = recorded_failures(&scope(), &aks2, Some(&vault()), &raws, at());
+        assert_eq!(
+            related_clusters(&from_source, &aks2),
+            vec![
+                (aks1, ClusterRole::RestoreTarget),
+                (aks3, ClusterRole::RestoreTarget)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_forbidden_job_list_is_unread_with_the_permission() {
+        let mut raws = RawReads::default();
+        raws.insert(RawRead::failed(
+            &jobs_read(),
+            Some(403),
+            "AuthorizationFailed",
+            "The client 'x' with object id 'x' does not have authorization to perform action 'Microsoft.DataProtection/backupVaults/backupJobs/read' over scope '/subscriptions/s/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/vault1' or the scope is invalid.",
+        ));
+        raws.insert(RawRead::ok(
+            &ArmRead::BackupInstances(vault()),
+            json!({"value": []}),
+        ));
+        let recorded = recorded_failures(
+            &scope(),
+            &cluster_named("aks1"),
+            Some(&vault()),
+            &raws,
+            at(),
+        );
+        assert!(recorded.failures.is_empty());
+        assert_eq!(recorded.unread.len(), 1);
+        let unread = &recorded.unread[0];
+        assert_eq!(unread.what, "the vault's backup jobs");
+        assert_eq!(
+            unread.permission,
+            "Microsoft.DataProtection/backupVaults/backupJobs/read"
+        );
+        assert!(
+            unread.call.starts_with("GET /subscriptions/"),
+            "{}",
+            unread.call
+        );
+        assert!(
+            unread.call.ends_with("/backupJobs?api-version=2025-07-01"),
+            "{}",
+            unread.call
+        );
+        assert!(
+            unread.message.starts_with("HTTP 403 AuthorizationFailed: "),
+            "{}",
+            unread.message
+        );
+        assert!(jobs_to_read(&scope(), &cluster_named("aks1"), &vault(), &raws).is_empty());
+    }
+
+    #[test]
+    fn no_vault_is_a_note_and_a_missing_kubernetes_read_is_a_note() {
+        let recorded = recorded_failures(
+            &scope(),
+            &cluster_named("aks1"),
+            None,
+            &RawReads::default(),
+            at(),
+        );
+        assert!(recorded.failures.is_empty() && recorded.unread.is_empty());
+        assert_eq!(recorded.notes.len(), 2, "{:?}", recorded.notes);
+        assert!(recorded.notes[0].contains("give --vault"));
+        assert!(recorded.notes[1].contains("--kubeconfig"));
+    }
+
+    #[test]
+    fn backup_instances_in_protection_error_are_failures_with_deduplicated_reasons() {
+        let aks1 = cluster_named("aks1");
+        let error = user_error(
+            "UserErrorExtensionMSIMissingPermissionsOnBackupStorageLocation",
+            "The Backup extension should have the Storage Blob Data Contributor role.",
+        );
+        let instance = |name: &str, cluster: &ResourceId, state: &str, status: &str| {
+            json!({
+                "id": format!("{}/backupInstances/{name}", vault()),
+                "name": name,
+                "type": "Microsoft.DataProtection/backupVaults/backupInstances",
+                "properties": {
+                    "friendlyName": name,
+                    "dataSourceInfo": {"resourceID": cluster.as_str(), "datasourceType": "Microsoft.ContainerService/managedClusters", "objectType": "Datasource"},
+                    "currentProtectionState": state,
+                    "protectionStatus": {"status": status, "errorDetails": error.clone()},
+                    "protectionErrorDetails": error.clone(),
+                    "provisioningState": "Succeeded"
+                }
+            })
+        };
+        let raws = reads(vec![
+            (jobs_read(), json!({"value": []})),
+            (
+                ArmRead::BackupInstances(vault()),
+                json!({"value": [
+                    instance("aks1-bi", &aks1, "ProtectionError", "ConfiguringProtectionFailed"),
+                    instance("aks1-ok", &aks1, "ProtectionConfigured", "ProtectionConfigured"),
+                    instance("aks2-bi", &cluster_named("aks2"), "ProtectionError", "ConfiguringProtectionFailed"),
+                    null
+                ]}),
+            ),
+        ]);
+        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws, at());
+        assert_eq!(recorded.failures.len(), 1);
+        let failure = &recorded.failures[0];
+        assert_eq!(failure.record, Record::BackupInstance);
+        assert_eq!(failure.status, "ProtectionError");
+        assert_eq!(failure.time, None);
+        assert_eq!(
+            failure.reasons.len(),
+            1,
+            "the same error in both places is one reason"
+        );
+        assert!(
+            recorded
+                .notes
+                .iter()
+                .any(|n| n.contains("1 backup instances")),
+            "{:?}",
+            recorded.notes
+        );
+        let other = Scope {
+            job: Some("aks1-ok".into()),
+            ..scope()
+        };
+        assert!(
+            recorded_failures(&other, &aks1, Some(&vault()), &raws, at())
+                .failures
+                .is_empty()
+        );
+    }
+
+    /// The research's ApplicationBackup list: a Failed backup (no snapshot class mapped) and
+    /// a PartialSuccess one (Azure authorization), plus a Successful one.
+    pub fn application_backups() -> Value {
+        json!({"apiVersion": "v1", "kind": "List", "items": [
+            {
+                "metadata": {
+                    "annotations": {"portworx.io/backup-name": "nightly-shop", "portworx.io/created-by": "px-backup"},
+                    "creationTimestamp": "2026-11-28T02:00:03Z",
+                    "name": "nightly-shop-3f2a9c1",
+                    "namespace": "shop"
+                },
+                "spec": {"backupLocation": "azure-blob-3f2a9c1", "namespaces": ["shop"]},
+                "status": {
+                    "finishTimestamp": "2026-11-28T02:00:09Z",
+                    "lastUpdateTimestamp": "2026-11-28T02:00:09Z",
+                    "reason": "Volume backups failed",
+                    "resources": null,
+                    "stage": "Final",
+                    "status": "Failed",
+                    "triggerTimestamp": "2026-11-28T02:00:03Z",
+                    "volumes": [{
+                        "driverName": "csi",
+                        "namespace": "shop",
+                        "persistentVolumeClaim": "data-postgres-0",
+                        "provisioner": "",
+                        "reason": "failed to ensure volumesnapshotclass was created: volume snapshot class cannot be empty for pvc [data-postgres-0] having driver [disk.csi.azure.com] or use 'default' to choose the default snapshot class, update/use csiSnapshotMapping in case of multiple provisioner",
+                        "status": "Failed",
+                        "storageClass": "",
+                        "volume": "pvc-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+                    }]
+                }
+            },
+            {
+                "metadata": {"creationTimestamp": "2026-11-27T03:00:00Z", "name": "weekly-crm-9d6cedb", "namespace": "crm"},
+                "status": {
+                    "lastUpdateTimestamp": "2026-11-27T03:31:12Z",
+                    "reason": "Some volumes and resources were not backed up",
+                    "resources": [{"group": "apps", "kind": "StatefulSet", "name": "crm-db", "namespace": "crm", "version": "v1", "status": "", "reason": ""}],
+                    "stage": "Final",
+                    "status": "PartialSuccess",
+                    "triggerTimestamp": "2026-11-27T03:00:00Z",
+                    "volumes": [
+                        {"driverName": "csi", "namespace": "crm", "persistentVolumeClaim": "data-crm-db-0", "reason": "Snapshot successful for volume", "status": "Successful"},
+                        {"driverName": "csi", "namespace": "crm", "persistentVolumeClaim": "data-crm-db-1", "status": "Failed",
+                         "reason": "snapshot timeout out after 30m0s: snapshot error: Failed to check and update snapshot content: failed to take snapshot of the volume /subscriptions/0000/resourceGroups/MC_rg_aks_westeurope/providers/Microsoft.Compute/disks/pvc-33333333: \"rpc error: code = Internal desc = create snapshot error: RESPONSE 403: 403 Forbidden\\nERROR CODE: AuthorizationFailed does not have authorization to perform action 'Microsoft.Compute/snapshots/write'\""}
+                    ]
+                }
+            },
+            {
+                "metadata": {"creationTimestamp": "2026-11-28T05:00:00Z", "name": "hourly-ok", "namespace": "shop"},
+                "status": {"status": "Successful", "reason": "Volumes and resources were backed up successfully", "triggerTimestamp": "2026-11-28T05:00:00Z", "finishTimestamp": null}
+            },
+            {
+                "metadata": {"creationTimestamp": "2026-10-01T02:00:00Z", "name": "ancient", "namespace": "shop"},
+                "status": {"status": "Failed", "reason": "Volume backups failed", "triggerTimestamp": "2026-10-01T02:00:00Z"}
+            }
+        ]})
+    }
+
+    /// The research's ApplicationRestore list: a Failed restore (PVC restore timed out) and a
+    /// PartialSuccess one (resources retained, one failed).
+    pub fn application_restores() -> Value {
+        json!({"items": [
+            {
+                "metadata": {"creationTimestamp": "2026-11-28T09:12:40Z", "name": "shop-dr-test-069750b", "namespace": "shop"},
+                "spec": {"backupLocation": "azure-blob-069750b", "backupName": "nightly-shop-3f2a9c1"},
+                "status": {
+                    "finishTimestamp": "2026-11-28T09:43:02Z",
+                    "lastUpdateTimestamp": "2026-11-28T09:43:02Z",
+                    "reason": "PVC restore timeout out after 30m0s",
+                    "resources": null,
+                    "stage": "Final",
+                    "status": "Failed",
+                    "volumes": [{"driverName": "csi", "persistentVolumeClaim": "data-postgres-0", "reason": "PVC restore timeout out after 30m0s",
+                                 "restoreVolume": "", "sourceNamespace": "shop", "sourceVolume": "pvc-0a1b2c3d", "status": "Failed"}]
+                }
+            },
+            {
+                "metadata": {"creationTimestamp": "2026-11-28T10:00:00Z", "name": "crm-restore-7a8b9c0", "namespace": "crm"},
+                "spec": {"backupName": "weekly-crm-9d6cedb"},
+                "status": {
+                    "lastUpdateTimestamp": "2026-11-28T10:04:10Z",
+                    "reason": "Volumes were restored successfully. Some existing resources were not replaced",
+                    "resources": [
+                        {"group": "", "kind": "Secret", "name": "crm-db", "namespace": "crm", "version": "v1", "status": "Retained",
+                         "reason": "Resource restore skipped as it was already present and ReplacePolicy is set to Retain"},
+                        {"group": "", "kind": "ServiceAccount", "name": "crm", "namespace": "crm", "version": "v1", "status": "Failed",
+                         "reason": "Error applying resource: serviceaccounts \"crm\" is forbidden: exceeded quota"}
+                    ],
+                    "stage": "Final",
+                    "status": "PartialSuccess",
+                    "volumes": [{"driverName": "csi", "persistentVolumeClaim": "data-crm-db-0", "reason": "Volume restore successful: PVC data-crm-db-0 is bound", "sourceNamespace": "crm", "status": "Successful"}]
+                }
+            }
+        ]})
+    }
+
+    fn kube(list: KubeList) -> ArmRead {
+        ArmRead::Kubernetes(list)
+    }
+
+    #[test]
+    fn stork_failures_in_the_window_with_volume_and_resource_reasons() {
+        let aks1 = cluster_named("aks1");
+        let raws = reads(vec![
+            (kube(KubeList::ApplicationBackups), application_backups()),
+            (kube(KubeList::ApplicationRestores), application_restores()),
+            (kube(KubeList::StorkPods), json!({"items": []})),
+            (kube(KubeList::PxBackupPods), json!({"items": []})),
+        ]);
+        let recorded = recorded_failures(&scope(), &aks1, None, &raws, at());
+        let ids: Vec<&str> = recorded.failures.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "crm/crm-restore-7a8b9c0",
+                "shop/shop-dr-test-069750b",
+                "shop/nightly-shop-3f2a9c1",
+                "crm/weekly-crm-9d6cedb"
+            ],
+            "successful and out-of-window objects are left out; most recent first"
+        );
+        assert_eq!(
+            recorded.notes.len(),
+            1,
+            "only the vault note: {:?}",
+            recorded.notes
+        );
+
+        let backup = &recorded.failures[2];
+        assert_eq!(
+            (backup.product, backup.operation, backup.record),
+            (Product::Pxb, Operation::Backup, Record::ApplicationBackup)
+        );
+        assert_eq!(backup.source_cluster.as_ref(), Some(&aks1));
+        assert_eq!(backup.time, Some(datetime!(2026-11-28 02:00:03 UTC)));
+        assert_eq!(backup.reasons.len(), 2);
+        assert_eq!(backup.reasons[0].message, "Volume backups failed");
+        assert_eq!(
+            backup.reasons[1].subject.as_deref(),
+            Some("shop/data-postgres-0")
+        );
+        assert!(backup.reasons[1]
+            .message
+            .contains("volume snapshot class cannot be empty for pvc"));
+
+        let restore = &recorded.failures[1];
+        assert_eq!(
+            (restore.operation, restore.record),
+            (Operation::Restore, Record::ApplicationRestore)
+        );
+        assert_eq!(restore.target_cluster.as_ref(), Some(&aks1));
+        assert_eq!(restore.source_cluster, None);
+        assert_eq!(
+            restore.time,
+            Some(datetime!(2026-11-28 09:12:40 UTC)),
+            "no trigger time: the creation time"
+        );
+        assert_eq!(
+            restore.reasons.len(),
+            1,
+            "the reason repeating the volume's is shown once"
+        );
+        assert_eq!(
+            restore.reasons[0].subject.as_deref(),
+            Some("shop/data-postgres-0")
+        );
+
+        let partial = &recorded.failures[0];
+        assert_eq!(partial.status, "PartialSuccess");
+        let subjects: Vec<_> = partial
+            .reasons
+            .iter()
+            .map(|r| r.subject.as_deref())
+            .collect();
+        assert_eq!(
+            subjects,
+            [None, Some("ServiceAccount crm/crm")],
+            "a retained resource is no failure"
+        );
+    }
+
+    #[test]
+    fn stork_objects_are_narrowed_by_the_job() {
+        let aks1 = cluster_named("aks1");
+        let raws = reads(vec![
+            (kube(KubeList::ApplicationBackups), application_backups()),
+            (kube(KubeList::ApplicationRestores), application_restores()),
+        ]);
+        for job in ["crm/weekly-crm-9d6cedb", "WEEKLY-CRM-9d6cedb"] {
+            let one = Scope {
+                job: Some(job.into()),
+                ..scope()
+            };
+            let recorded = recorded_failures(&one, &aks1, None, &raws, at());
+            let ids: Vec<&str> = recorded.failures.iter().map(|f| f.id.as_str()).collect();
+            assert_eq!(ids, ["crm/weekly-crm-9d6cedb"], "{job}");
+        }
+        let later = Scope {
+            since: datetime!(2026-11-28 09:00 UTC),
+            job: None,
+        };
+        let recorded = recorded_failures(&later, &aks1, None, &raws, at());
+        assert_eq!(
+            recorded.failures.len(),
+            2,
+            "only the restores are after 09:00"
+        );
+    }
+
+    #[test]
+    fn stork_not_installed_is_no_record_and_no_unread() {
+        let mut raws = RawReads::default();
+        for list in [KubeList::ApplicationBackups, KubeList::ApplicationRestores] {
+            raws.insert(RawRead::failed(
+                &kube(list),
+                Some(404),
+                "NotFound",
+                "the server could not find the requested resource",
+            ));
+        }
+        raws.insert(RawRead::failed(
+            &kube(KubeList::StorkPods),
+            Some(403),
+            "Forbidden",
+            "pods is forbidden",
+        ));
+        let recorded = recorded_failures(&scope(), &cluster_named("aks1"), None, &raws, at());
+        assert!(recorded.failures.is_empty());
+        assert_eq!(recorded.notes.len(), 1, "{:?}", recorded.notes);
+        let whats: Vec<&str> = recorded.unread.iter().map(|u| u.what.as_str()).collect();
+        assert_eq!(
+            whats,
+            ["the stork pods"],
+            "only the forbidden pod list is unread"
+        );
+        assert_eq!(
+            recorded.unread[0].permission,
+            KubeList::StorkPods.rbac_rule()
+        );
+    }
+
+    #[test]
+    fn pods_show_readiness_waiting_reason_and_restarts() {
+        let raws = reads(vec![
+            (
+                kube(KubeList::StorkPods),
+                json!({"items": [
+                    {"metadata": {"name": "stork-6d8f7b9c5-abcde", "namespace": "portworx"},
+                     "status": {"phase": "Running",
+                                "conditions": [{"type": "Ready", "status": "True"}],
+                                "containerStatuses": [{"name": "stork", "ready": true, "restartCount": 1, "state": {}}]}},
+                    {"metadata": {"name": "stork-6d8f7b9c5-fghij", "namespace": "portworx"},
+                     "status": {"phase": "Running",
+                                "conditions": [{"type": "Ready", "status": "False"}],
+                                "containerStatuses": [{"name": "stork", "ready": false, "restartCount": 7,
+                                                       "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}
+                ]}),
+            ),
+            (
+                kube(KubeList::PxBackupPods),
+                json!({"items": [
+                    {"metadata": {"name": "px-backup-5f4d8c7b6-xyz12", "namespace": "central"}, "status": {"phase": "Pending", "conditions": null, "containerStatuses": null}}
+                ]}),
+            ),
+        ]);
+        let pods = recorded_failures(&scope(), &cluster_named("aks1"), None, &raws, at()).pods;
+        assert_eq!(pods.len(), 3);
+        assert_eq!(
+            (
+                pods[0].component,
+                pods[0].ready,
+                pods[0].restarts,
+                pods[0].waiting.as_deref()
+            ),
+            ("stork", true, 1, None)
+        );
+        assert_eq!(
+            (pods[1].ready, pods[1].restarts, pods[1].waiting.as_deref()),
+            (false, 7, Some("CrashLoopBackOff"))
+        );
+        assert_eq!(
+            (
+                pods[2].component,
+                pods[2].namespace.as_str(),
+                pods[2].phase.as_str(),
+                pods[2].ready
+            ),
+            ("px-backup", "central", "Pending", false)
+        );
     }
 }
