@@ -16,6 +16,7 @@ use crate::reads::{ArmRead, FailureKind, KubeList, RawReads};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
+use std::cmp::Reverse;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -63,12 +64,9 @@ pub fn recorded_failures(
     stork_objects(scope, cluster, raws, &mut recorded);
     pods(raws, &mut recorded);
     // Most recent first; a failure with no time (a backup instance's current state) last.
-    recorded.failures.sort_by(|a, b| match (a.time, b.time) {
-        (Some(a), Some(b)) => b.cmp(&a),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
+    recorded
+        .failures
+        .sort_by_key(|f| (f.time.is_none(), Reverse(f.time)));
     // The window starts at `scope.since`, which the caller derived from the time the data
     // was read; the records themselves need no clock.
     let _ = observed_at;
@@ -292,7 +290,7 @@ fn candidate_jobs<'a>(scope: &Scope, cluster: &ResourceId, jobs: &'a [Job]) -> V
         .filter(|job| job.of_cluster(cluster) || job.is_restore())
         .filter(|job| wanted(scope, &[job.id.as_deref(), job.name.as_deref()]))
         .collect();
-    candidates.sort_by(|a, b| b.start().cmp(&a.start()));
+    candidates.sort_by_key(|job| Reverse(job.start()));
     candidates
 }
 
