@@ -829,13 +829,18 @@ fn pod_state(component: &'static str, pod: &PodRecord) -> PodState {
         .collect();
     let phase = status.phase.clone().unwrap_or_default();
     // Ready as Kubernetes says it: running, with the Ready condition True.
-    let ready = phase == "Running"
+    let is = |value: &Option<String>, expected: &str| {
+        value
+            .as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case(expected))
+    };
+    let ready = is(&status.phase, "Running")
         && status
             .conditions
             .iter()
             .flatten()
             .flatten()
-            .any(|c| c.kind.as_deref() == Some("Ready") && c.status.as_deref() == Some("True"));
+            .any(|c| is(&c.kind, "Ready") && is(&c.status, "True"));
     PodState {
         component,
         namespace: metadata.namespace.unwrap_or_default(),
@@ -1205,6 +1210,48 @@ pub(super) mod tests {
                 (aks3, ClusterRole::RestoreTarget)
             ]
         );
+    }
+
+    #[test]
+    fn a_job_whose_detail_could_not_be_read_is_shown_from_the_list_and_the_read_is_unread() {
+        let aks1 = cluster_named("aks1");
+        let listed = with_errors(
+            job(
+                "j-failed",
+                "Backup",
+                "Failed",
+                "2026-11-27T02:00:03Z",
+                &aks1,
+            ),
+            json!([user_error(
+                "KubernetesBackupListExtensionsError",
+                "Vault MSI cannot list the extensions."
+            )]),
+        );
+        let mut raws = reads(vec![
+            (jobs_read(), json!({"value": [listed]})),
+            (ArmRead::BackupInstances(vault()), json!({"value": []})),
+        ]);
+        raws.insert(RawRead::failed(
+            &detail_read("j-failed"),
+            Some(429),
+            "TooManyRequests",
+            "retry later",
+        ));
+        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws, at());
+        assert_eq!(recorded.failures.len(), 1);
+        assert_eq!(
+            recorded.failures[0].reasons[0].code.as_deref(),
+            Some("KubernetesBackupListExtensionsError")
+        );
+        assert_eq!(recorded.unread.len(), 1);
+        assert_eq!(
+            recorded.unread[0].what,
+            "the details of backup job j-failed"
+        );
+        assert!(recorded.unread[0]
+            .message
+            .starts_with("HTTP 429 TooManyRequests"));
     }
 
     #[test]
