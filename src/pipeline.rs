@@ -158,13 +158,7 @@ pub fn diagnose(gathered: &Gathered, scope: Scope) -> Result<Diagnosis> {
     let facts = facts(gathered)?;
     let cluster = facts.target.cluster.clone();
     let vault = facts.target.vault.clone();
-    let recorded = diagnosis::recorded_failures(
-        &scope,
-        &cluster,
-        vault.as_ref(),
-        &gathered.raws,
-        gathered.observed_at,
-    );
+    let recorded = diagnosis::recorded_failures(&scope, &cluster, vault.as_ref(), &gathered.raws);
     let mut runs = vec![ClusterRun {
         cluster: cluster.clone(),
         role: ClusterRole::Checked,

@@ -65,6 +65,8 @@ fn diagnosis_reads(target: &Target, scope: &Scope, raws: &RawReads) -> Vec<ArmRe
         reads.extend(KubeList::DIAGNOSIS.into_iter().map(ArmRead::Kubernetes));
     }
     if let Some(vault) = &facts.target.vault {
+        // The instances carry the protection errors; the jobs, each operation's.
+        reads.push(ArmRead::BackupInstances(vault.clone()));
         reads.push(ArmRead::BackupJobs(vault.clone()));
         reads.extend(
             diagnosis::jobs_to_read(scope, &facts.target.cluster, vault, raws)
@@ -77,7 +79,6 @@ fn diagnosis_reads(target: &Target, scope: &Scope, raws: &RawReads) -> Vec<ArmRe
         &facts.target.cluster,
         facts.target.vault.as_ref(),
         raws,
-        facts.observed_at,
     );
     for (related, _) in diagnosis::related_targets(&facts.target, &recorded) {
         reads.extend(check_reads(&related, raws));

@@ -56,10 +56,14 @@ fn diagnose_one(failure: RecordedFailure, clusters: &[ClusterRun]) -> DiagnosedF
                 sides.push((id, hit.mapped.side));
             }
             if !matches.iter().any(|m| m.matched == hit.matched) {
+                let (source, source_title, source_revision) = hit.mapped.provenance();
                 matches.push(Match {
                     matched: hit.matched.to_string(),
                     checks,
-                    source: hit.mapped.source_url(),
+                    cause: hit.mapped.cause.as_str(),
+                    source,
+                    source_title,
+                    source_revision,
                 });
             }
         }
@@ -207,13 +211,7 @@ mod tests {
             ArmRead::Kubernetes(KubeList::ApplicationBackups),
             application_backups(),
         )]);
-        let recorded = recorded_failures(
-            &scope(),
-            &aks1,
-            None,
-            &raws,
-            datetime!(2026-11-29 12:00 UTC),
-        );
+        let recorded = recorded_failures(&scope(), &aks1, None, &raws);
         let runs = vec![run(
             &aks1,
             ClusterRole::Checked,

@@ -163,7 +163,13 @@ pub struct CheckRun {
 pub struct Match {
     pub matched: String,
     pub checks: Vec<&'static str>,
+    /// The documented cause, as the data file quotes it.
+    pub cause: &'static str,
+    /// The source's URL.
     pub source: &'static str,
+    /// The source's title and revision (`owner/repo@commit`, or when the page was read).
+    pub source_title: &'static str,
+    pub source_revision: &'static str,
 }
 
 /// A recorded failure with the checks that explain it.

@@ -129,11 +129,13 @@ impl Mapping {
 }
 
 impl Mapped {
-    /// Where the entry comes from: its source's URL (the source id when it has none).
-    pub fn source_url(&'static self) -> &'static str {
-        MAPPING
-            .source(&self.source)
-            .map_or(self.source.as_str(), |s| s.url.as_str())
+    /// Where the entry comes from: its source's URL, title and revision (the source id for
+    /// each, were the data file to name an unlisted source; a test keeps that from happening).
+    pub fn provenance(&'static self) -> (&'static str, &'static str, &'static str) {
+        match MAPPING.source(&self.source) {
+            Some(s) => (s.url.as_str(), s.title.as_str(), s.revision.as_str()),
+            None => (self.source.as_str(), self.source.as_str(), ""),
+        }
     }
 }
 
@@ -230,7 +232,8 @@ mod tests {
         assert_eq!(hits[0].mapped.checks, ["backup-extension"]);
         assert!(hits[0]
             .mapped
-            .source_url()
+            .provenance()
+            .0
             .starts_with("https://learn.microsoft.com/"));
         let unknown = reason(Some("UserErrorSomethingNew"), "backup extension not found");
         assert!(mapping().hits(Product::AzureBackup, &unknown).is_empty());

@@ -48,7 +48,6 @@ pub fn recorded_failures(
     cluster: &ResourceId,
     vault: Option<&ResourceId>,
     raws: &RawReads,
-    observed_at: OffsetDateTime,
 ) -> Recorded {
     let mut recorded = Recorded::default();
     match vault {
@@ -69,7 +68,6 @@ pub fn recorded_failures(
         .sort_by_key(|f| (f.time.is_none(), Reverse(f.time)));
     // The window starts at `scope.since`, which the caller derived from the time the data
     // was read; the records themselves need no clock.
-    let _ = observed_at;
     recorded
 }
 
@@ -970,10 +968,6 @@ pub(super) mod tests {
         ArmRead::BackupJob(ResourceId::parse(&job_id(name)).unwrap())
     }
 
-    fn at() -> OffsetDateTime {
-        datetime!(2026-11-29 12:00 UTC)
-    }
-
     /// Two pages merged: this cluster's jobs in every state, another cluster's, and old ones.
     fn merged_list() -> Value {
         let aks1 = cluster_named("aks1");
@@ -1041,7 +1035,7 @@ pub(super) mod tests {
         let ids = jobs_to_read(&scope(), &aks1, &vault(), &raws);
         assert_eq!(ids.len(), MAX_JOB_READS);
         assert_eq!(ids[0].name(), format!("j{:02}", MAX_JOB_READS + 2));
-        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws, at());
+        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws);
         assert_eq!(recorded.failures.len(), MAX_JOB_READS);
         assert!(
             recorded
@@ -1103,7 +1097,7 @@ pub(super) mod tests {
             (detail_read("j-warn"), warned),
             (ArmRead::BackupInstances(vault()), json!({"value": []})),
         ]);
-        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws, at());
+        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws);
         assert!(recorded.unread.is_empty(), "{:?}", recorded.unread);
         let ids: Vec<&str> = recorded.failures.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(ids, [job_id("j-warn"), job_id("j-failed")]);
@@ -1191,7 +1185,7 @@ pub(super) mod tests {
             (detail_read("j-restore-away"), elsewhere),
             (ArmRead::BackupInstances(vault()), json!({"value": []})),
         ]);
-        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws, at());
+        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws);
         assert_eq!(recorded.failures.len(), 1);
         let restore = &recorded.failures[0];
         assert_eq!(restore.operation, Operation::Restore);
@@ -1202,7 +1196,7 @@ pub(super) mod tests {
             vec![(aks2.clone(), ClusterRole::RestoreSource)]
         );
         // Seen from the source cluster, the same restore names its target.
-        let from_source = recorded_failures(&scope(), &aks2, Some(&vault()), &raws, at());
+        let from_source = recorded_failures(&scope(), &aks2, Some(&vault()), &raws);
         assert_eq!(
             related_clusters(&from_source, &aks2),
             vec![
@@ -1238,7 +1232,7 @@ pub(super) mod tests {
             "TooManyRequests",
             "retry later",
         ));
-        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws, at());
+        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws);
         assert_eq!(recorded.failures.len(), 1);
         assert_eq!(
             recorded.failures[0].reasons[0].code.as_deref(),
@@ -1267,13 +1261,7 @@ pub(super) mod tests {
             &ArmRead::BackupInstances(vault()),
             json!({"value": []}),
         ));
-        let recorded = recorded_failures(
-            &scope(),
-            &cluster_named("aks1"),
-            Some(&vault()),
-            &raws,
-            at(),
-        );
+        let recorded = recorded_failures(&scope(), &cluster_named("aks1"), Some(&vault()), &raws);
         assert!(recorded.failures.is_empty());
         assert_eq!(recorded.unread.len(), 1);
         let unread = &recorded.unread[0];
@@ -1302,13 +1290,8 @@ pub(super) mod tests {
 
     #[test]
     fn no_vault_is_a_note_and_a_missing_kubernetes_read_is_a_note() {
-        let recorded = recorded_failures(
-            &scope(),
-            &cluster_named("aks1"),
-            None,
-            &RawReads::default(),
-            at(),
-        );
+        let recorded =
+            recorded_failures(&scope(), &cluster_named("aks1"), None, &RawReads::default());
         assert!(recorded.failures.is_empty() && recorded.unread.is_empty());
         assert_eq!(recorded.notes.len(), 2, "{:?}", recorded.notes);
         assert!(recorded.notes[0].contains("give --vault"));
@@ -1349,7 +1332,7 @@ pub(super) mod tests {
                 ]}),
             ),
         ]);
-        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws, at());
+        let recorded = recorded_failures(&scope(), &aks1, Some(&vault()), &raws);
         assert_eq!(recorded.failures.len(), 1);
         let failure = &recorded.failures[0];
         assert_eq!(failure.record, Record::BackupInstance);
@@ -1372,11 +1355,9 @@ pub(super) mod tests {
             job: Some("aks1-ok".into()),
             ..scope()
         };
-        assert!(
-            recorded_failures(&other, &aks1, Some(&vault()), &raws, at())
-                .failures
-                .is_empty()
-        );
+        assert!(recorded_failures(&other, &aks1, Some(&vault()), &raws)
+            .failures
+            .is_empty());
     }
 
     /// The research's ApplicationBackup list: a Failed backup (no snapshot class mapped) and
@@ -1489,7 +1470,7 @@ pub(super) mod tests {
             (kube(KubeList::StorkPods), json!({"items": []})),
             (kube(KubeList::PxBackupPods), json!({"items": []})),
         ]);
-        let recorded = recorded_failures(&scope(), &aks1, None, &raws, at());
+        let recorded = recorded_failures(&scope(), &aks1, None, &raws);
         let ids: Vec<&str> = recorded.failures.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -1573,7 +1554,7 @@ pub(super) mod tests {
                 job: Some(job.into()),
                 ..scope()
             };
-            let recorded = recorded_failures(&one, &aks1, None, &raws, at());
+            let recorded = recorded_failures(&one, &aks1, None, &raws);
             let ids: Vec<&str> = recorded.failures.iter().map(|f| f.id.as_str()).collect();
             assert_eq!(ids, ["crm/weekly-crm-9d6cedb"], "{job}");
         }
@@ -1581,7 +1562,7 @@ pub(super) mod tests {
             since: datetime!(2026-11-28 09:00 UTC),
             job: None,
         };
-        let recorded = recorded_failures(&later, &aks1, None, &raws, at());
+        let recorded = recorded_failures(&later, &aks1, None, &raws);
         assert_eq!(
             recorded.failures.len(),
             2,
@@ -1606,7 +1587,7 @@ pub(super) mod tests {
             "Forbidden",
             "pods is forbidden",
         ));
-        let recorded = recorded_failures(&scope(), &cluster_named("aks1"), None, &raws, at());
+        let recorded = recorded_failures(&scope(), &cluster_named("aks1"), None, &raws);
         assert!(recorded.failures.is_empty());
         assert_eq!(recorded.notes.len(), 1, "{:?}", recorded.notes);
         let whats: Vec<&str> = recorded.unread.iter().map(|u| u.what.as_str()).collect();
@@ -1645,7 +1626,7 @@ pub(super) mod tests {
                 ]}),
             ),
         ]);
-        let pods = recorded_failures(&scope(), &cluster_named("aks1"), None, &raws, at()).pods;
+        let pods = recorded_failures(&scope(), &cluster_named("aks1"), None, &raws).pods;
         assert_eq!(pods.len(), 3);
         assert_eq!(
             (

@@ -104,7 +104,10 @@ struct ReasonV1<'a> {
 struct MatchV1<'a> {
     matched: &'a str,
     checks: &'a [&'static str],
+    cause: &'static str,
     source: &'static str,
+    source_title: &'static str,
+    source_revision: &'static str,
 }
 
 #[derive(Serialize)]
@@ -253,7 +256,10 @@ impl<'a> From<&'a Match> for MatchV1<'a> {
         MatchV1 {
             matched: &m.matched,
             checks: &m.checks,
+            cause: m.cause,
             source: m.source,
+            source_title: m.source_title,
+            source_revision: m.source_revision,
         }
     }
 }
@@ -413,7 +419,7 @@ mod tests {
                 "id": RESTORE_JOB, "time": "2026-11-28T09:12:44Z", "status": "Failed",
                 "source_cluster": AKS1, "target_cluster": AKS2,
                 "reasons": [{
-                    "code": "UserErrorBackupExtensionNotInstalled",
+                    "code": "UserErrorKubernetesBackupExtensionNotFoundError",
                     "message": "The backup extension is not installed on the target cluster.",
                     "recommended_action": "Install the backup extension on the cluster and retry the restore.",
                     "subject": null
@@ -421,9 +427,12 @@ mod tests {
                 "explained": true,
                 "explained_by": ["backup-extension"],
                 "matches": [{
-                    "matched": "UserErrorBackupExtensionNotInstalled",
+                    "matched": "UserErrorKubernetesBackupExtensionNotFoundError",
                     "checks": ["backup-extension"],
-                    "source": "https://learn.microsoft.com/azure/backup/azure-kubernetes-service-backup-troubleshoot"
+                    "cause": "If the Backup extension is absent in the list, this error appears.",
+                    "source": "https://learn.microsoft.com/azure/backup/azure-kubernetes-service-backup-troubleshoot",
+                    "source_title": "Troubleshoot Azure Kubernetes Service backup and restore",
+                    "source_revision": "MicrosoftDocs/azure-docs@0339fcc"
                 }],
                 "checks": [
                     {"cluster": AKS1, "id": "backup-extension", "status": "pass",

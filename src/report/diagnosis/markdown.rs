@@ -112,6 +112,19 @@ fn failure_section(d: &DiagnosedFailure, number: usize, names: &ClusterNames) ->
                 .unwrap_or_default()
         ));
     }
+    if !d.matches.is_empty() {
+        out.push('\n');
+    }
+    for m in &d.matches {
+        out.push_str(&format!(
+            "- Documented: {}: {} ([{}]({}), {})\n",
+            code(&cell(&m.matched)),
+            m.cause,
+            m.source_title,
+            m.source,
+            m.source_revision
+        ));
+    }
     if !d.checks.is_empty() {
         out.push_str("\n| Cluster | Check | Status | Message |\n|---|---|---|---|\n");
         for c in &d.checks {
@@ -183,7 +196,7 @@ mod tests {
         for expected in [
             "## pxb-preflight diagnose: 2 failures: 1 explained, 1 unexplained\n",
             "### 1. Azure Backup restore: Failed (2026-11-28T09:12:44Z)",
-            "| `UserErrorBackupExtensionNotInstalled` | The backup extension is not installed on the target cluster. | Install the backup extension on the cluster and retry the restore. |  |",
+            "| `UserErrorKubernetesBackupExtensionNotFoundError` | The backup extension is not installed on the target cluster. | Install the backup extension on the cluster and retry the restore. |  |",
             "| aks2 | `backup-extension` | fail | no extension of type microsoft.dataprotection.kubernetes on the cluster |",
             &format!("How to fix `backup-extension` on aks2:\n\n```sh\n{EXTENSION_FIX}\n```\n"),
             "**explained by: `backup-extension` (fail on aks2)**",

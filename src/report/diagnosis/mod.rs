@@ -320,7 +320,7 @@ mod tests {
                 source_cluster: Some(id(AKS1)),
                 target_cluster: Some(id(AKS2)),
                 reasons: vec![Reason {
-                    code: Some("UserErrorBackupExtensionNotInstalled".into()),
+                    code: Some("UserErrorKubernetesBackupExtensionNotFoundError".into()),
                     message: "The backup extension is not installed on the target cluster.".into(),
                     recommended_action: Some(
                         "Install the backup extension on the cluster and retry the restore.".into(),
@@ -329,9 +329,12 @@ mod tests {
                 }],
             },
             matches: vec![Match {
-                matched: "UserErrorBackupExtensionNotInstalled".into(),
+                matched: "UserErrorKubernetesBackupExtensionNotFoundError".into(),
                 checks: vec!["backup-extension"],
+                cause: "If the Backup extension is absent in the list, this error appears.",
                 source: "https://learn.microsoft.com/azure/backup/azure-kubernetes-service-backup-troubleshoot",
+                source_title: "Troubleshoot Azure Kubernetes Service backup and restore",
+                source_revision: "MicrosoftDocs/azure-docs@0339fcc",
             }],
             explained_by: vec!["backup-extension"],
             checks: vec![
@@ -490,7 +493,7 @@ mod tests {
         uncovered.matches[0].checks.clear();
         assert_eq!(
             text(&uncovered),
-            "not explained by any prerequisite check (UserErrorBackupExtensionNotInstalled is documented but no check covers it)"
+            "not explained by any prerequisite check (UserErrorKubernetesBackupExtensionNotFoundError is documented but no check covers it)"
         );
 
         let mut stork = diagnosis.failures[1].clone();

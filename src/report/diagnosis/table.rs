@@ -100,6 +100,12 @@ fn failure_block(
             out.push_str(&format!("      Subject: {subject}\n"));
         }
     }
+    for m in &d.matches {
+        out.push_str(&format!(
+            "  Documented: {}: {}\n    source: {} ({}, {})\n",
+            m.matched, m.cause, m.source_title, m.source, m.source_revision
+        ));
+    }
     if !d.checks.is_empty() {
         let mut table = new_table(["Cluster", "Check", "Status", "Message"], &[1, 2], style);
         for c in &d.checks {
@@ -226,7 +232,7 @@ mod tests {
         for expected in [
             "Failure 1 of 2: 2026-11-28T09:12:44Z  Azure Backup restore  Failed",
             RESTORE_JOB,
-            "UserErrorBackupExtensionNotInstalled: The backup extension is not installed on the target cluster.",
+            "UserErrorKubernetesBackupExtensionNotFoundError: The backup extension is not installed on the target cluster.",
             "Recommended action: Install the backup extension on the cluster and retry the restore.",
             "Subject: shop/data-0",
             "Failure 2 of 2: time not recorded  Azure Backup backup  CompletedWithWarnings",
