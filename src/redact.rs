@@ -1,6 +1,8 @@
 //! Redaction of what the collector stores, before anything is written or printed: the
-//! password of every URL's userinfo in every string (`http://user:***@host:3128`), and every
-//! value under a secret-bearing key (`[redacted]`). Pure text and JSON work: no I/O, and it
+//! password of every URL's userinfo in every string (`http://user:***@host:3128`), the
+//! signature of every shared access signature URL (`...&sig=[redacted]`, as a backup job's
+//! `progressUrl` or an error message may hold one), and every value under a secret-bearing
+//! key (`[redacted]`). Pure text and JSON work: no I/O, and it
 //! never decides anything about what it redacts.
 
 use crate::reads::RawRead;
@@ -18,10 +20,47 @@ pub fn read(raw: &mut RawRead) {
         body_values(body);
     }
     if let Some(error) = raw.error.as_mut() {
-        if let Cow::Owned(redacted) = url_passwords(&error.message) {
+        if let Cow::Owned(redacted) = text(&error.message) {
             error.message = redacted;
         }
     }
+}
+
+/// `text` without URL passwords and SAS signatures.
+fn text(text: &str) -> Cow<'_, str> {
+    match url_passwords(text) {
+        Cow::Borrowed(same) => sas_signatures(same),
+        Cow::Owned(changed) => Cow::Owned(sas_signatures(&changed).into_owned()),
+    }
+}
+
+/// `text` with the value of every `sig=` query parameter (an Azure Storage shared access
+/// signature's signature, the part that grants access) replaced by `[redacted]`.
+fn sas_signatures(text: &str) -> Cow<'_, str> {
+    let lower = text.to_ascii_lowercase();
+    let starts: Vec<usize> = ["?sig=", "&sig=", "&amp;sig="]
+        .iter()
+        .flat_map(|marker| lower.match_indices(marker).map(|(i, m)| i + m.len()))
+        .collect();
+    if starts.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut starts = starts;
+    starts.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for start in starts {
+        let end = text[start..]
+            .find(|c: char| {
+                matches!(c, '&' | '#' | '"' | '\'' | '<' | '>' | ')') || c.is_whitespace()
+            })
+            .map_or(text.len(), |i| start + i);
+        out.push_str(&text[copied..start]);
+        out.push_str(REDACTED);
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 /// Replaces every secret-bearing value, and every URL password in the other strings, at any
@@ -38,9 +77,9 @@ pub fn body_values(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(body_values),
-        Value::String(text) => {
-            if let Cow::Owned(redacted) = url_passwords(text) {
-                *text = redacted;
+        Value::String(string) => {
+            if let Cow::Owned(redacted) = text(string) {
+                *string = redacted;
             }
         }
         _ => {}
@@ -227,6 +266,27 @@ mod tests {
         ] {
             assert_eq!(redacted(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn a_shared_access_signature_loses_its_signature_only() {
+        let url = "https://staksbackupprod.blob.core.windows.net/progress/7d3c.json?sv=2023-11-03&se=2026-11-20T10%3A00%3A00Z&sr=b&sp=r&sig=Zm9vYmFyYmF6cXV4%2Bc2VjcmV0%3D";
+        let mut body = json!({"properties": {"progressUrl": url, "message": format!("could not read {url} (403)")}});
+        body_values(&mut body);
+        let text = body.to_string();
+        assert!(!text.contains("Zm9vYmFyYmF6cXV4"), "{text}");
+        assert_eq!(text.matches("sig=[redacted]").count(), 2, "{text}");
+        assert!(text.contains("sp=r&sig=[redacted] (403)"), "{text}");
+        assert!(
+            text.contains("se=2026-11-20T10%3A00%3A00Z"),
+            "the rest of the URL stays: {text}"
+        );
+        // A URL without a signature, or a word ending in "sig", is left alone.
+        assert_eq!(
+            sas_signatures("https://example.com/?design=1&signal=2"),
+            "https://example.com/?design=1&signal=2"
+        );
+        assert_eq!(sas_signatures("?SIG=abc"), "?SIG=[redacted]");
     }
 
     #[test]

@@ -386,3 +386,100 @@ fn a_bundle_with_nothing_recorded_exits_zero() {
     );
     assert_eq!(json_of(&out)["summary"]["failures"], 0);
 }
+
+/// A backup instance in a protection error and a partly successful PXB restore onto the
+/// cluster, as the vault and Stork record them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_protection_error_and_a_partial_restore_are_failures_too() {
+    let fake = FakeArm::serving(FIXTURE).await;
+    let instances_path = format!("{VAULT}/backupInstances");
+    let mut instances = FakeArm::body(FIXTURE, &instances_path);
+    let error = json!({
+        "code": "UserErrorExtensionMSIMissingPermissionsOnBackupStorageLocation",
+        "message": "The backup extension identity does not have the required permissions on the storage account.",
+        "recommendedAction": ["Assign the Storage Blob Data Contributor role to the extension identity on the storage account."],
+        "details": null, "innerError": null, "isRetryable": false, "isUserError": true,
+        "properties": {"ActivityId": "0e684b2f-cf83-47d4-8b67-c5c1397ef0a5-Ibz"}, "target": ""
+    });
+    let properties = &mut instances["value"][0]["properties"];
+    properties["currentProtectionState"] = json!("ProtectionError");
+    properties["protectionStatus"] = json!({"status": "ProtectionError", "errorDetails": error});
+    properties["protectionErrorDetails"] = error;
+    fake.answer(&instances_path, 200, instances).await;
+
+    let kube = fake_kubernetes_of(FIXTURE).await;
+    let restore = json!({
+        "apiVersion": "stork.libopenstorage.org/v1alpha1", "kind": "ApplicationRestore",
+        "metadata": {"name": "restore-shop-8b2e4d1", "namespace": "shop", "creationTimestamp": "2026-11-19T12:00:01Z",
+                     "annotations": {"portworx.io/created-by": "px-backup", "portworx.io/restore-name": "restore-shop",
+                                     "kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+        "spec": {"backupName": "nightly-shop-4f1c2a9", "backupLocation": "azure-blob-4f1c2a9", "replacePolicy": "Retain"},
+        "status": {"status": "PartialSuccess", "stage": "Final",
+                   "reason": "Volumes were restored successfully. Some existing resources were not replaced",
+                   "lastUpdateTimestamp": "2026-11-19T12:04:40Z", "finishTimestamp": "2026-11-19T12:04:40Z",
+                   "volumes": [{"persistentVolumeClaim": "data-mysql-0", "sourceNamespace": "shop", "sourceVolume": "pvc-8a2c4e6f",
+                                "restoreVolume": "pvc-1f3e5a7c", "driverName": "csi", "status": "Successful",
+                                "reason": "Volume restore successful", "options": {"token": "planted-volume-option-secret"}}],
+                   "resources": [{"name": "mysql", "namespace": "shop", "kind": "Service", "group": "core", "version": "v1",
+                                  "status": "Retained", "reason": "Resource restore skipped as it was already present and ReplacePolicy is set to Retain"},
+                                 {"name": "shop-ingress", "namespace": "shop", "kind": "Ingress", "group": "networking.k8s.io", "version": "v1",
+                                  "status": "Failed", "reason": "Error applying resource: admission webhook \"validate.nginx.ingress.kubernetes.io\" denied the request"}]}
+    });
+    Mock::given(method("GET"))
+        .and(at_path(
+            "/apis/stork.libopenstorage.org/v1alpha1/applicationrestores",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "apiVersion": "stork.libopenstorage.org/v1alpha1", "kind": "ApplicationRestoreList",
+            "metadata": {"resourceVersion": "48213"}, "items": [restore]
+        })))
+        .with_priority(1)
+        .mount(&kube)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &kube.uri(), "    token: diagnose-token\n");
+    let flags = [
+        "--kubeconfig",
+        config.to_str().unwrap(),
+        "--since",
+        ALL_OF_IT,
+    ];
+    let out = run(diagnose(&fake, &[&flags[..], &["-o", "json"]].concat())).await;
+    let diagnosis = json_of(&out);
+
+    let instance = failure(&diagnosis, "/backupInstances/");
+    assert_eq!(instance["record"], "backup-instance");
+    assert_eq!(instance["status"], "ProtectionError");
+    assert_eq!(
+        instance["reasons"].as_array().unwrap().len(),
+        1,
+        "the same error in both places is one reason"
+    );
+    assert_eq!(
+        instance["explained_by"],
+        json!(["role-extension-blob-contributor"])
+    );
+
+    let partial = failure(&diagnosis, "shop/restore-shop-8b2e4d1");
+    assert_eq!(partial["record"], "application-restore");
+    assert_eq!(partial["operation"], "restore");
+    assert_eq!(partial["status"], "PartialSuccess");
+    let reasons = partial["reasons"].to_string();
+    assert!(reasons.contains("Ingress shop/shop-ingress"), "{reasons}");
+    assert!(partial["target_cluster"]
+        .as_str()
+        .unwrap()
+        .ends_with("/managedClusters/aks-prod"));
+
+    // What a bundle keeps of Stork's objects: never a volume's options.
+    let bundle = dir.path().join("bundle");
+    let collected = run(fake.collect(FIXTURE, &bundle, &flags)).await;
+    assert_eq!(exit_of(&collected), Some(0));
+    let mut everything = String::new();
+    for file in crate::kubernetes::walk(&bundle) {
+        everything.push_str(&std::fs::read_to_string(file).unwrap());
+    }
+    assert!(everything.contains("restore-shop-8b2e4d1"));
+    assert!(!everything.contains("planted-volume-option-secret"));
+    assert!(!everything.contains("last-applied-configuration"));
+}
