@@ -2,7 +2,9 @@
 //! latency injected into every response (token and ARM alike), with the fixture's flags,
 //! with the cluster alone (the vault and snapshot resource group then discovered, a longer
 //! chain of reads), and with the flags plus Kubernetes access (a fake API server answering
-//! the kubernetes-problems fixture's lists, 100 ms each too). Prints the request counts and
+//! the kubernetes-problems fixture's lists, 100 ms each too); and a `diagnose` of the
+//! failed-restore fixture with Kubernetes access (its job list, the failed jobs' own reads,
+//! Stork's records, and the restore target cluster's reads). Prints the request counts and
 //! the wall time; run with `cargo bench --bench latency`.
 
 #[path = "../integration/common/mod.rs"]
@@ -36,18 +38,47 @@ async fn main() {
         .cloned()
         .chain(["--kubeconfig".to_string(), config])
         .collect();
-    for (name, args) in [
-        ("flags given", given),
-        ("vault and snapshot group discovered", discovered),
-        ("flags given, with Kubernetes access", with_kubernetes),
+    let failed_restore = fake_kubernetes("failed-restore").await;
+    let diagnose: Vec<String> = ["diagnose".to_string()]
+        .into_iter()
+        .chain(target_args("failed-restore"))
+        .chain([
+            "--since".to_string(),
+            "36500d".to_string(),
+            "--kubeconfig".to_string(),
+            kubeconfig(dir.path(), &failed_restore.uri()),
+        ])
+        .collect();
+    for (name, fixture, args, kubernetes) in [
+        ("check, flags given", "ready", given, &kubernetes),
+        (
+            "check, vault and snapshot group discovered",
+            "ready",
+            discovered,
+            &kubernetes,
+        ),
+        (
+            "check, flags given, with Kubernetes access",
+            "ready",
+            with_kubernetes,
+            &kubernetes,
+        ),
+        (
+            "diagnose, with Kubernetes access",
+            "failed-restore",
+            diagnose,
+            &failed_restore,
+        ),
     ] {
-        let lists_before = kubernetes_requests(&kubernetes).await;
+        let lists_before = kubernetes_requests(kubernetes).await;
         let mut times = Vec::new();
         for _ in 0..RUNS {
             // Fresh mocks and request log for each run: only delayed answers are served.
             fake.server.reset().await;
-            fake.mount_fixture("ready", LATENCY).await;
-            mount_backup_instance(&fake).await;
+            fake.mount_fixture(fixture, LATENCY).await;
+            if fixture == "ready" {
+                mount_backup_instance(&fake).await;
+            }
             let mut refs: Vec<&str> = args.iter().map(String::as_str).collect();
             refs.extend(["-o", "json"]);
             let started = Instant::now();
@@ -63,10 +94,10 @@ async fn main() {
         let requests = fake.arm_requests().await.len();
         let blob = fake.blob_requests().await.len();
         let tokens = fake.requests().await.len() - requests - blob;
-        let lists = (kubernetes_requests(&kubernetes).await - lists_before) / RUNS;
+        let lists = (kubernetes_requests(kubernetes).await - lists_before) / RUNS;
         times.sort();
         println!(
-            "check of the ready fixture ({name}), {} ms per response: {requests} ARM requests + {tokens} token requests + {blob} blob listing + {lists} Kubernetes requests; wall time median {} ms (min {} ms, max {} ms) over {RUNS} runs",
+            "{name} ({fixture} fixture), {} ms per response: {requests} ARM requests + {tokens} token requests + {blob} blob listing + {lists} Kubernetes requests; wall time median {} ms (min {} ms, max {} ms) over {RUNS} runs",
             LATENCY.as_millis(),
             times[RUNS / 2].as_millis(),
             times[0].as_millis(),
@@ -105,9 +136,13 @@ async fn fake_kubernetes(fixture: &str) -> MockServer {
         if read["source"] != "kubernetes" {
             continue;
         }
+        // A label selector is a query: the pod lists share their path.
         let at = read["path"]
             .as_str()
-            .expect("a Kubernetes record has a path");
+            .expect("a Kubernetes record has a path")
+            .split('?')
+            .next()
+            .unwrap_or_default();
         Mock::given(method("GET"))
             .and(path(at))
             .respond_with(
@@ -126,9 +161,11 @@ async fn kubernetes_requests(server: &MockServer) -> usize {
     server.received_requests().await.unwrap_or_default().len()
 }
 
-/// A kubeconfig whose one context is the fake API server, with a bearer token.
+/// A kubeconfig whose one context is the fake API server, with a bearer token (one file
+/// per server).
 fn kubeconfig(dir: &std::path::Path, server: &str) -> String {
-    let file = dir.join("kubeconfig");
+    let port = server.rsplit(':').next().unwrap_or_default();
+    let file = dir.join(format!("kubeconfig-{port}"));
     let text = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: aks-prod\n  cluster:\n    server: {server}\ncontexts:\n- name: aks-prod\n  context:\n    cluster: aks-prod\n    user: bench\ncurrent-context: aks-prod\nusers:\n- name: bench\n  user:\n    token: bench-token\n"
     );
