@@ -49,6 +49,9 @@ pub enum Command {
     /// recorded, show their reasons, and run the checks that explain them on every cluster
     /// involved.
     Diagnose(DiagnoseArgs),
+    /// The same checks for every AKS cluster of subscriptions or a management group,
+    /// gathered through Azure Resource Graph; one report per cluster plus totals.
+    Fleet(FleetArgs),
     /// List the check catalog: id, profiles, title.
     Checks,
     /// Explain one check: what it verifies, why, what it reads, how to fix it.
@@ -180,6 +183,94 @@ impl WindowArgs {
             job: self.job.clone(),
         }
     }
+}
+
+#[derive(Args)]
+pub struct FleetArgs {
+    /// A subscription to check every cluster of (repeatable). With neither this nor
+    /// --management-group: every subscription the caller can read.
+    #[arg(long, value_name = "SUB", conflicts_with = "management_group")]
+    pub subscription: Vec<String>,
+    /// A management group: every subscription in or under it.
+    #[arg(long, value_name = "ID")]
+    pub management_group: Option<String>,
+    /// A Resource Graph (KQL) predicate the clusters must meet, e.g. "tags.env == 'prod'".
+    #[arg(long = "where", value_name = "KQL-FILTER")]
+    pub where_filter: Option<String>,
+    /// Only this cluster (repeatable): its resource ID.
+    #[arg(long, value_name = "ID")]
+    pub cluster: Vec<String>,
+    /// Check only part K of N of the clusters (1-based), split by a hash of each cluster's
+    /// ID, for CI matrices: --shard 2/4.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<crate::report::fleet::Shard>,
+    /// Which product's prerequisites to check.
+    #[arg(long, value_enum, default_value_t = ProfileArg::All)]
+    pub profile: ProfileArg,
+    /// Report format table|json|ndjson|junit|markdown, to stdout; FORMAT=PATH writes a file.
+    /// Repeatable.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", value_parser = parse_fleet_output, default_value = "table", action = clap::ArgAction::Append)]
+    pub output: Vec<FleetOutputSpec>,
+    /// Also exit 1 on warnings (`warn`) or on checks skipped for lack of input (`skip`).
+    #[arg(long = "fail-on", value_enum, value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub fail_on: Vec<FailOn>,
+    /// Also write every read as one support bundle (a directory or .tar.gz), which
+    /// `fleet --bundle` or `check --bundle` replays offline.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub collect: Option<PathBuf>,
+    /// Replay a fleet bundle offline instead of reading Azure.
+    #[arg(long, value_name = "DIR|FILE", conflicts_with_all = ["subscription", "management_group", "where_filter", "collect", "merge"])]
+    pub bundle: Option<PathBuf>,
+    /// Join fleet JSON reports (of --shard runs) into one, and read nothing.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["subscription", "management_group", "where_filter", "cluster", "shard", "collect", "bundle"])]
+    pub merge: Vec<PathBuf>,
+    /// ARM requests in flight at most, across all subscriptions.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub max_concurrency: u64,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FleetFormat {
+    Table,
+    Json,
+    Ndjson,
+    Junit,
+    Markdown,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FleetOutputSpec {
+    pub format: FleetFormat,
+    pub path: Option<PathBuf>,
+}
+
+fn parse_fleet_output(text: &str) -> Result<FleetOutputSpec, OutputSpecError> {
+    let (name, path) = match text.split_once('=') {
+        Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
+        Some((name, _)) => return Err(OutputSpecError::NoFile(name.to_string())),
+        None => (text, None),
+    };
+    let format = FleetFormat::from_str(name, true)
+        .map_err(|_| OutputSpecError::UnknownFormat(name.to_string()))?;
+    Ok(FleetOutputSpec { format, path })
+}
+
+/// Why a `--shard` value was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("'{0}' is not K/N with 1 <= K <= N (e.g. 2/4)")]
+pub struct ShardError(String);
+
+fn parse_shard(text: &str) -> Result<crate::report::fleet::Shard, ShardError> {
+    let invalid = || ShardError(text.to_string());
+    let (index, count) = text.split_once('/').ok_or_else(invalid)?;
+    let index: u32 = index.trim().parse().map_err(|_| invalid())?;
+    let count: u32 = count.trim().parse().map_err(|_| invalid())?;
+    if index == 0 || count == 0 || index > count {
+        return Err(invalid());
+    }
+    Ok(crate::report::fleet::Shard { index, count })
 }
 
 /// The default window of `--since`.

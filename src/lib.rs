@@ -18,6 +18,7 @@ mod commands;
 mod diagnosis;
 mod exit;
 mod facts;
+mod fleet;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod harness;
 mod helm;

@@ -25,9 +25,39 @@ pub struct Gathered {
     pub diagnosis: Option<Scope>,
 }
 
+/// The cloud the connection flags name (`AZURE_AUTHORITY_HOST` overriding its sign-in host).
+pub fn cloud_of(connection: &ConnectionArgs) -> Result<cloud::Cloud> {
+    let authority = std::env::var("AZURE_AUTHORITY_HOST")
+        .ok()
+        .filter(|v| !v.is_empty());
+    Ok(cloud::Cloud::resolve(
+        connection.cloud,
+        connection.arm_endpoint.as_deref(),
+        connection.graph_endpoint.as_deref(),
+        authority.as_deref(),
+    )?)
+}
+
+/// The timeouts the connection flags set; the retry and paging bounds are the defaults.
+pub fn limits_of(connection: &ConnectionArgs) -> arm::Limits {
+    arm::Limits {
+        request_timeout: std::time::Duration::from_secs(connection.request_timeout),
+        ..Default::default()
+    }
+}
+
+/// A bundle of a whole fleet, where one cluster's was expected: `fleet --bundle` (or
+/// `check --bundle`, which hands it over) replays it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is a fleet bundle")]
+pub struct FleetBundle(pub std::path::PathBuf);
+
 /// The reads of a bundle, with the target it was collected for.
 pub fn gather_bundle(path: &std::path::Path) -> Result<Gathered> {
     let (manifest, raws) = bundle::read(path)?;
+    if manifest.fleet.is_some() {
+        return Err(FleetBundle(path.to_path_buf()).into());
+    }
     let observed_at = manifest.collected_at()?;
     Ok(Gathered {
         target: manifest.target,
@@ -49,19 +79,8 @@ pub fn gather_live(
     let kubernetes = kubeapi::locate(args.kubeconfig.as_deref(), args.context.as_deref())?;
     record.kubernetes = kubernetes.as_ref().map(|located| located.access.clone());
     let target = Target::from_record(&record)?;
-    let authority = std::env::var("AZURE_AUTHORITY_HOST")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let cloud = cloud::Cloud::resolve(
-        connection.cloud,
-        connection.arm_endpoint.as_deref(),
-        connection.graph_endpoint.as_deref(),
-        authority.as_deref(),
-    )?;
-    let limits = arm::Limits {
-        request_timeout: std::time::Duration::from_secs(connection.request_timeout),
-        ..Default::default()
-    };
+    let cloud = cloud_of(connection)?;
+    let limits = limits_of(connection);
     let probe_timeout = std::time::Duration::from_millis(connection.probe_timeout_ms);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let raws = runtime.block_on(async {

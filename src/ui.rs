@@ -59,6 +59,16 @@ impl Progress {
     }
 
     /// Erases the line, so what follows starts on a clean one.
+    /// A fleet's progress: `clusters 312/1000, ARM reads 4,120, throttled 0`.
+    pub fn fleet(&self, done: usize, total: usize, arm_reads: u64, throttled: u64) {
+        if self.shown {
+            eprint!(
+                "\r\x1b[2Kclusters {done}/{total}, ARM reads {}, throttled {throttled}",
+                thousands(arm_reads)
+            );
+        }
+    }
+
     pub fn clear(&self) {
         if self.shown {
             eprint!("\r\x1b[2K");
@@ -126,6 +136,19 @@ where
     }
 }
 
+/// `4120` as `4,120`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,3 +208,4 @@ mod tests {
         }
     }
 }
+

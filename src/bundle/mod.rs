@@ -51,11 +51,21 @@ pub struct Manifest {
     /// The pxb-preflight version that collected the reads.
     pub tool_version: String,
     pub collected_at: String,
+    /// The cluster and the inputs given; for a fleet bundle, empty (see `fleet`).
     pub target: TargetRecord,
     /// What `diagnose` looked for when the bundle was collected (the window, the job).
     pub diagnosis: Option<Scope>,
+    /// A fleet bundle's scope and the clusters it checked.
+    pub fleet: Option<FleetManifest>,
     /// Every read that failed, from the reads themselves.
     pub failed_reads: Vec<FailedRead>,
+}
+
+/// What a fleet run was asked for, and which clusters it checked (in order).
+#[derive(Clone, Debug)]
+pub struct FleetManifest {
+    pub scope: crate::report::fleet::FleetScope,
+    pub clusters: Vec<crate::ids::ResourceId>,
 }
 
 #[derive(Debug)]
@@ -97,6 +107,13 @@ impl Manifest {
         )
     }
 
+    /// The manifest of a fleet run's reads.
+    pub fn fleet(fleet: FleetManifest, collected_at: String, raws: &RawReads) -> Self {
+        let mut manifest = Self::new(TargetRecord::default(), collected_at, None, raws);
+        manifest.fleet = Some(fleet);
+        manifest
+    }
+
     fn of(
         format_version: u32,
         tool_version: String,
@@ -121,6 +138,7 @@ impl Manifest {
             collected_at,
             target,
             diagnosis,
+            fleet: None,
             failed_reads,
         }
     }
@@ -361,9 +379,9 @@ pub fn parse(mut files: Vec<(String, String)>, origin: &str) -> Result<(Manifest
         other => bail!("the bundle has an unsupported format version {other:?}"),
     };
     let malformed = || format!("the manifest of {origin} is malformed");
-    let (tool_version, collected_at, target, diagnosis) = if version == 1 {
+    let (tool_version, collected_at, target, diagnosis, fleet) = if version == 1 {
         let m: v1::ManifestRecord = serde_json::from_value(header).with_context(malformed)?;
-        (m.tool_version, m.collected_at, m.target.into(), None)
+        (m.tool_version, m.collected_at, m.target.into(), None, None)
     } else {
         let m: ManifestRecord = serde_json::from_value(header).with_context(malformed)?;
         let diagnosis = m
@@ -371,7 +389,17 @@ pub fn parse(mut files: Vec<(String, String)>, origin: &str) -> Result<(Manifest
             .map(Scope::try_from)
             .transpose()
             .with_context(malformed)?;
-        (m.tool_version, m.collected_at, m.target.into(), diagnosis)
+        let fleet = m
+            .fleet
+            .map(FleetManifest::try_from)
+            .transpose()
+            .with_context(malformed)?;
+        let target = match (m.target, &fleet) {
+            (Some(target), _) => target.into(),
+            (None, Some(_)) => TargetRecord::default(),
+            (None, None) => bail!("the manifest of {origin} names no target"),
+        };
+        (m.tool_version, m.collected_at, target, diagnosis, fleet)
     };
     let mut raws = RawReads::default();
     for (name, text) in files
@@ -389,7 +417,7 @@ pub fn parse(mut files: Vec<(String, String)>, origin: &str) -> Result<(Manifest
         crate::redact::read(&mut raw);
         raws.insert(raw);
     }
-    let manifest = Manifest::of(
+    let mut manifest = Manifest::of(
         version,
         tool_version,
         collected_at,
@@ -397,6 +425,7 @@ pub fn parse(mut files: Vec<(String, String)>, origin: &str) -> Result<(Manifest
         diagnosis,
         &raws,
     );
+    manifest.fleet = fleet;
     Ok((manifest, raws))
 }
 
@@ -411,19 +440,28 @@ pub fn upgrade(source: &Path, destination: &Path) -> Result<()> {
 pub fn inspect(path: &Path) -> Result<String> {
     let (manifest, raws) = read(path)?;
     let mut out = format!(
-        "bundle {}\n  format: {FORMAT} v{}, written by pxb-preflight {}\n  collected at: {}\n  cluster: {}\n",
+        "bundle {}\n  format: {FORMAT} v{}, written by pxb-preflight {}\n  collected at: {}\n",
         path.display(),
         manifest.format_version,
         manifest.tool_version,
         manifest.collected_at,
-        manifest.target.cluster
     );
-    let target = serde_json::to_value(wire::TargetWire::from(&manifest.target))?;
+    match &manifest.fleet {
+        Some(fleet) => out.push_str(&format!(
+            "  fleet: {} clusters\n",
+            fleet.clusters.len()
+        )),
+        None => out.push_str(&format!("  cluster: {}\n", manifest.target.cluster)),
+    }
+    let target = match &manifest.fleet {
+        Some(fleet) => serde_json::to_value(wire::FleetWire::from(fleet))?,
+        None => serde_json::to_value(wire::TargetWire::from(&manifest.target))?,
+    };
     for (key, value) in target
         .as_object()
         .into_iter()
         .flatten()
-        .filter(|(k, _)| *k != "cluster")
+        .filter(|(k, _)| *k != "cluster" && *k != "clusters")
     {
         out.push_str(&format!("  {key}: {value}\n"));
     }

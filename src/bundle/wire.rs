@@ -5,7 +5,7 @@
 //!
 //! Nothing here reads or writes files; `bundle` does.
 
-use super::{FailedRead, Manifest, FORMAT, FORMAT_VERSION};
+use super::{FailedRead, FleetManifest, Manifest, FORMAT, FORMAT_VERSION};
 use crate::diagnosis::Scope;
 use crate::probe::Protocol;
 use crate::reads::{ArmCall, FailureKind, RawRead, ReadError, Source};
@@ -22,13 +22,89 @@ pub struct ManifestRecord {
     /// The pxb-preflight version that collected the reads.
     pub tool_version: String,
     pub collected_at: String,
-    pub target: TargetWire,
+    /// The cluster and inputs; absent in a fleet bundle, whose `fleet` names its clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetWire>,
+    /// Present in a fleet bundle: the scope asked for and the clusters checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetWire>,
     /// Present when the bundle holds `diagnose`'s reads: what they were selected for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<DiagnosisWire>,
     /// A summary for people; the read records are what counts.
     #[serde(default)]
     pub failed_reads: Vec<FailedReadRecord>,
+}
+
+/// A fleet run's scope (`--subscription`, `--management-group`, `--where`, `--shard K/N`)
+/// and the clusters it checked.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FleetWire {
+    #[serde(default)]
+    pub subscriptions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_group: Option<String>,
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub where_filter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    pub clusters: Vec<String>,
+}
+
+impl From<&FleetManifest> for FleetWire {
+    fn from(fleet: &FleetManifest) -> Self {
+        FleetWire {
+            subscriptions: fleet.scope.subscriptions.clone(),
+            management_group: fleet.scope.management_group.clone(),
+            where_filter: fleet.scope.where_filter.clone(),
+            shard: fleet
+                .scope
+                .shard
+                .map(|s| format!("{}/{}", s.index, s.count)),
+            clusters: fleet.clusters.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+}
+
+/// Why a manifest's `fleet` section was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetWireError {
+    #[error("fleet.shard '{0}' is not K/N")]
+    Shard(String),
+    #[error("fleet.clusters: {0}")]
+    Cluster(#[from] crate::ids::IdError),
+}
+
+impl TryFrom<FleetWire> for FleetManifest {
+    type Error = FleetWireError;
+
+    fn try_from(wire: FleetWire) -> Result<Self, Self::Error> {
+        let shard = match &wire.shard {
+            None => None,
+            Some(text) => {
+                let parsed = text.split_once('/').and_then(|(k, n)| {
+                    Some(crate::report::fleet::Shard {
+                        index: k.trim().parse().ok()?,
+                        count: n.trim().parse().ok()?,
+                    })
+                });
+                Some(parsed.ok_or_else(|| FleetWireError::Shard(text.clone()))?)
+            }
+        };
+        Ok(FleetManifest {
+            scope: crate::report::fleet::FleetScope {
+                subscriptions: wire.subscriptions,
+                management_group: wire.management_group,
+                where_filter: wire.where_filter,
+                shard,
+            },
+            clusters: wire
+                .clusters
+                .iter()
+                .map(|c| crate::ids::ResourceId::parse(c))
+                .collect::<Result<_, _>>()?,
+        })
+    }
 }
 
 /// The window (RFC 3339 start) and the job `diagnose` was collected for.
@@ -414,7 +490,11 @@ impl From<&Manifest> for ManifestRecord {
             format_version: FORMAT_VERSION,
             tool_version: manifest.tool_version.clone(),
             collected_at: manifest.collected_at.clone(),
-            target: TargetWire::from(&manifest.target),
+            target: manifest
+                .fleet
+                .is_none()
+                .then(|| TargetWire::from(&manifest.target)),
+            fleet: manifest.fleet.as_ref().map(FleetWire::from),
             diagnosis: manifest.diagnosis.as_ref().map(DiagnosisWire::from),
             failed_reads: manifest
                 .failed_reads

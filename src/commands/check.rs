@@ -19,7 +19,12 @@ pub fn run(args: CheckArgs, ui: &Ui) -> Result<Exit> {
             if !args.target.is_empty() {
                 bail!("--bundle replays the target it was collected for; drop the target flags (--cluster, --vault, ...)");
             }
-            pipeline::gather_bundle(path)?
+            match pipeline::gather_bundle(path) {
+                Err(e) if e.is::<pipeline::FleetBundle>() => {
+                    return super::fleet::replay_for_check(path, &args, ui)
+                }
+                gathered => gathered?,
+            }
         }
         None => pipeline::gather_live(
             &args.target,

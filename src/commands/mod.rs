@@ -8,6 +8,7 @@ mod check;
 mod checks;
 mod collect;
 mod diagnose;
+mod fleet;
 mod explain;
 mod role_definition;
 mod shell;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Check(args) => check::run(args, &ui),
         Command::Collect(args) => collect::run(args, &ui),
         Command::Diagnose(args) => diagnose::run(args, &ui),
+        Command::Fleet(args) => fleet::run(args, &ui),
         Command::Checks => checks::run(),
         Command::Explain { id } => explain::run(&id),
         Command::Completions { shell } => shell::completions(shell),

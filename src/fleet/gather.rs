@@ -1,0 +1,159 @@
+//! A fleet's live gathering: the Resource Graph queries first, then, for every selected
+//! cluster at once, `check`'s own plan (`crate::plan`) over everything known so far, each
+//! missing read made over ARM once for the whole fleet (a vault, a role definition or a
+//! subscription's deny assignments serve every cluster that needs them). The client's
+//! scheduler paces the requests (`crate::arm::throttle`).
+//!
+//! The only I/O of fleet mode. It judges nothing: each cluster whose plan asks for nothing
+//! more is handed, with the reads so far, to the caller's [`Observer`].
+
+use super::queries::Queries;
+use super::{select, Selection};
+use crate::arm::ArmClient;
+use crate::ids::ResourceId;
+use crate::plan::{next_reads, Purpose};
+use crate::reads::{ArmRead, RawReads};
+use crate::target::{Target, TargetRecord};
+use futures::stream::{FuturesUnordered, StreamExt};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::OnceCell;
+
+/// A cluster's plan converges in a few rounds; the bound only guards against one that would not.
+const MAX_ROUNDS: usize = 6;
+
+/// What a fleet run read, as a bundle keeps it: every answer that came from Azure (the
+/// Resource Graph queries and the ARM reads), never the reads expanded from the queries.
+pub struct Gathered {
+    pub queries: Queries,
+    pub raws: RawReads,
+    pub clusters: Vec<ResourceId>,
+}
+
+/// Why a fleet could not run at all (exit 2): the cluster query itself failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the Resource Graph query for the clusters failed: {0}")]
+pub struct NoClusterList(pub String);
+
+/// Reads shared by every cluster: what Azure answered, the same plus the expanded Resource
+/// Graph rows, and the reads in flight (each made once, whoever asks first).
+struct Shared {
+    answered: RwLock<RawReads>,
+    known: RwLock<RawReads>,
+    in_flight: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
+}
+
+impl Shared {
+    async fn read_once(&self, client: &ArmClient, read: ArmRead) {
+        let cell = {
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            in_flight.entry(read.key()).or_default().clone()
+        };
+        cell.get_or_init(|| async {
+            let mut raw = client.read(&read).await;
+            crate::redact::read(&mut raw);
+            write(&self.known).insert(raw.clone());
+            write(&self.answered).insert(raw);
+        })
+        .await;
+    }
+}
+
+fn write(lock: &RwLock<RawReads>) -> std::sync::RwLockWriteGuard<'_, RawReads> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read(lock: &RwLock<RawReads>) -> std::sync::RwLockReadGuard<'_, RawReads> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Told what a fleet's gathering reaches: how many clusters were selected, then each
+/// cluster as soon as its reads are complete, with everything known at that moment (enough
+/// to judge it).
+pub trait Observer: Sync {
+    fn selected(&self, clusters: usize);
+    fn done(&self, cluster: &ResourceId, known: &RawReads);
+}
+
+/// Reads the fleet, telling `observer` as it goes.
+pub async fn gather(
+    client: &ArmClient,
+    queries: Queries,
+    selection: &Selection,
+    observer: &dyn Observer,
+) -> Result<Gathered, NoClusterList> {
+    let shared = Shared {
+        answered: RwLock::new(RawReads::default()),
+        known: RwLock::new(RawReads::default()),
+        in_flight: Mutex::new(HashMap::new()),
+    };
+    let mut pending: FuturesUnordered<_> = queries
+        .all()
+        .into_iter()
+        .map(|query| shared.read_once(client, query.clone()))
+        .collect();
+    while pending.next().await.is_some() {}
+    drop(pending);
+    {
+        let answered = read(&shared.answered);
+        if let Some(error) = answered
+            .get(&queries.clusters)
+            .and_then(|raw| raw.error.as_ref())
+        {
+            return Err(NoClusterList(error.message.clone()));
+        }
+        *write(&shared.known) = super::known_reads(&queries, &answered);
+    }
+    let clusters = select(&queries, &read(&shared.answered), selection);
+    observer.selected(clusters.len());
+    let mut runs: FuturesUnordered<_> = clusters
+        .iter()
+        .map(|cluster| one_cluster(client, &shared, cluster, observer))
+        .collect();
+    while runs.next().await.is_some() {}
+    drop(runs);
+    let raws = shared
+        .answered
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    Ok(Gathered {
+        queries,
+        raws,
+        clusters,
+    })
+}
+
+async fn one_cluster(
+    client: &ArmClient,
+    shared: &Shared,
+    cluster: &ResourceId,
+    observer: &dyn Observer,
+) {
+    if let Ok(target) = target_of(cluster) {
+        for _ in 0..MAX_ROUNDS {
+            let reads = next_reads(&target, &Purpose::Check, &read(&shared.known));
+            if reads.is_empty() {
+                break;
+            }
+            let round: FuturesUnordered<_> = reads
+                .into_iter()
+                .map(|r| shared.read_once(client, r))
+                .collect();
+            round.collect::<Vec<()>>().await;
+        }
+    }
+    observer.done(cluster, &read(&shared.known));
+}
+
+/// The target of one cluster of a fleet: the cluster alone, every other input discovered
+/// as `check --cluster` would.
+pub fn target_of(cluster: &ResourceId) -> Result<Target, crate::target::TargetError> {
+    Target::from_record(&record_of(cluster))
+}
+
+pub fn record_of(cluster: &ResourceId) -> TargetRecord {
+    TargetRecord {
+        cluster: cluster.to_string(),
+        ..Default::default()
+    }
+}

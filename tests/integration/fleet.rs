@@ -1,0 +1,271 @@
+//! `fleet` against the fake ARM serving a fixture, with a fake Resource Graph whose rows are
+//! the fixture's own resources (as Resource Graph indexes them: the cluster, its
+//! extensions, vaults, storage accounts, NSGs, the subnets inside their virtual network,
+//! backup instances, resource groups). The fake ARM also answers the empty lists those rows
+//! imply (a vault with no backup instance row has none), so both runs see one world. Then
+//! every fixture's cluster must get from `fleet` exactly the report `check --cluster` gives.
+
+use crate::common::*;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, Request, Respond, ResponseTemplate};
+
+const GRAPH_PATH: &str = "/providers/Microsoft.ResourceGraph/resources";
+
+/// The rows of each of the fleet's queries, keyed by what tells the query apart.
+#[derive(Clone, Default)]
+struct Rows {
+    clusters: Vec<Value>,
+    extensions: Vec<Value>,
+    resources: Vec<Value>,
+    backup_instances: Vec<Value>,
+    resource_groups: Vec<Value>,
+}
+
+/// A path's segments, lower-cased.
+fn segments(path: &str) -> Vec<String> {
+    path.trim_matches('/')
+        .split('/')
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+fn group_id(subscription: &str, group: &str) -> String {
+    format!("/subscriptions/{subscription}/resourceGroups/{group}")
+}
+
+/// The fixture's successful reads as Resource Graph rows.
+fn rows_of(fixture: &str) -> Rows {
+    let mut rows = Rows::default();
+    let mut vnets: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Value> = BTreeMap::new();
+    for read in fixture_reads(fixture) {
+        if read["source"] != "arm" || read["status"] != 200 || read["method"] != "GET" {
+            continue;
+        }
+        let path = read["path"].as_str().unwrap_or_default();
+        let s = segments(path);
+        let body = &read["body"];
+        let items = || body["value"].as_array().cloned().unwrap_or_default();
+        let with_columns = |mut row: Value| {
+            row["subscriptionId"] = json!(s[1]);
+            if s.len() > 3 {
+                row["resourceGroup"] = json!(path.split('/').nth(4).unwrap_or_default());
+            }
+            row
+        };
+        match (s.len(), s.get(5).map(String::as_str), s.get(6).map(String::as_str)) {
+            (8, Some("microsoft.containerservice"), Some("managedclusters")) => {
+                rows.clusters.push(with_columns(body.clone()))
+            }
+            (11, Some("microsoft.containerservice"), _)
+                if s[9] == "microsoft.kubernetesconfiguration" && s[10] == "extensions" =>
+            {
+                rows.extensions.extend(items())
+            }
+            (8, Some("microsoft.dataprotection"), Some("backupvaults"))
+            | (8, Some("microsoft.storage"), Some("storageaccounts"))
+            | (8, Some("microsoft.network"), Some("networksecuritygroups")) => {
+                rows.resources.push(with_columns(body.clone()))
+            }
+            (7, Some("microsoft.network"), Some("networksecuritygroups")) => {
+                rows.resources.extend(items().into_iter().map(with_columns));
+                let id = group_id(&s[1], path.split('/').nth(4).unwrap_or_default());
+                groups.entry(id.to_ascii_lowercase()).or_insert_with(|| {
+                    json!({"id": id, "name": path.split('/').nth(4), "type": "microsoft.resources/subscriptions/resourcegroups", "subscriptionId": s[1], "properties": {"provisioningState": "Succeeded"}})
+                });
+            }
+            (10, Some("microsoft.network"), Some("virtualnetworks")) if s[8] == "subnets" => {
+                let vnet: Vec<&str> = path.split('/').take(9).collect();
+                vnets.entry(vnet.join("/")).or_default().push(body.clone());
+            }
+            (9, Some("microsoft.dataprotection"), Some("backupvaults"))
+                if s[8] == "backupinstances" =>
+            {
+                rows.backup_instances.extend(items())
+            }
+            (4, _, _) if s[2] == "resourcegroups" => {
+                groups.insert(path.to_ascii_lowercase(), with_columns(body.clone()));
+            }
+            _ => {}
+        }
+    }
+    for (id, subnets) in vnets {
+        let s = segments(&id);
+        rows.resources.push(json!({
+            "id": id, "name": s[7], "type": "microsoft.network/virtualnetworks",
+            "subscriptionId": s[1], "resourceGroup": id.split('/').nth(4),
+            "properties": {"subnets": subnets}
+        }));
+    }
+    rows.resource_groups = groups.into_values().collect();
+    rows
+}
+
+/// Resource Graph over `rows`: the query text picks the rows; pages of `$top`.
+struct FakeGraph(Rows);
+
+impl Respond for FakeGraph {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let query = body["query"].as_str().unwrap_or_default();
+        let rows = if query.starts_with("resources | where type =~ 'microsoft.containerservice/managedclusters'") {
+            &self.0.clusters
+        } else if query.starts_with("kubernetesconfigurationresources") {
+            &self.0.extensions
+        } else if query.starts_with("resources | where type in~") {
+            &self.0.resources
+        } else if query.starts_with("recoveryservicesresources") {
+            &self.0.backup_instances
+        } else if query.starts_with("resourcecontainers") {
+            &self.0.resource_groups
+        } else {
+            return ResponseTemplate::new(400).set_body_json(json!({"error": {"code": "BadRequest", "message": "unknown query", "details": [{"code": "InvalidQuery", "message": "Query is invalid."}]}}));
+        };
+        let top = body["options"]["$top"].as_u64().unwrap_or(100) as usize;
+        let offset: usize = body["options"]["$skipToken"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let page: Vec<Value> = rows.iter().skip(offset).take(top).cloned().collect();
+        let mut answer = json!({
+            "totalRecords": rows.len(), "count": page.len(), "resultTruncated": "false", "data": page
+        });
+        if offset + top < rows.len() {
+            answer["$skipToken"] = json!((offset + top).to_string());
+        }
+        ResponseTemplate::new(200)
+            .set_body_json(answer)
+            .insert_header("x-ms-user-quota-remaining", "14")
+            .insert_header("x-ms-user-quota-resets-after", "00:00:05")
+    }
+}
+
+/// The fake ARM of `fixture` with the fake Resource Graph, and the empty lists the rows
+/// imply where the fixture recorded none.
+async fn world(fixture: &str) -> FakeArm {
+    let fake = FakeArm::serving(fixture).await;
+    let rows = rows_of(fixture);
+    let recorded: Vec<String> = fixture_reads(fixture)
+        .iter()
+        .filter_map(|r| r["path"].as_str().map(str::to_ascii_lowercase))
+        .collect();
+    let mut implied = Vec::new();
+    for cluster in &rows.clusters {
+        implied.push(format!(
+            "{}/providers/Microsoft.KubernetesConfiguration/extensions",
+            cluster["id"].as_str().unwrap()
+        ));
+    }
+    for group in &rows.resource_groups {
+        implied.push(format!(
+            "{}/providers/Microsoft.Network/networkSecurityGroups",
+            group["id"].as_str().unwrap()
+        ));
+    }
+    for vault in rows
+        .resources
+        .iter()
+        .filter(|r| r["type"].as_str().unwrap_or("").eq_ignore_ascii_case("microsoft.dataprotection/backupvaults"))
+    {
+        implied.push(format!("{}/backupInstances", vault["id"].as_str().unwrap()));
+    }
+    for list in implied {
+        if !recorded.contains(&list.to_ascii_lowercase()) {
+            fake.answer(&list, 200, json!({"value": []})).await;
+        }
+    }
+    Mock::given(method("POST"))
+        .and(path(GRAPH_PATH))
+        .respond_with(FakeGraph(rows))
+        .mount(&fake.server)
+        .await;
+    fake
+}
+
+fn subscription_of(fixture: &str) -> String {
+    let cluster = fixture_target(fixture)["cluster"].as_str().unwrap().to_string();
+    cluster.split('/').nth(2).unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fixture_cluster_gets_from_fleet_the_report_check_gives() {
+    for fixture in fixture_bundles() {
+        let fake = world(&fixture).await;
+        let cluster = fixture_target(&fixture)["cluster"].as_str().unwrap().to_string();
+        let check = run(fake.command(&["check", "--cluster", &cluster, "-o", "json"])).await;
+        let fleet = run(fake.command(&[
+            "fleet",
+            "--subscription",
+            &subscription_of(&fixture),
+            "-o",
+            "json",
+        ]))
+        .await;
+        let report = json_of(&fleet);
+        assert_eq!(report["schema"], "pxb-preflight-fleet/v1", "{fixture}");
+        assert_eq!(report["clusters"].as_array().unwrap().len(), 1, "{fixture}: {report:#}");
+        assert_eq!(report["clusters"][0], json_of(&check), "{fixture}");
+        assert_eq!(fleet.status.code(), check.status.code(), "{fixture}");
+        // Read-only: GETs, the Resource Graph queries, and the sign-in.
+        for request in fake.requests().await {
+            let allowed = request.method.as_str() == "GET"
+                || (request.method.as_str() == "POST"
+                    && (request.url.path() == GRAPH_PATH || request.url.path().contains("/oauth2/")));
+            assert!(allowed, "{fixture}: {} {}", request.method, request.url);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_bundle_replays_offline_with_fleet_and_with_check() {
+    let fake = world("ready").await;
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("fleet-bundle");
+    let live = run(fake.command(&[
+        "fleet",
+        "--subscription",
+        &subscription_of("ready"),
+        "--collect",
+        bundle.to_str().unwrap(),
+        "-o",
+        "json",
+    ]))
+    .await;
+    let live_report = json_of(&live);
+    let replay = run(fake.command(&["fleet", "--bundle", bundle.to_str().unwrap(), "-o", "json"])).await;
+    let mut replayed = json_of(&replay);
+    let mut expected = live_report.clone();
+    // What the live run counted of its requests is no part of what was found.
+    replayed["stats"] = Value::Null;
+    expected["stats"] = Value::Null;
+    assert_eq!(replayed, expected);
+    assert_eq!(replay.status.code(), live.status.code());
+    let via_check = run(fake.command(&["check", "--bundle", bundle.to_str().unwrap(), "-o", "json"])).await;
+    let mut via_check = json_of(&via_check);
+    via_check["stats"] = Value::Null;
+    assert_eq!(via_check, expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ndjson_streams_each_cluster_then_the_summary() {
+    let fake = world("ready").await;
+    let out = run(fake.command(&[
+        "fleet",
+        "--subscription",
+        &subscription_of("ready"),
+        "-o",
+        "ndjson",
+    ]))
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["schema"], "pxb-preflight/v1");
+    assert_eq!(lines[1]["schema"], "pxb-preflight-fleet/v1");
+    assert!(lines[1].get("clusters").is_none());
+}
