@@ -12,6 +12,7 @@
 
 mod blob;
 mod retry;
+pub mod throttle;
 pub mod transport;
 
 use crate::cloud::Cloud;
