@@ -385,8 +385,7 @@ impl GraphQuery {
     /// filter and the page size.
     fn key(&self) -> String {
         let scope_set = |scopes: &[String]| {
-            let mut scopes: Vec<String> =
-                scopes.iter().map(|s| s.to_ascii_lowercase()).collect();
+            let mut scopes: Vec<String> = scopes.iter().map(|s| s.to_ascii_lowercase()).collect();
             scopes.sort();
             scopes.dedup();
             scopes.join(",")
@@ -742,7 +741,10 @@ mod tests {
             read.key(),
             ArmRead::ResourceGraph(query(&kql.replace("AKS1", "aks1"), &["s1", "s2"])).key()
         );
-        assert_ne!(read.key(), ArmRead::ResourceGraph(query(kql, &["s1"])).key());
+        assert_ne!(
+            read.key(),
+            ArmRead::ResourceGraph(query(kql, &["s1"])).key()
+        );
         let mut smaller_pages = query(kql, &["s1", "s2"]);
         smaller_pages.page_size = 250;
         assert_ne!(read.key(), ArmRead::ResourceGraph(smaller_pages).key());

@@ -11,6 +11,7 @@
 //! too; only a failed sign-in is an error of the run.
 
 mod blob;
+mod resource_graph;
 mod retry;
 pub mod throttle;
 pub mod transport;
@@ -32,6 +33,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use retry::BoundedRetry;
+use throttle::ReadThrottle;
+
+/// What a client has sent so far (a snapshot of its counters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallStats {
+    /// Every HTTP request sent to ARM, Resource Graph excepted: each page and each retry.
+    pub arm_requests: u64,
+    /// Every Resource Graph query request: each page and each retry (each costs quota).
+    pub graph_queries: u64,
+    /// Every 429 ARM or Resource Graph answered.
+    pub throttled: u64,
+}
 
 /// Why a run could not sign in to Azure: it stops before any read.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +87,11 @@ pub struct ArmClient {
     authorization: azure_mgmt_authorization::package_2022_04_01::Client,
     body_timeout: Duration,
     max_pages: usize,
+    /// Resource Graph queries are sent to the transport directly (see `resource_graph`).
+    transport: Arc<transport::ReadOnlyTransport>,
+    traffic: Arc<transport::Traffic>,
+    retry: BoundedRetry,
+    graph_quota: resource_graph::Quota,
     /// The key given to PXB, when the user gave one: `listKeys` is called only to verify it.
     storage_key: Option<Secret>,
 }
@@ -134,11 +152,13 @@ impl ArmClient {
         limits: &Limits,
         storage_key: Option<Secret>,
     ) -> Self {
-        let transport = transport::ReadOnlyTransport::new(
+        let traffic = Arc::new(transport::Traffic::new(&cloud.arm_endpoint));
+        let transport = Arc::new(transport::ReadOnlyTransport::new(
             azure_core::new_http_client(),
             limits.request_timeout,
-        );
-        let options = ClientOptions::new(TransportOptions::new(Arc::new(transport)))
+            traffic.clone(),
+        ));
+        let options = ClientOptions::new(TransportOptions::new(transport.clone()))
             .retry(RetryOptions::custom(Arc::new(limits.retry.clone())));
         let pipeline = Pipeline::new(
             option_env!("CARGO_PKG_NAME"),
@@ -171,8 +191,24 @@ impl ArmClient {
             authorization,
             body_timeout: limits.request_timeout,
             max_pages: limits.max_pages,
+            transport,
+            traffic,
+            retry: limits.retry.clone(),
+            graph_quota: resource_graph::Quota::new(limits.retry.max_total),
             storage_key,
         }
+    }
+
+    /// Paces every ARM request of this client (its storage and authorization clients'
+    /// too) through `throttle`; Resource Graph queries keep to their own quota.
+    pub fn with_throttle(self, throttle: Arc<ReadThrottle>) -> Self {
+        self.traffic.set_throttle(throttle);
+        self
+    }
+
+    /// What this client has sent so far.
+    pub fn stats(&self) -> CallStats {
+        self.traffic.stats()
     }
 
     /// Gets a token once before any read, so a missing or broken login stops the run
@@ -215,6 +251,7 @@ impl ArmClient {
                 }
             }
             ArmRead::ListKeys(account) => self.verify_key(account).await,
+            ArmRead::ResourceGraph(query) => self.query_resource_graph(query).await,
             ArmRead::BlobList {
                 endpoint,
                 container,

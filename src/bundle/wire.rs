@@ -832,7 +832,10 @@ mod tests {
         let resource_graph = r#"{"source": "resource_graph", "query": "resources | project id", "page_size": 1000, "status": 200, "body": {"data": [], "totalRecords": 0}}"#;
         assert!(matches!(
             parse(resource_graph),
-            Ok(ReadRecord::ResourceGraph { page_size: 1000, .. })
+            Ok(ReadRecord::ResourceGraph {
+                page_size: 1000,
+                ..
+            })
         ));
         let no_query = r#"{"source": "resource_graph", "page_size": 1000, "status": 200}"#;
         let error = parse(no_query).unwrap_err().to_string();
