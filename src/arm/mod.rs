@@ -537,6 +537,60 @@ pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A client of a fake ARM (wiremock) with a fixed token and short retries.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{ArmClient, BoundedRetry, Credentials, Limits};
+    use crate::cloud::Cloud;
+    use azure_core::auth::{AccessToken, TokenCredential};
+    use std::sync::Arc;
+    use std::time::Duration;
+    use url::Url;
+
+    #[derive(Debug)]
+    struct FixedToken;
+
+    #[async_trait::async_trait]
+    impl TokenCredential for FixedToken {
+        async fn get_token(&self, _: &[&str]) -> azure_core::Result<AccessToken> {
+            Ok(AccessToken::new(
+                "token",
+                time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+            ))
+        }
+        async fn clear_cache(&self) -> azure_core::Result<()> {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn client(server: &wiremock::MockServer) -> ArmClient {
+        let arm = Url::parse(&format!("{}/", server.uri())).unwrap();
+        let cloud = Cloud {
+            arm_endpoint: arm.clone(),
+            arm_scope: "https://management.azure.com/.default".into(),
+            graph_endpoint: arm.clone(),
+            graph_scope: "https://graph.microsoft.com/.default".into(),
+            authority_host: arm,
+        };
+        let token: Arc<dyn TokenCredential> = Arc::new(FixedToken);
+        let credentials = Credentials {
+            arm: token.clone(),
+            graph: token.clone(),
+            storage: token,
+        };
+        let limits = Limits {
+            request_timeout: Duration::from_secs(5),
+            retry: BoundedRetry {
+                max_retries: 3,
+                initial_delay: Duration::from_millis(10),
+                max_total: Duration::from_secs(10),
+            },
+            max_pages: 10,
+        };
+        ArmClient::new(&cloud, credentials, &limits, None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{list_page, ARM_PAGING, GRAPH_PAGING};

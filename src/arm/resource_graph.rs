@@ -293,10 +293,8 @@ impl ArmClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arm::{BoundedRetry, CallStats, Credentials, Limits};
-    use crate::cloud::Cloud;
+    use crate::arm::CallStats;
     use crate::reads::{ArmRead, RawRead};
-    use std::sync::Arc;
     use wiremock::matchers::{body_partial_json, method, path, query_param};
     use wiremock::{Mock, MockServer, Request as Received, ResponseTemplate};
 
@@ -304,47 +302,8 @@ mod tests {
     const SUBSCRIPTION: &str = "cfbbd179-59d2-4052-aa06-9270a38aa9d6";
     const Q_CLUSTERS: &str = "resources | where type =~ 'microsoft.containerservice/managedclusters' | project id, name, type, location, resourceGroup, subscriptionId, tags, sku, identity, properties | order by id asc";
 
-    #[derive(Debug)]
-    struct FixedToken;
-
-    #[async_trait::async_trait]
-    impl azure_core::auth::TokenCredential for FixedToken {
-        async fn get_token(&self, _: &[&str]) -> azure_core::Result<azure_core::auth::AccessToken> {
-            Ok(azure_core::auth::AccessToken::new(
-                "token",
-                time::OffsetDateTime::now_utc() + time::Duration::hours(1),
-            ))
-        }
-        async fn clear_cache(&self) -> azure_core::Result<()> {
-            Ok(())
-        }
-    }
-
     fn client(server: &MockServer) -> ArmClient {
-        let arm = Url::parse(&format!("{}/", server.uri())).unwrap();
-        let cloud = Cloud {
-            arm_endpoint: arm.clone(),
-            arm_scope: "https://management.azure.com/.default".into(),
-            graph_endpoint: arm.clone(),
-            graph_scope: "https://graph.microsoft.com/.default".into(),
-            authority_host: arm,
-        };
-        let token: Arc<dyn azure_core::auth::TokenCredential> = Arc::new(FixedToken);
-        let credentials = Credentials {
-            arm: token.clone(),
-            graph: token.clone(),
-            storage: token,
-        };
-        let limits = Limits {
-            request_timeout: Duration::from_secs(5),
-            retry: BoundedRetry {
-                max_retries: 3,
-                initial_delay: Duration::from_millis(10),
-                max_total: Duration::from_secs(10),
-            },
-            max_pages: 10,
-        };
-        ArmClient::new(&cloud, credentials, &limits, None)
+        crate::arm::testing::client(server)
     }
 
     fn example(name: &str) -> Value {

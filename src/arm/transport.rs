@@ -263,6 +263,28 @@ mod tests {
             (Method::Delete, "/aks-backups/notes.txt".to_string()),
             (Method::Post, "/aks-backups".to_string()),
             (Method::Post, "/v1.0/groups/g/members/$ref".to_string()),
+            // Resource Graph's query endpoint, and nothing else of it or beside it.
+            (
+                Method::Post,
+                "/providers/Microsoft.ResourceGraph/resources/x".to_string(),
+            ),
+            (
+                Method::Post,
+                "/providers/Microsoft.ResourceGraph/resourcesHistory".to_string(),
+            ),
+            (
+                Method::Post,
+                "/subscriptions/s/providers/Microsoft.ResourceGraph/resources".to_string(),
+            ),
+            (
+                Method::Put,
+                "/subscriptions/s/resourceGroups/g/providers/Microsoft.ResourceGraph/queries/q"
+                    .to_string(),
+            ),
+            (
+                Method::Put,
+                "/providers/Microsoft.ResourceGraph/resources".to_string(),
+            ),
         ] {
             assert!(
                 !is_allowed(&method, &path),
@@ -310,5 +332,138 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+
+    /// ARM requests (through the pipeline, and the `azure_mgmt_*` clients alike) are
+    /// counted and take their subscription's tokens; ARM's remaining-reads count lowers the
+    /// bucket; Resource Graph queries are counted apart and take no ARM token.
+    #[tokio::test]
+    async fn arm_requests_are_counted_and_paced_resource_graph_queries_are_not() {
+        use crate::arm::throttle::ThrottleLimits;
+        use crate::arm::CallStats;
+        use crate::ids::ResourceId;
+        use crate::reads::{ArmRead, GraphQuery};
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        let server = MockServer::start().await;
+        let cluster = "/subscriptions/cfbbd179-59d2-4052-aa06-9270a38aa9d6/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1";
+        let account = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/stbackup";
+        Mock::given(method("GET"))
+            .and(path(cluster))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(
+                        serde_json::json!({"id": cluster, "name": "aks1", "properties": {}}),
+                    )
+                    .insert_header("x-ms-ratelimit-remaining-subscription-reads", "0"),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(account))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"id": account, "name": "stbackup", "properties": {}}),
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(crate::reads::RESOURCE_GRAPH_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"totalRecords": 0, "count": 0, "resultTruncated": "false", "data": []}),
+            ))
+            .mount(&server)
+            .await;
+        // One token a second, and ARM says this principal has none left after the first read.
+        let throttle = Arc::new(ReadThrottle::new(ThrottleLimits {
+            bucket: 5,
+            refill_per_second: 1.0,
+            max_concurrency: 4,
+        }));
+        let client = crate::arm::testing::client(&server).with_throttle(throttle);
+        let cluster_read = ArmRead::Cluster(ResourceId::parse(cluster).unwrap());
+        let account_read = ArmRead::StorageAccount(ResourceId::parse(account).unwrap());
+        let query = ArmRead::ResourceGraph(GraphQuery {
+            query: "resources | project id | order by id asc".into(),
+            subscriptions: Vec::new(),
+            management_groups: Vec::new(),
+            authorization_scope_filter: None,
+            page_size: 1000,
+        });
+
+        let started = std::time::Instant::now();
+        assert_eq!(client.read(&cluster_read).await.error, None);
+        // Another subscription's bucket is full; Resource Graph takes no token at all.
+        for read in [
+            &account_read,
+            &query,
+            &query,
+            &query,
+            &query,
+            &query,
+            &query,
+        ] {
+            assert_eq!(client.read(read).await.error, None);
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "{:?}",
+            started.elapsed()
+        );
+        // The first subscription's bucket was lowered to 0 by ARM's count.
+        assert_eq!(client.read(&cluster_read).await.error, None);
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            client.stats(),
+            CallStats {
+                arm_requests: 3,
+                graph_queries: 6,
+                throttled: 0
+            }
+        );
+    }
+
+    /// Every 429 is counted, each retry is a request.
+    #[tokio::test]
+    async fn throttled_answers_and_their_retries_are_counted() {
+        use crate::arm::CallStats;
+        use crate::reads::ArmRead;
+        use wiremock::matchers::method;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        let server = MockServer::start().await;
+        let throttled = serde_json::json!({"error": {"code": "SubscriptionRequestsThrottled", "message": "Number of 'read' requests for subscription 'cfbbd179-59d2-4052-aa06-9270a38aa9d6' actor '00000000-0000-0000-0000-000000000001' exceeded. Please try again after '1' seconds after the last request."}});
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .set_body_json(throttled)
+                    .insert_header("Retry-After", "0"),
+            )
+            .up_to_n_times(2)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "/subscriptions/cfbbd179-59d2-4052-aa06-9270a38aa9d6/providers/Microsoft.KubernetesConfiguration", "namespace": "Microsoft.KubernetesConfiguration", "registrationState": "Registered"})))
+            .mount(&server)
+            .await;
+        let client = crate::arm::testing::client(&server);
+        let read = ArmRead::Provider {
+            subscription: "cfbbd179-59d2-4052-aa06-9270a38aa9d6".into(),
+            namespace: "Microsoft.KubernetesConfiguration".into(),
+        };
+        assert_eq!(client.read(&read).await.error, None);
+        assert_eq!(
+            client.stats(),
+            CallStats {
+                arm_requests: 3,
+                graph_queries: 0,
+                throttled: 2
+            }
+        );
     }
 }
