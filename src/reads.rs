@@ -30,6 +30,10 @@ pub const API_COMPUTE: &str = "2024-03-02";
 pub const BLOB_SERVICE_VERSION: &str = "2023-11-03";
 /// Blobs asked for per page of a container listing: the check names a few and a count.
 pub const BLOB_PAGE_SIZE: u32 = 50;
+/// Azure Resource Graph's query API (fleet mode).
+pub const API_RESOURCE_GRAPH: &str = "2022-10-01";
+/// Resource Graph's query endpoint: a tenant-level POST, the only POST besides listKeys.
+pub const RESOURCE_GRAPH_PATH: &str = "/providers/Microsoft.ResourceGraph/resources";
 
 /// One logical ARM read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +101,9 @@ pub enum ArmRead {
     },
     /// Not an ARM call: a Kubernetes list through the kubeconfig, every page merged.
     Kubernetes(KubeList),
+    /// An Azure Resource Graph query (a POST to ARM's query endpoint), every page merged
+    /// into `{"data": [rows], "totalRecords": n}`.
+    ResourceGraph(GraphQuery),
     /// Not an ARM call: a TCP probe of the PXB server that the collector makes itself.
     Probe {
         host: String,
@@ -155,7 +162,9 @@ impl ArmRead {
             ArmRead::GroupMemberships(principal) => {
                 format!("/v1.0/directoryObjects/{principal}/transitiveMemberOf?$select=id")
             }
-            ArmRead::BlobList { .. } | ArmRead::Probe { .. } => self.source().path(),
+            ArmRead::BlobList { .. } | ArmRead::Probe { .. } | ArmRead::ResourceGraph(_) => {
+                self.source().path()
+            }
             ArmRead::Kubernetes(list) => list.path().to_string(),
         }
     }
@@ -192,6 +201,7 @@ impl ArmRead {
             | ArmRead::NetworkSecurityGroups(_) => API_NETWORK,
             ArmRead::Disks(_) => API_COMPUTE,
             ArmRead::PolicyAssignments(_) | ArmRead::PolicyDefinition(_) => API_POLICY,
+            ArmRead::ResourceGraph(_) => API_RESOURCE_GRAPH,
             ArmRead::GroupMemberships(_)
             | ArmRead::BlobList { .. }
             | ArmRead::Kubernetes(_)
@@ -261,6 +271,7 @@ impl ArmRead {
                 "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
             }
             ArmRead::Kubernetes(list) => list.rbac_rule(),
+            ArmRead::ResourceGraph(_) => "Microsoft.ResourceGraph/resources/read",
             ArmRead::Probe { .. } => "a network path to the PXB server",
         }
     }
@@ -278,6 +289,9 @@ impl ArmRead {
                 container: container.clone(),
             },
             ArmRead::Kubernetes(_) => Source::Kubernetes { path: self.path() },
+            ArmRead::ResourceGraph(query) => Source::ResourceGraph {
+                query: query.clone(),
+            },
             ArmRead::Probe {
                 host,
                 port,
@@ -331,12 +345,64 @@ pub enum Source {
     Kubernetes {
         path: String,
     },
+    /// A Resource Graph query (POST, api-version [`API_RESOURCE_GRAPH`]), every page.
+    ResourceGraph {
+        query: GraphQuery,
+    },
     /// A TCP probe the collector makes itself: no HTTP method, no api-version.
     Probe {
         host: String,
         port: u16,
         protocol: Protocol,
     },
+}
+
+/// One Resource Graph query as sent: the KQL, its scopes (none means every subscription
+/// the caller can read) and options. Every page is sent with all of these unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphQuery {
+    pub query: String,
+    pub subscriptions: Vec<String>,
+    pub management_groups: Vec<String>,
+    /// `options.authorizationScopeFilter` (e.g. `AtScopeAboveAndBelow`), when set.
+    pub authorization_scope_filter: Option<String>,
+    /// `options.$top`: rows per page (ARG allows 1 to 1000).
+    pub page_size: u32,
+}
+
+impl GraphQuery {
+    /// The table the query reads (its first word), lower-cased: named in file names.
+    pub fn table(&self) -> String {
+        self.query
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .find(|word| !word.is_empty())
+            .unwrap_or("query")
+            .to_ascii_lowercase()
+    }
+
+    /// The identity of the query: the KQL exactly (string literals in it are
+    /// case-sensitive), the scopes as a set, lower-cased (IDs and names are not), the
+    /// filter and the page size.
+    fn key(&self) -> String {
+        let scope_set = |scopes: &[String]| {
+            let mut scopes: Vec<String> = scopes.iter().map(|s| s.to_ascii_lowercase()).collect();
+            scopes.sort();
+            scopes.dedup();
+            scopes.join(",")
+        };
+        format!(
+            "{}?subscriptions={}&managementgroups={}&authorizationscopefilter={}&$top={}&query={}",
+            RESOURCE_GRAPH_PATH.to_ascii_lowercase(),
+            scope_set(&self.subscriptions),
+            scope_set(&self.management_groups),
+            self.authorization_scope_filter
+                .as_deref()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            self.page_size,
+            self.query
+        )
+    }
 }
 
 /// The Kubernetes lists the checks need. Never Secrets, never ConfigMaps.
@@ -458,6 +524,7 @@ impl Source {
                 Some(f) => format!("{}?$filter={f}", call.path.to_ascii_lowercase()),
                 None => call.path.to_ascii_lowercase(),
             },
+            Source::ResourceGraph { query } => query.key(),
             Source::Graph { .. }
             | Source::Blob { .. }
             | Source::Kubernetes { .. }
@@ -470,6 +537,7 @@ impl Source {
         match self {
             Source::Arm(call) => call.path.clone(),
             Source::Graph { path } | Source::Kubernetes { path } => path.clone(),
+            Source::ResourceGraph { .. } => RESOURCE_GRAPH_PATH.to_string(),
             Source::Blob {
                 endpoint,
                 container,
@@ -504,6 +572,10 @@ impl Source {
                 self.path()
             ),
             Source::Kubernetes { path } => format!("LIST {path} (Kubernetes API)"),
+            Source::ResourceGraph { query } => format!(
+                "POST {RESOURCE_GRAPH_PATH}?api-version={API_RESOURCE_GRAPH} (query: {})",
+                query.query.chars().take(80).collect::<String>()
+            ),
             Source::Probe { .. } => format!("TCP probe of {}", self.path()),
         }
     }
@@ -638,5 +710,63 @@ impl RawReads {
     }
     pub fn len(&self) -> usize {
         self.0.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(kql: &str, subscriptions: &[&str]) -> GraphQuery {
+        GraphQuery {
+            query: kql.to_string(),
+            subscriptions: subscriptions.iter().map(|s| s.to_string()).collect(),
+            management_groups: Vec::new(),
+            authorization_scope_filter: None,
+            page_size: 1000,
+        }
+    }
+
+    /// The KQL is part of the identity as written (`'AKS1'` and `'aks1'` are different
+    /// literals); the scopes are IDs, compared case-insensitively and as a set.
+    #[test]
+    fn a_resource_graph_read_is_identified_by_its_query_scopes_and_options() {
+        let kql = "resources | where name == 'AKS1' | project id";
+        let read = ArmRead::ResourceGraph(query(kql, &["S1", "s2"]));
+        assert_eq!(
+            read.key(),
+            ArmRead::ResourceGraph(query(kql, &["s2", "s1"])).key()
+        );
+        assert_ne!(
+            read.key(),
+            ArmRead::ResourceGraph(query(&kql.replace("AKS1", "aks1"), &["s1", "s2"])).key()
+        );
+        assert_ne!(
+            read.key(),
+            ArmRead::ResourceGraph(query(kql, &["s1"])).key()
+        );
+        let mut smaller_pages = query(kql, &["s1", "s2"]);
+        smaller_pages.page_size = 250;
+        assert_ne!(read.key(), ArmRead::ResourceGraph(smaller_pages).key());
+        let mut filtered = query(kql, &["s1", "s2"]);
+        filtered.authorization_scope_filter = Some("AtScopeAboveAndBelow".into());
+        assert_ne!(read.key(), ArmRead::ResourceGraph(filtered).key());
+
+        assert_eq!(read.path(), "/providers/Microsoft.ResourceGraph/resources");
+        assert_eq!(read.api_version(), "2022-10-01");
+        assert_eq!(read.permission(), "Microsoft.ResourceGraph/resources/read");
+        assert!(!read.is_list(), "ARG pages by $skipToken, not nextLink");
+    }
+
+    #[test]
+    fn a_resource_graph_read_is_described_with_the_start_of_its_query() {
+        let long = format!("resources | where {}", "x".repeat(200));
+        let described = ArmRead::ResourceGraph(query(&long, &[])).describe();
+        let expected: String = long.chars().take(80).collect();
+        assert_eq!(
+            described,
+            format!("POST /providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01 (query: {expected})")
+        );
+        assert_eq!(query("  Resources | take 1", &[]).table(), "resources");
     }
 }

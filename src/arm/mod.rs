@@ -11,7 +11,9 @@
 //! too; only a failed sign-in is an error of the run.
 
 mod blob;
+mod resource_graph;
 mod retry;
+pub mod throttle;
 pub mod transport;
 
 use crate::cloud::Cloud;
@@ -31,6 +33,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use retry::BoundedRetry;
+use throttle::ReadThrottle;
+
+/// What a client has sent so far (a snapshot of its counters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallStats {
+    /// Every HTTP request sent to ARM, Resource Graph excepted: each page and each retry.
+    pub arm_requests: u64,
+    /// Every Resource Graph query request: each page and each retry (each costs quota).
+    pub graph_queries: u64,
+    /// Every 429 ARM or Resource Graph answered.
+    pub throttled: u64,
+}
 
 /// Why a run could not sign in to Azure: it stops before any read.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +87,11 @@ pub struct ArmClient {
     authorization: azure_mgmt_authorization::package_2022_04_01::Client,
     body_timeout: Duration,
     max_pages: usize,
+    /// Resource Graph queries are sent to the transport directly (see `resource_graph`).
+    transport: Arc<transport::ReadOnlyTransport>,
+    traffic: Arc<transport::Traffic>,
+    retry: BoundedRetry,
+    graph_quota: resource_graph::Quota,
     /// The key given to PXB, when the user gave one: `listKeys` is called only to verify it.
     storage_key: Option<Secret>,
 }
@@ -133,11 +152,13 @@ impl ArmClient {
         limits: &Limits,
         storage_key: Option<Secret>,
     ) -> Self {
-        let transport = transport::ReadOnlyTransport::new(
+        let traffic = Arc::new(transport::Traffic::new(&cloud.arm_endpoint));
+        let transport = Arc::new(transport::ReadOnlyTransport::new(
             azure_core::new_http_client(),
             limits.request_timeout,
-        );
-        let options = ClientOptions::new(TransportOptions::new(Arc::new(transport)))
+            traffic.clone(),
+        ));
+        let options = ClientOptions::new(TransportOptions::new(transport.clone()))
             .retry(RetryOptions::custom(Arc::new(limits.retry.clone())));
         let pipeline = Pipeline::new(
             option_env!("CARGO_PKG_NAME"),
@@ -170,8 +191,24 @@ impl ArmClient {
             authorization,
             body_timeout: limits.request_timeout,
             max_pages: limits.max_pages,
+            transport,
+            traffic,
+            retry: limits.retry.clone(),
+            graph_quota: resource_graph::Quota::new(limits.retry.max_total),
             storage_key,
         }
+    }
+
+    /// Paces every ARM request of this client (its storage and authorization clients'
+    /// too) through `throttle`; Resource Graph queries keep to their own quota.
+    pub fn with_throttle(self, throttle: Arc<ReadThrottle>) -> Self {
+        self.traffic.set_throttle(throttle);
+        self
+    }
+
+    /// What this client has sent so far.
+    pub fn stats(&self) -> CallStats {
+        self.traffic.stats()
     }
 
     /// Gets a token once before any read, so a missing or broken login stops the run
@@ -214,6 +251,7 @@ impl ArmClient {
                 }
             }
             ArmRead::ListKeys(account) => self.verify_key(account).await,
+            ArmRead::ResourceGraph(query) => self.query_resource_graph(query).await,
             ArmRead::BlobList {
                 endpoint,
                 container,
@@ -497,6 +535,60 @@ fn find_http_error(error: &azure_core::Error) -> Option<&azure_core::error::Http
 /// Collapses a multi-line error (the credential chain's aggregate) into one line.
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A client of a fake ARM (wiremock) with a fixed token and short retries.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{ArmClient, BoundedRetry, Credentials, Limits};
+    use crate::cloud::Cloud;
+    use azure_core::auth::{AccessToken, TokenCredential};
+    use std::sync::Arc;
+    use std::time::Duration;
+    use url::Url;
+
+    #[derive(Debug)]
+    struct FixedToken;
+
+    #[async_trait::async_trait]
+    impl TokenCredential for FixedToken {
+        async fn get_token(&self, _: &[&str]) -> azure_core::Result<AccessToken> {
+            Ok(AccessToken::new(
+                "token",
+                time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+            ))
+        }
+        async fn clear_cache(&self) -> azure_core::Result<()> {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn client(server: &wiremock::MockServer) -> ArmClient {
+        let arm = Url::parse(&format!("{}/", server.uri())).unwrap();
+        let cloud = Cloud {
+            arm_endpoint: arm.clone(),
+            arm_scope: "https://management.azure.com/.default".into(),
+            graph_endpoint: arm.clone(),
+            graph_scope: "https://graph.microsoft.com/.default".into(),
+            authority_host: arm,
+        };
+        let token: Arc<dyn TokenCredential> = Arc::new(FixedToken);
+        let credentials = Credentials {
+            arm: token.clone(),
+            graph: token.clone(),
+            storage: token,
+        };
+        let limits = Limits {
+            request_timeout: Duration::from_secs(5),
+            retry: BoundedRetry {
+                max_retries: 3,
+                initial_delay: Duration::from_millis(10),
+                max_total: Duration::from_secs(10),
+            },
+            max_pages: 10,
+        };
+        ArmClient::new(&cloud, credentials, &limits, None)
+    }
 }
 
 #[cfg(test)]

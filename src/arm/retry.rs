@@ -27,6 +27,16 @@ impl Default for BoundedRetry {
     }
 }
 
+impl BoundedRetry {
+    /// How long to wait before retry number `retry_count` (1 for the first): the server's
+    /// `Retry-After` when it gave one, else the backoff; never more than the budget.
+    pub fn delay(&self, retry_count: u32, retry_after: Option<Duration>) -> Duration {
+        let delay =
+            retry_after.unwrap_or_else(|| self.sleep_duration(retry_count.saturating_sub(1)));
+        delay.min(self.max_total)
+    }
+}
+
 #[async_trait]
 impl RetryPolicy for BoundedRetry {
     fn is_expired(&self, since_start: Duration, retry_count: u32) -> bool {
@@ -38,8 +48,7 @@ impl RetryPolicy for BoundedRetry {
     }
 
     async fn wait(&self, _error: &Error, retry_count: u32, retry_after: Option<Duration>) {
-        let delay = retry_after.unwrap_or_else(|| self.sleep_duration(retry_count - 1));
-        tokio::time::sleep(delay.min(self.max_total)).await;
+        tokio::time::sleep(self.delay(retry_count, retry_after)).await;
     }
 }
 
@@ -59,5 +68,15 @@ mod tests {
         assert!(!p.is_expired(Duration::from_secs(1), 2));
         assert!(p.is_expired(Duration::from_secs(1), 3));
         assert!(p.is_expired(Duration::from_secs(10), 0));
+        assert_eq!(p.delay(1, None), Duration::from_millis(100));
+        assert_eq!(p.delay(3, None), Duration::from_millis(400));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(99))),
+            Duration::from_secs(10)
+        );
     }
 }

@@ -5,15 +5,18 @@
 //! - `manifest.json`: format name and version, the version of the tool that collected,
 //!   collection time, the target and inputs, and a summary of every read that failed;
 //! - `reads/<source>-<slug>-<hash>.json`: one read each, named by what was read, never by
-//!   its position, so adding a read renames nothing. `<source>` is `arm`, `graph` or
-//!   `probe`; `<slug>` is the last two segments of the lower-cased path without its query
-//!   (`host-port-protocol` for a
-//!   probe), for people; `<hash>` is 8 hex digits of the SHA-256 of the read's identity
+//!   its position, so adding a read renames nothing. `<source>` is `arm`, `graph`,
+//!   `kubernetes`, `blob`, `resource-graph` or `probe`; `<slug>` is the last two segments
+//!   of the lower-cased path without its query (`host-port-protocol` for a probe,
+//!   `account-container` for a blob listing, the queried table for a Resource Graph
+//!   query), for people; `<hash>` is 8 hex digits of the SHA-256 of the read's identity
 //!   (lower-cased path and `$filter`), so two reads never share a name. A record states its
 //!   `source`; an ARM record has method, path, api_version, filter, status and the body or
 //!   the error (`kind`, ARM's `code` when it gave one, `message`); a Graph record (always a
 //!   GET) has path (with its query), status and the body or the error; a probe record has
-//!   host, port, protocol and the body.
+//!   host, port, protocol and the body; a `resource_graph` record has the query, its
+//!   subscriptions, management_groups, authorization_scope_filter and page_size, status and
+//!   the body (every page's rows in `data`) or the error.
 //!
 //! Format 1 bundles (numbered `reads/NNN-<name>.json`, probes disguised as method `TCP`,
 //! string error codes) still load ([`v1`]), and `bundle upgrade` rewrites them as format 2.
@@ -174,6 +177,7 @@ fn record_name(source: &Source) -> String {
             };
             format!("{account}-{container}").to_ascii_lowercase()
         }
+        Source::ResourceGraph { query } => query.table(),
     };
     let slug: String = slug
         .chars()
@@ -619,5 +623,82 @@ mod tests {
         );
         let record: ReadRecord = serde_json::from_str(&text).unwrap();
         assert_eq!(RawRead::try_from(record).unwrap(), blob);
+    }
+
+    fn clusters_query(filter: Option<&str>) -> crate::reads::GraphQuery {
+        crate::reads::GraphQuery {
+            query: "resources | where type =~ 'microsoft.containerservice/managedclusters' | project id, name, type, location, resourceGroup, subscriptionId, tags, sku, identity, properties | order by id asc".into(),
+            subscriptions: vec!["cfbbd179-59d2-4052-aa06-9270a38aa9d6".into()],
+            management_groups: Vec::new(),
+            authorization_scope_filter: filter.map(str::to_string),
+            page_size: 1000,
+        }
+    }
+
+    /// A Resource Graph query is stored under its table's name, and its record (query,
+    /// scopes, options, merged rows or the error) comes back as the same read.
+    #[test]
+    fn resource_graph_reads_round_trip_in_format_2() {
+        let source = Source::ResourceGraph {
+            query: clusters_query(None),
+        };
+        let name = record_name(&source);
+        assert!(
+            name.starts_with("reads/resource-graph-resources-") && name.ends_with(".json"),
+            "{name}"
+        );
+        let other = record_name(&Source::ResourceGraph {
+            query: clusters_query(Some("AtScopeAboveAndBelow")),
+        });
+        assert_ne!(name, other, "another option is another read");
+        let rows = json!({"data": [{"id": "/subscriptions/cfbbd179-59d2-4052-aa06-9270a38aa9d6/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/aks1", "name": "aks1", "type": "microsoft.containerservice/managedclusters", "resourceGroup": "rg1", "subscriptionId": "cfbbd179-59d2-4052-aa06-9270a38aa9d6"}], "totalRecords": 1});
+        let answered = RawRead {
+            source: source.clone(),
+            status: Some(200),
+            body: Some(rows),
+            error: None,
+        };
+        let failed = RawRead {
+            source: Source::ResourceGraph {
+                query: clusters_query(Some("AtScopeExact")),
+            },
+            status: Some(400),
+            body: None,
+            error: Some(ReadError {
+                kind: crate::reads::FailureKind::Http,
+                arm_code: Some("InvalidQuery".into()),
+                message: "Query is invalid.".into(),
+            }),
+        };
+        for read in [answered, failed] {
+            let text = serde_json::to_string(&ReadRecord::from(&read)).unwrap();
+            assert!(
+                text.starts_with(r#"{"source":"resource_graph","query":"resources | where"#),
+                "{text}"
+            );
+            assert!(text.contains(r#""page_size":1000"#), "{text}");
+            let record: ReadRecord = serde_json::from_str(&text).unwrap();
+            assert_eq!(RawRead::try_from(record).unwrap(), read);
+        }
+        // Through a whole bundle on disk, format 2.
+        let dir = tempfile::tempdir().unwrap();
+        let mut raws = RawReads::default();
+        raws.insert(RawRead {
+            source,
+            status: Some(200),
+            body: Some(json!({"data": [], "totalRecords": 0})),
+            error: None,
+        });
+        let target = TargetRecord {
+            cluster: "fleet".into(),
+            ..Default::default()
+        };
+        let manifest = Manifest::new(target, "2026-01-01T00:00:00Z".into(), None, &raws);
+        let out = dir.path().join("b");
+        write(&out, &manifest, &raws).unwrap();
+        assert!(out.join(&name).exists(), "{name}");
+        let (back_manifest, back) = read(&out).unwrap();
+        assert_eq!(back_manifest.format_version, 2);
+        assert_eq!(back, raws);
     }
 }

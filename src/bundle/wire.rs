@@ -8,7 +8,7 @@
 use super::{FailedRead, FleetManifest, Manifest, FORMAT, FORMAT_VERSION};
 use crate::diagnosis::Scope;
 use crate::probe::Protocol;
-use crate::reads::{ArmCall, FailureKind, RawRead, ReadError, Source};
+use crate::reads::{ArmCall, FailureKind, GraphQuery, RawRead, ReadError, Source};
 use crate::target::{HelmInputs, KubeAccess, PxbEndpoint, RestoreRole, TargetRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -148,6 +148,7 @@ pub enum SourceName {
     Kubernetes,
     Probe,
     Blob,
+    ResourceGraph,
 }
 
 impl SourceName {
@@ -158,6 +159,7 @@ impl SourceName {
             Source::Kubernetes { .. } => SourceName::Kubernetes,
             Source::Probe { .. } => SourceName::Probe,
             Source::Blob { .. } => SourceName::Blob,
+            Source::ResourceGraph { .. } => SourceName::ResourceGraph,
         }
     }
 
@@ -169,6 +171,7 @@ impl SourceName {
             SourceName::Kubernetes => "kubernetes",
             SourceName::Probe => "probe",
             SourceName::Blob => "blob",
+            SourceName::ResourceGraph => "resource-graph",
         }
     }
 }
@@ -250,6 +253,25 @@ pub enum ReadRecord {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<ErrorRecord>,
     },
+    /// A Resource Graph query (POST), every page's rows merged into `data`.
+    ResourceGraph {
+        /// The KQL, exactly as sent.
+        query: String,
+        #[serde(default)]
+        subscriptions: Vec<String>,
+        #[serde(default)]
+        management_groups: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authorization_scope_filter: Option<String>,
+        /// `options.$top` of every page.
+        page_size: u32,
+        /// Absent when no HTTP answer arrived (timeout, connection error).
+        status: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorRecord>,
+    },
 }
 
 /// A read record as it is parsed: the fields of every source side by side, in one pass.
@@ -266,6 +288,13 @@ struct FlatRecord {
     protocol: Option<String>,
     endpoint: Option<String>,
     container: Option<String>,
+    query: Option<String>,
+    #[serde(default)]
+    subscriptions: Vec<String>,
+    #[serde(default)]
+    management_groups: Vec<String>,
+    authorization_scope_filter: Option<String>,
+    page_size: Option<u32>,
     body: Option<Value>,
     error: Option<ErrorRecord>,
 }
@@ -314,6 +343,16 @@ impl TryFrom<FlatRecord> for ReadRecord {
             SourceName::Blob => ReadRecord::Blob {
                 endpoint: required(flat.endpoint, "endpoint")?,
                 container: required(flat.container, "container")?,
+                status: flat.status,
+                body: flat.body,
+                error: flat.error,
+            },
+            SourceName::ResourceGraph => ReadRecord::ResourceGraph {
+                query: required(flat.query, "query")?,
+                subscriptions: flat.subscriptions,
+                management_groups: flat.management_groups,
+                authorization_scope_filter: flat.authorization_scope_filter,
+                page_size: required(flat.page_size, "page_size")?,
                 status: flat.status,
                 body: flat.body,
                 error: flat.error,
@@ -397,6 +436,16 @@ impl From<&RawRead> for ReadRecord {
                 body: raw.body.clone(),
                 error,
             },
+            Source::ResourceGraph { query } => ReadRecord::ResourceGraph {
+                query: query.query.clone(),
+                subscriptions: query.subscriptions.clone(),
+                management_groups: query.management_groups.clone(),
+                authorization_scope_filter: query.authorization_scope_filter.clone(),
+                page_size: query.page_size,
+                status: raw.status,
+                body: raw.body.clone(),
+                error,
+            },
         }
     }
 }
@@ -474,6 +523,29 @@ impl TryFrom<ReadRecord> for RawRead {
                 source: Source::Blob {
                     endpoint,
                     container,
+                },
+                status,
+                body,
+                error: error.map(ReadError::from),
+            },
+            ReadRecord::ResourceGraph {
+                query,
+                subscriptions,
+                management_groups,
+                authorization_scope_filter,
+                page_size,
+                status,
+                body,
+                error,
+            } => RawRead {
+                source: Source::ResourceGraph {
+                    query: GraphQuery {
+                        query,
+                        subscriptions,
+                        management_groups,
+                        authorization_scope_filter,
+                        page_size,
+                    },
                 },
                 status,
                 body,
@@ -837,6 +909,17 @@ mod tests {
             Ok(ReadRecord::Kubernetes { .. })
         ));
         assert!(parse(r#"{"source": "kubernetes", "status": 200}"#).is_err());
+        let resource_graph = r#"{"source": "resource_graph", "query": "resources | project id", "page_size": 1000, "status": 200, "body": {"data": [], "totalRecords": 0}}"#;
+        assert!(matches!(
+            parse(resource_graph),
+            Ok(ReadRecord::ResourceGraph {
+                page_size: 1000,
+                ..
+            })
+        ));
+        let no_query = r#"{"source": "resource_graph", "page_size": 1000, "status": 200}"#;
+        let error = parse(no_query).unwrap_err().to_string();
+        assert!(error.contains("missing field `query`"), "{error}");
         assert!(parse(r#"{"source": "unknown", "path": "/p"}"#).is_err());
     }
 }
