@@ -17,15 +17,15 @@ pub const SCHEMA: &str = "pxb-preflight-fleet/v1";
 /// shard's own object when merging). `clusters` is `None` only on NDJSON's last line.
 #[derive(Serialize)]
 pub(super) struct FleetV1<'a, C> {
-    pub schema: &'static str,
-    pub tool: ToolV1,
-    pub scope: ScopeV1<'a>,
-    pub ready: bool,
-    pub summary: SummaryV1,
+    schema: &'static str,
+    tool: ToolV1,
+    scope: ScopeV1<'a>,
+    ready: bool,
+    summary: SummaryV1,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub clusters: Option<Vec<C>>,
-    pub could_not_check: Vec<UncheckedV1<'a>>,
-    pub stats: StatsV1,
+    clusters: Option<Vec<C>>,
+    could_not_check: Vec<UncheckedV1<'a>>,
+    stats: StatsV1,
 }
 
 #[derive(Serialize)]
@@ -216,6 +216,16 @@ mod tests {
             wire["scope"],
             json!({"subscriptions": [], "management_group": null, "where": null, "shard": null})
         );
+    }
+
+    #[test]
+    fn ready_only_when_every_cluster_is() {
+        let mut fleet = mixed();
+        fleet.clusters.truncate(1);
+        fleet.could_not_check.clear();
+        assert_eq!(parse(&render(&fleet))["ready"], true);
+        fleet.clusters.push(super::super::tests::incomplete(AKS3));
+        assert_eq!(parse(&render(&fleet))["ready"], false);
     }
 
     #[test]

@@ -98,10 +98,11 @@ pub fn merge(shards: &[Value]) -> Result<Merged, MergeError> {
         where_filter: agreed(shards.iter().map(|s| s.where_filter), |a, b| a == b),
         shard: None,
     };
+    // Saturating: the counts come from files, and a huge one must not panic the merge.
     let stats = shards.iter().fold(StatsV1::default(), |sum, s| StatsV1 {
-        arm_requests: sum.arm_requests + s.stats.arm_requests,
-        graph_queries: sum.graph_queries + s.stats.graph_queries,
-        throttled: sum.throttled + s.stats.throttled,
+        arm_requests: sum.arm_requests.saturating_add(s.stats.arm_requests),
+        graph_queries: sum.graph_queries.saturating_add(s.stats.graph_queries),
+        throttled: sum.throttled.saturating_add(s.stats.throttled),
     });
 
     let counts = Counts::of(clusters.values().map(|c| c.exit), unchecked.len());
@@ -413,6 +414,10 @@ mod tests {
         let error = merge(&[good.clone(), good.clone(), broken]).unwrap_err();
         assert!(matches!(error, MergeError::Malformed { index: 2, .. }));
         assert!(error.to_string().starts_with("input 3: clusters[0]"));
+        let mut huge = good.clone();
+        huge["stats"]["arm_requests"] = u64::MAX.into();
+        let sum: Value = serde_json::from_str(&merge(&[huge.clone(), huge]).unwrap().json).unwrap();
+        assert_eq!(sum["stats"]["arm_requests"], u64::MAX);
         let mut bad_stats = good.clone();
         bad_stats["stats"]["throttled"] = "many".into();
         assert!(matches!(
