@@ -13,8 +13,10 @@ use serde_json::Value;
 
 pub const SCHEMA: &str = "pxb-preflight/v1";
 
+/// One report as the `pxb-preflight/v1` object, ready to serialize on its own ([`render`])
+/// or inside another document (the fleet report embeds one per cluster).
 #[derive(Serialize)]
-struct ReportV1<'a> {
+pub struct ReportV1<'a> {
     schema: &'static str,
     tool: ToolV1,
     target: TargetV1<'a>,
@@ -26,9 +28,19 @@ struct ReportV1<'a> {
 }
 
 #[derive(Serialize)]
-struct ToolV1 {
+pub(crate) struct ToolV1 {
     name: &'static str,
     version: &'static str,
+}
+
+impl ToolV1 {
+    /// This build of the tool.
+    pub(crate) fn this() -> Self {
+        ToolV1 {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -248,12 +260,14 @@ impl<'a> From<&'a Evidence> for EvidenceV1<'a> {
 }
 
 pub fn render(report: &Report) -> String {
-    let value = ReportV1 {
+    serde_json::to_string_pretty(&v1(report)).expect("report structs always serialize") + "\n"
+}
+
+/// The report's `pxb-preflight/v1` object.
+pub fn v1(report: &Report) -> ReportV1<'_> {
+    ReportV1 {
         schema: SCHEMA,
-        tool: ToolV1 {
-            name: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: ToolV1::this(),
         target: TargetV1::from(&report.target),
         requirements: RequirementsV1 {
             pxb: &crate::requirements::pxb().version,
@@ -274,8 +288,7 @@ pub fn render(report: &Report) -> String {
                 remediation: v.outcome.remediation.as_deref(),
             })
             .collect(),
-    };
-    serde_json::to_string_pretty(&value).expect("report structs always serialize") + "\n"
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,14 @@ use crate::checks::Status;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 pub fn render(report: &Report) -> String {
-    let mut suite = TestSuite::new("pxb-preflight");
+    let mut junit = quick_junit::Report::new(format!("pxb-preflight {}", report.target.cluster));
+    junit.add_test_suite(test_suite("pxb-preflight", report));
+    junit.to_string().expect("a JUnit report always serializes")
+}
+
+/// The report's checks as one testsuite named `name`.
+pub(super) fn test_suite(name: &str, report: &Report) -> TestSuite {
+    let mut suite = TestSuite::new(name);
     for verdict in &report.verdicts {
         let outcome = &verdict.outcome;
         // Failures as the exit code counts them (`Report::fails_run`).
@@ -35,7 +42,5 @@ pub fn render(report: &Report) -> String {
         }
         suite.add_test_case(case);
     }
-    let mut junit = quick_junit::Report::new(format!("pxb-preflight {}", report.target.cluster));
-    junit.add_test_suite(suite);
-    junit.to_string().expect("a JUnit report always serializes")
+    suite
 }

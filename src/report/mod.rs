@@ -3,6 +3,7 @@
 //! Renderers only format; readiness and the exit code are decided here, once.
 
 pub mod diagnosis;
+pub mod fleet;
 pub mod json;
 pub mod junit;
 pub mod markdown;
