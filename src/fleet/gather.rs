@@ -25,7 +25,6 @@ const MAX_ROUNDS: usize = 6;
 /// What a fleet run read, as a bundle keeps it: every answer that came from Azure (the
 /// Resource Graph queries and the ARM reads), never the reads expanded from the queries.
 pub struct Gathered {
-    pub queries: Queries,
     pub raws: RawReads,
     pub clusters: Vec<ResourceId>,
 }
@@ -116,11 +115,7 @@ pub async fn gather(
         .answered
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
-    Ok(Gathered {
-        queries,
-        raws,
-        clusters,
-    })
+    Ok(Gathered { raws, clusters })
 }
 
 async fn one_cluster(

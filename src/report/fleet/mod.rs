@@ -12,7 +12,7 @@ mod markdown;
 mod merge;
 mod table;
 
-pub use merge::{merge, MergeError, Merged};
+pub use merge::merge;
 
 use super::Report;
 use crate::checks::Status;

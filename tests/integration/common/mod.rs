@@ -233,7 +233,7 @@ impl FakeArm {
     /// Points a storage account's `primaryEndpoints.blob` at this fake (`/blob/<account>/`),
     /// so no test reaches a real blob host; every container there lists empty unless a
     /// test answers it ([`Self::answer_blobs`]).
-    fn serve_blob_endpoint_here(&self, body: &mut Value) {
+    pub fn serve_blob_endpoint_here(&self, body: &mut Value) {
         let endpoint = &mut body["properties"]["primaryEndpoints"]["blob"];
         let Some(real) = endpoint.as_str() else {
             return;
