@@ -1,8 +1,8 @@
 //! What the tool reads, and the raw answers it got.
 //!
-//! An [`ArmRead`] names one logical read (a resource GET, a whole paged list, a Microsoft
-//! Graph list, or a TCP probe of the PXB server) with its path, api-version and the
-//! permission it needs. A
+//! An [`ArmRead`] names one logical read (a resource GET, a whole paged list, a Resource
+//! Graph query, a Microsoft Graph list, or a TCP probe of the PXB server) with its path,
+//! api-version and the permission it needs. A
 //! [`RawRead`] is what came back: which [`Source`] was read, the status and JSON body, or
 //! the typed [`ReadError`]. The collector produces raw reads, bundles store them (in their
 //! own wire form, see `crate::bundle`), facts are derived from them. Nothing here does I/O
@@ -319,8 +319,8 @@ impl ArmRead {
         self.source().key()
     }
 
-    /// `GET /path?api-version=…[&$filter=…]` (POST for listKeys), or `TCP probe of …`, as
-    /// shown in messages.
+    /// `GET /path?api-version=…[&$filter=…]` (POST for listKeys), `POST …/resources?… (query:
+    /// …)` for a Resource Graph query, or `TCP probe of …`, as shown in messages.
     pub fn describe(&self) -> String {
         self.source().describe()
     }

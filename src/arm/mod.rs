@@ -5,7 +5,11 @@
 //! every provider: the `azure_mgmt_storage` client for the storage reads it covers, and the
 //! same azure_core pipeline for the providers no mgmt crate covers here and for Graph
 //! (GETs only, with a token for the Graph audience, never the ARM one), and the blob data
-//! plane's container listing (`blob`: a GET with a token for the storage audience). Each read returns
+//! plane's container listing (`blob`: a GET with a token for the storage audience). Resource
+//! Graph queries (`resource_graph`: a POST, the ARM token) use the same transport but their
+//! own retries, to keep ARG's error details. The transport also counts the requests
+//! ([`ArmClient::stats`]) and paces ARM's through a [`ReadThrottle`] when one is set
+//! ([`ArmClient::with_throttle`]). Each read returns
 //! a [`RawRead`]: bodies are kept as JSON, never parsed into strict generated models
 //! (the live service returns values the specs do not list). Failures become raw reads
 //! too; only a failed sign-in is an error of the run.
