@@ -10,6 +10,7 @@ mod bundles;
 mod cli;
 mod diagnose;
 mod discovery;
+mod fleet_fake;
 mod graph;
 mod kubernetes;
 mod kubernetes_tls;
