@@ -322,3 +322,33 @@ async fn graph_rejects_a_query_it_does_not_know_and_a_forged_skip_token() {
     .await;
     assert_eq!(forged.status, 400);
 }
+
+#[tokio::test]
+async fn graph_applies_a_tag_filter_and_ignores_other_where_clauses() {
+    let fake = FakeFleet::start(quick(3, 1)).await;
+    let with_filter = |filter: &str| {
+        Q_CLUSTERS.replace(
+            "managedclusters'",
+            &format!("managedclusters' | where {filter}"),
+        )
+    };
+    let count = |reply: Reply| reply.body["totalRecords"].as_u64().unwrap();
+    let kept = query(
+        &fake,
+        json!({"query": with_filter("tags.tier =~ 'Production'")}),
+    )
+    .await;
+    assert_eq!(count(kept), 3);
+    let none = query(
+        &fake,
+        json!({"query": with_filter("tags['tier'] == 'staging' and location =~ 'eastus'")}),
+    )
+    .await;
+    assert_eq!(count(none), 0);
+    let other = query(
+        &fake,
+        json!({"query": with_filter("location =~ 'westeurope'")}),
+    )
+    .await;
+    assert_eq!(count(other), 3);
+}

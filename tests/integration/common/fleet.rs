@@ -6,8 +6,9 @@
 //! resource groups, control-plane principal) and served over ARM at any api-version; reads
 //! that do not name the cluster (vault, storage account, role definitions, policy) stay one
 //! per subscription, lists among them (backup instances, role assignments) holding every
-//! cluster's items. ARG answers the fleet's five queries from the same reads. Nothing here
-//! talks to anything but 127.0.0.1; this is a test double, not a model of KQL.
+//! cluster's items. ARG answers the fleet's five queries from the same reads (of a user's
+//! `--where`, only tag comparisons are applied). Nothing here talks to anything but
+//! 127.0.0.1; this is a test double, not a model of KQL.
 
 use super::{fixture_reads, fixture_target, is_http_read, FakeArm};
 use serde_json::{json, Map, Value};
@@ -714,6 +715,63 @@ fn graph_row(mut row: Value) -> Value {
     row
 }
 
+/// A `where` clause on one tag: `tags.KEY` or `tags['KEY']`, then `==`, `=~`, `!=` or `!~`,
+/// then a quoted value. The only `where` clauses beyond the type filter the fake applies.
+struct TagFilter {
+    key: String,
+    operator: String,
+    value: String,
+}
+
+impl TagFilter {
+    fn parse(clause: &str) -> Option<Self> {
+        let rest = clause.trim().strip_prefix("tags")?;
+        let (key, rest) = match rest.strip_prefix('.') {
+            Some(dotted) => {
+                let end = dotted.find(|c: char| c.is_whitespace() || "=!".contains(c))?;
+                (dotted[..end].to_string(), &dotted[end..])
+            }
+            None => {
+                let bracketed = rest.strip_prefix("['")?;
+                let (key, rest) = bracketed.split_once("']")?;
+                (key.to_string(), rest)
+            }
+        };
+        let rest = rest.trim_start();
+        let operator = ["==", "=~", "!=", "!~"]
+            .into_iter()
+            .find(|operator| rest.starts_with(operator))?;
+        let quoted = rest[2..].trim_start();
+        let quote = quoted.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+        let (value, _) = quoted[1..].split_once(quote)?;
+        let value = value.to_string();
+        Some(TagFilter {
+            key,
+            operator: operator.to_string(),
+            value,
+        })
+    }
+
+    fn keeps(&self, row: &Value) -> bool {
+        let tag = row["tags"][&self.key].as_str();
+        match self.operator.as_str() {
+            "==" => tag == Some(self.value.as_str()),
+            "=~" => tag.is_some_and(|tag| tag.eq_ignore_ascii_case(&self.value)),
+            "!=" => tag != Some(self.value.as_str()),
+            _ => !tag.is_some_and(|tag| tag.eq_ignore_ascii_case(&self.value)),
+        }
+    }
+}
+
+/// The tag filters among a query's `where` clauses.
+fn tag_filters(query: &str) -> Vec<TagFilter> {
+    query
+        .split('|')
+        .filter_map(|stage| stage.trim().strip_prefix("where "))
+        .filter_map(TagFilter::parse)
+        .collect()
+}
+
 /// The columns a query's `project` keeps, in order (every column when it has none).
 fn projected_columns(query: &str) -> Option<Vec<String>> {
     let lower = query.to_ascii_lowercase();
@@ -838,7 +896,14 @@ impl Respond for GraphQueries {
                 }
             },
         };
-        let rows = self.served.graph_rows.select(table, &subscriptions);
+        let tag_filters = tag_filters(query);
+        let rows: Vec<&Value> = self
+            .served
+            .graph_rows
+            .select(table, &subscriptions)
+            .into_iter()
+            .filter(|row| tag_filters.iter().all(|filter| filter.keeps(row)))
+            .collect();
         let columns = projected_columns(query);
         let page: Vec<Value> = rows
             .iter()
