@@ -64,7 +64,9 @@ struct Counters {
 }
 
 pub struct FakeFleet {
-    /// The server, its token endpoint and blob listings, and `command()`.
+    /// The server, its token endpoint and blob listings, and `command()`. A test may
+    /// override single reads through it (`answer`, `answer_first`: they win over the
+    /// fleet's reads, and bypass its throttling and counters).
     pub arm: FakeArm,
     subscriptions: Vec<String>,
     clusters: Vec<String>,
