@@ -64,7 +64,7 @@ impl Progress {
         if self.shown {
             eprint!(
                 "\r\x1b[2Kclusters {done}/{total}, ARM reads {}, throttled {throttled}",
-                thousands(arm_reads)
+                crate::report::fleet::thousands(arm_reads)
             );
         }
     }
@@ -136,19 +136,6 @@ where
     }
 }
 
-/// `4120` as `4,120`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,4 +195,3 @@ mod tests {
         }
     }
 }
-

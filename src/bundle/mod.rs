@@ -451,10 +451,7 @@ pub fn inspect(path: &Path) -> Result<String> {
         manifest.collected_at,
     );
     match &manifest.fleet {
-        Some(fleet) => out.push_str(&format!(
-            "  fleet: {} clusters\n",
-            fleet.clusters.len()
-        )),
+        Some(fleet) => out.push_str(&format!("  fleet: {} clusters\n", fleet.clusters.len())),
         None => out.push_str(&format!("  cluster: {}\n", manifest.target.cluster)),
     }
     let target = match &manifest.fleet {

@@ -90,7 +90,8 @@ fn live(
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let (gathered, stats) = runtime.block_on(async {
         let credentials = arm::Credentials::default_chain(&cloud)?;
-        let client = arm::ArmClient::new(&cloud, credentials, &limits, None).with_throttle(throttle);
+        let client =
+            arm::ArmClient::new(&cloud, credentials, &limits, None).with_throttle(throttle);
         client.sign_in().await?;
         let observer = Judge {
             judged: &judged,
@@ -194,7 +195,10 @@ fn replay(
 ) -> Result<Fleet> {
     let (manifest, raws) = bundle::read(path)?;
     let Some(recorded) = manifest.fleet.clone() else {
-        bail!("{} is a bundle of one cluster: replay it with check --bundle", path.display());
+        bail!(
+            "{} is a bundle of one cluster: replay it with check --bundle",
+            path.display()
+        );
     };
     let observed_at = manifest.collected_at()?;
     let queries = Queries::new(
@@ -239,7 +243,12 @@ fn assemble(scope: FleetScope, judged: Vec<Result<Report, Unchecked>>, stats: Fl
     }
 }
 
-fn write_outputs(fleet: &Fleet, outputs: &[FleetOutputSpec], streamed: bool, ui: &Ui) -> Result<()> {
+fn write_outputs(
+    fleet: &Fleet,
+    outputs: &[FleetOutputSpec],
+    streamed: bool,
+    ui: &Ui,
+) -> Result<()> {
     for spec in outputs {
         let to_stdout = spec.path.is_none();
         let text = match spec.format {
@@ -255,7 +264,10 @@ fn write_outputs(fleet: &Fleet, outputs: &[FleetOutputSpec], streamed: bool, ui:
             FleetFormat::Markdown => fleet::markdown(fleet),
             FleetFormat::Table => fleet::table(
                 fleet,
-                &pipeline::table_style(to_stdout && std::io::stdout().is_terminal(), to_stdout && ui.color()),
+                &pipeline::table_style(
+                    to_stdout && std::io::stdout().is_terminal(),
+                    to_stdout && ui.color(),
+                ),
             ),
         };
         match &spec.path {

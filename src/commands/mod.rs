@@ -8,8 +8,8 @@ mod check;
 mod checks;
 mod collect;
 mod diagnose;
-mod fleet;
 mod explain;
+mod fleet;
 mod role_definition;
 mod shell;
 

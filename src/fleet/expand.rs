@@ -29,7 +29,12 @@ pub fn expand(queries: &Queries, raws: &RawReads) -> RawReads {
         }
     }
     if let (Some(clusters), Some(extensions)) = (&clusters, rows(raws, &queries.extensions)) {
-        let by_cluster = group(&extensions, |id| parent_before(id, "/providers/microsoft.kubernetesconfiguration/extensions/"));
+        let by_cluster = group(&extensions, |id| {
+            parent_before(
+                id,
+                "/providers/microsoft.kubernetesconfiguration/extensions/",
+            )
+        });
         for cluster in clusters.iter().filter_map(id_of) {
             let items = by_cluster
                 .get(&cluster.as_str().to_ascii_lowercase())
@@ -49,7 +54,11 @@ pub fn expand(queries: &Queries, raws: &RawReads) -> RawReads {
             "microsoft.storage/storageaccounts" => ArmRead::StorageAccount(id),
             "microsoft.network/networksecuritygroups" => ArmRead::NetworkSecurityGroup(id),
             "microsoft.network/virtualnetworks" => {
-                for subnet in row["properties"]["subnets"].as_array().into_iter().flatten() {
+                for subnet in row["properties"]["subnets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(subnet_id) = id_of(subnet) {
                         out.insert(RawRead::ok(&ArmRead::Subnet(subnet_id), subnet.clone()));
                     }
@@ -84,7 +93,8 @@ pub fn expand(queries: &Queries, raws: &RawReads) -> RawReads {
             out.insert(list(&ArmRead::NetworkSecurityGroups(group_id), items));
         }
     }
-    if let (Some(resources), Some(instances)) = (&resources, rows(raws, &queries.backup_instances)) {
+    if let (Some(resources), Some(instances)) = (&resources, rows(raws, &queries.backup_instances))
+    {
         let by_vault = group(&instances, |id| parent_before(id, "/backupinstances/"));
         for vault in resources
             .iter()
@@ -118,7 +128,10 @@ pub fn id_of(row: &Value) -> Option<ResourceId> {
 }
 
 fn type_of(row: &Value) -> String {
-    row["type"].as_str().unwrap_or_default().to_ascii_lowercase()
+    row["type"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
 }
 
 /// The resource as ARM's `GET` returns it: the row without Resource Graph's own columns.
@@ -153,7 +166,10 @@ fn camel_case_keys(map: Map<String, Value>) -> Map<String, Value> {
         let mut chars = key.chars();
         match chars.next() {
             Some(first) if first.is_ascii_uppercase() => {
-                pascal.push((format!("{}{}", first.to_ascii_lowercase(), chars.as_str()), value));
+                pascal.push((
+                    format!("{}{}", first.to_ascii_lowercase(), chars.as_str()),
+                    value,
+                ));
             }
             _ => {
                 out.insert(key, value);
@@ -191,7 +207,13 @@ fn parent_before(id: &str, marker: &str) -> Option<String> {
 fn resource_group_of(id: &str) -> Option<String> {
     let parsed = ResourceId::parse(id).ok()?;
     let group = parsed.resource_group()?;
-    Some(format!("/subscriptions/{}/resourcegroups/{group}", parsed.subscription()).to_ascii_lowercase())
+    Some(
+        format!(
+            "/subscriptions/{}/resourcegroups/{group}",
+            parsed.subscription()
+        )
+        .to_ascii_lowercase(),
+    )
 }
 
 #[cfg(test)]
@@ -243,7 +265,10 @@ mod tests {
     }
 
     fn body(reads: &RawReads, read: &ArmRead) -> Value {
-        reads.get(read).and_then(|r| r.body.clone()).unwrap_or_else(|| panic!("no {}", read.describe()))
+        reads
+            .get(read)
+            .and_then(|r| r.body.clone())
+            .unwrap_or_else(|| panic!("no {}", read.describe()))
     }
 
     fn id(text: &str) -> ResourceId {
@@ -265,25 +290,50 @@ mod tests {
         let reads = expand(&queries, &raws);
         let listed = body(&reads, &ArmRead::Extensions(id(&cluster_id("aks1"))));
         let extension = &listed["value"][0]["properties"];
-        assert_eq!(extension["extensionType"], "microsoft.dataprotection.kubernetes");
+        assert_eq!(
+            extension["extensionType"],
+            "microsoft.dataprotection.kubernetes"
+        );
         assert_eq!(extension["provisioningState"], "Succeeded");
         assert_eq!(extension["aksAssignedIdentity"]["principalId"], "e1");
         assert_eq!(extension["configurationSettings"]["storageAccount"], "st1");
-        assert_eq!(body(&reads, &ArmRead::Extensions(id(&cluster_id("aks2")))), json!({"value": []}));
+        assert_eq!(
+            body(&reads, &ArmRead::Extensions(id(&cluster_id("aks2")))),
+            json!({"value": []})
+        );
     }
 
     #[test]
     fn nsgs_are_listed_per_resource_group_subnets_come_from_their_vnet_and_instances_per_vault() {
         let (queries, raws) = world();
         let reads = expand(&queries, &raws);
-        let aks1_nodes = id(&format!("/subscriptions/{SUB}/resourceGroups/MC_rg-aks1_aks1_eastus"));
-        let aks2_nodes = id(&format!("/subscriptions/{SUB}/resourceGroups/MC_rg-aks2_aks2_eastus"));
-        assert_eq!(body(&reads, &ArmRead::NetworkSecurityGroups(aks1_nodes))["value"].as_array().unwrap().len(), 1);
-        assert_eq!(body(&reads, &ArmRead::NetworkSecurityGroups(aks2_nodes)), json!({"value": []}));
+        let aks1_nodes = id(&format!(
+            "/subscriptions/{SUB}/resourceGroups/MC_rg-aks1_aks1_eastus"
+        ));
+        let aks2_nodes = id(&format!(
+            "/subscriptions/{SUB}/resourceGroups/MC_rg-aks2_aks2_eastus"
+        ));
+        assert_eq!(
+            body(&reads, &ArmRead::NetworkSecurityGroups(aks1_nodes))["value"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            body(&reads, &ArmRead::NetworkSecurityGroups(aks2_nodes)),
+            json!({"value": []})
+        );
         let subnet = id(&format!("/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/nodes"));
-        assert_eq!(body(&reads, &ArmRead::Subnet(subnet))["properties"]["addressPrefix"], "10.0.0.0/16");
+        assert_eq!(
+            body(&reads, &ArmRead::Subnet(subnet))["properties"]["addressPrefix"],
+            "10.0.0.0/16"
+        );
         let vault = id(&format!("/subscriptions/{SUB}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1"));
-        assert_eq!(body(&reads, &ArmRead::BackupInstances(vault))["value"][0]["name"], "aks1-bi");
+        assert_eq!(
+            body(&reads, &ArmRead::BackupInstances(vault))["value"][0]["name"],
+            "aks1-bi"
+        );
     }
 
     #[test]
@@ -292,7 +342,11 @@ mod tests {
         raws.insert(RawRead::failure(
             &queries.extensions,
             Some(403),
-            ReadError { kind: FailureKind::Http, arm_code: Some("AuthorizationFailed".into()), message: "no".into() },
+            ReadError {
+                kind: FailureKind::Http,
+                arm_code: Some("AuthorizationFailed".into()),
+                message: "no".into(),
+            },
         ));
         let reads = expand(&queries, &raws);
         assert!(!reads.contains(&ArmRead::Extensions(id(&cluster_id("aks1")))));

@@ -119,7 +119,8 @@ mod tests {
         }
         assert_eq!(seen, clusters.len());
         let upper = ResourceId::parse(&clusters[7].as_str().to_ascii_uppercase()).unwrap();
-        let shard_of = |c: &ResourceId| (1..=count).find(|&index| in_shard(c, Shard { index, count }));
+        let shard_of =
+            |c: &ResourceId| (1..=count).find(|&index| in_shard(c, Shard { index, count }));
         assert_eq!(shard_of(&upper), shard_of(&clusters[7]));
     }
 

@@ -55,7 +55,11 @@ fn rows_of(fixture: &str) -> Rows {
             }
             row
         };
-        match (s.len(), s.get(5).map(String::as_str), s.get(6).map(String::as_str)) {
+        match (
+            s.len(),
+            s.get(5).map(String::as_str),
+            s.get(6).map(String::as_str),
+        ) {
             (8, Some("microsoft.containerservice"), Some("managedclusters")) => {
                 rows.clusters.push(with_columns(body.clone()))
             }
@@ -110,7 +114,9 @@ impl Respond for FakeGraph {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
         let query = body["query"].as_str().unwrap_or_default();
-        let rows = if query.starts_with("resources | where type =~ 'microsoft.containerservice/managedclusters'") {
+        let rows = if query
+            .starts_with("resources | where type =~ 'microsoft.containerservice/managedclusters'")
+        {
             &self.0.clusters
         } else if query.starts_with("kubernetesconfigurationresources") {
             &self.0.extensions
@@ -167,11 +173,12 @@ async fn world(fixture: &str) -> FakeArm {
             group["id"].as_str().unwrap()
         ));
     }
-    for vault in rows
-        .resources
-        .iter()
-        .filter(|r| r["type"].as_str().unwrap_or("").eq_ignore_ascii_case("microsoft.dataprotection/backupvaults"))
-    {
+    for vault in rows.resources.iter().filter(|r| {
+        r["type"]
+            .as_str()
+            .unwrap_or("")
+            .eq_ignore_ascii_case("microsoft.dataprotection/backupvaults")
+    }) {
         implied.push(format!("{}/backupInstances", vault["id"].as_str().unwrap()));
     }
     for list in implied {
@@ -188,7 +195,10 @@ async fn world(fixture: &str) -> FakeArm {
 }
 
 fn subscription_of(fixture: &str) -> String {
-    let cluster = fixture_target(fixture)["cluster"].as_str().unwrap().to_string();
+    let cluster = fixture_target(fixture)["cluster"]
+        .as_str()
+        .unwrap()
+        .to_string();
     cluster.split('/').nth(2).unwrap().to_string()
 }
 
@@ -247,7 +257,8 @@ async fn every_fixture_cluster_gets_from_fleet_the_report_check_gives() {
         for request in fake.requests().await {
             let allowed = request.method.as_str() == "GET"
                 || (request.method.as_str() == "POST"
-                    && (request.url.path() == GRAPH_PATH || request.url.path().contains("/oauth2/")));
+                    && (request.url.path() == GRAPH_PATH
+                        || request.url.path().contains("/oauth2/")));
             assert!(allowed, "{fixture}: {} {}", request.method, request.url);
         }
     }
@@ -269,7 +280,8 @@ async fn a_fleet_bundle_replays_offline_with_fleet_and_with_check() {
     ]))
     .await;
     let live_report = json_of(&live);
-    let replay = run(fake.command(&["fleet", "--bundle", bundle.to_str().unwrap(), "-o", "json"])).await;
+    let replay =
+        run(fake.command(&["fleet", "--bundle", bundle.to_str().unwrap(), "-o", "json"])).await;
     let mut replayed = json_of(&replay);
     let mut expected = live_report.clone();
     // What the live run counted of its requests is no part of what was found.
@@ -277,7 +289,8 @@ async fn a_fleet_bundle_replays_offline_with_fleet_and_with_check() {
     expected["stats"] = Value::Null;
     assert_eq!(replayed, expected);
     assert_eq!(replay.status.code(), live.status.code());
-    let via_check = run(fake.command(&["check", "--bundle", bundle.to_str().unwrap(), "-o", "json"])).await;
+    let via_check =
+        run(fake.command(&["check", "--bundle", bundle.to_str().unwrap(), "-o", "json"])).await;
     let mut via_check = json_of(&via_check);
     via_check["stats"] = Value::Null;
     assert_eq!(via_check, expected);

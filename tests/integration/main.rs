@@ -11,6 +11,7 @@ mod cli;
 mod diagnose;
 mod discovery;
 mod fleet;
+mod fleet_fake;
 mod graph;
 mod kubernetes;
 mod kubernetes_tls;

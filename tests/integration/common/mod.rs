@@ -15,6 +15,8 @@ use std::time::Duration;
 use wiremock::matchers::{method, query_param};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
+pub mod fleet;
+
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 pub const CLIENT_SECRET: &str = "planted-client-secret-Zq8~x";
 pub const ACCESS_TOKEN: &str = "planted-access-token-eyJ0eXAiOiJKV1Qi";
@@ -186,16 +188,7 @@ impl FakeArm {
 
     /// Mounts the token endpoint and the fixture's reads, each answer delayed by `latency`.
     pub async fn mount_fixture(&self, fixture: &str, latency: Duration) {
-        let token = json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": ACCESS_TOKEN});
-        Mock::given(method("POST"))
-            .and(PathIgnoringCase(format!("/{TENANT}/oauth2/v2.0/token")))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(token)
-                    .set_delay(latency),
-            )
-            .mount(&self.server)
-            .await;
+        self.mount_token_endpoint(latency).await;
         self.mount_empty_blob_listings(latency).await;
         for read in fixture_reads(fixture).into_iter().filter(is_http_read) {
             let path = read["path"].as_str().unwrap().to_string();
@@ -228,6 +221,20 @@ impl FakeArm {
                 .mount(&self.server)
                 .await;
         }
+    }
+
+    /// The AAD token endpoint of [`TENANT`], answering every request with [`ACCESS_TOKEN`].
+    async fn mount_token_endpoint(&self, latency: Duration) {
+        let token = json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": ACCESS_TOKEN});
+        Mock::given(method("POST"))
+            .and(PathIgnoringCase(format!("/{TENANT}/oauth2/v2.0/token")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(token)
+                    .set_delay(latency),
+            )
+            .mount(&self.server)
+            .await;
     }
 
     /// Points a storage account's `primaryEndpoints.blob` at this fake (`/blob/<account>/`),
