@@ -70,6 +70,12 @@ pub enum ArmRead {
     DenyAssignments {
         subscription: String,
     },
+    /// `fleet`: every role assignment of a subscription, at, above and below it,
+    /// unfiltered: each principal's `assignedTo` list is derived from it.
+    SubscriptionRoleAssignments(String),
+    /// `fleet`: every policy assignment of a subscription (inherited from management groups,
+    /// at it and below it), unfiltered: each cluster's `atScope()` list is derived from it.
+    SubscriptionPolicyAssignments(String),
     RoleDefinition {
         subscription: String,
         guid: String,
@@ -140,6 +146,12 @@ impl ArmRead {
             ArmRead::RoleAssignments { subscription, .. } => {
                 format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments")
             }
+            ArmRead::SubscriptionRoleAssignments(subscription) => {
+                format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments")
+            }
+            ArmRead::SubscriptionPolicyAssignments(subscription) => {
+                format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/policyAssignments")
+            }
             ArmRead::DenyAssignments { subscription } => {
                 format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/denyAssignments")
             }
@@ -193,6 +205,7 @@ impl ArmRead {
                 API_STORAGE
             }
             ArmRead::RoleAssignments { .. }
+            | ArmRead::SubscriptionRoleAssignments(_)
             | ArmRead::DenyAssignments { .. }
             | ArmRead::RoleDefinition { .. }
             | ArmRead::Permissions(_) => API_AUTHORIZATION,
@@ -200,7 +213,9 @@ impl ArmRead {
             | ArmRead::NetworkSecurityGroup(_)
             | ArmRead::NetworkSecurityGroups(_) => API_NETWORK,
             ArmRead::Disks(_) => API_COMPUTE,
-            ArmRead::PolicyAssignments(_) | ArmRead::PolicyDefinition(_) => API_POLICY,
+            ArmRead::PolicyAssignments(_)
+            | ArmRead::SubscriptionPolicyAssignments(_)
+            | ArmRead::PolicyDefinition(_) => API_POLICY,
             ArmRead::ResourceGraph(_) => API_RESOURCE_GRAPH,
             ArmRead::GroupMemberships(_)
             | ArmRead::BlobList { .. }
@@ -218,6 +233,8 @@ impl ArmRead {
                 | ArmRead::BackupInstances(_)
                 | ArmRead::BackupJobs(_)
                 | ArmRead::RoleAssignments { .. }
+                | ArmRead::SubscriptionRoleAssignments(_)
+                | ArmRead::SubscriptionPolicyAssignments(_)
                 | ArmRead::DenyAssignments { .. }
                 | ArmRead::Permissions(_)
                 | ArmRead::NetworkSecurityGroups(_)
@@ -247,7 +264,12 @@ impl ArmRead {
             ArmRead::BlobContainer { .. } => {
                 "Microsoft.Storage/storageAccounts/blobServices/containers/read"
             }
-            ArmRead::RoleAssignments { .. } => "Microsoft.Authorization/roleAssignments/read",
+            ArmRead::RoleAssignments { .. } | ArmRead::SubscriptionRoleAssignments(_) => {
+                "Microsoft.Authorization/roleAssignments/read"
+            }
+            ArmRead::SubscriptionPolicyAssignments(_) => {
+                "Microsoft.Authorization/policyAssignments/read"
+            }
             ArmRead::DenyAssignments { .. } => "Microsoft.Authorization/denyAssignments/read",
             ArmRead::RoleDefinition { .. } => "Microsoft.Authorization/roleDefinitions/read",
             ArmRead::Permissions(_) => "Microsoft.Authorization/permissions/read",

@@ -113,10 +113,12 @@ impl ReadThrottle {
     }
 
     /// ARM said the bucket of `path` has `remaining` tokens: lower ours to that, never
-    /// raise it (ARM counts every client of the principal; we count only ours).
+    /// raise it (ARM counts every client of the principal; we count only ours). Requests
+    /// still in flight have taken our tokens but not yet ARM's, so they are deducted too.
     pub fn observe(&self, path: &str, remaining: u32) {
+        let in_flight = self.limits.max_concurrency - self.in_flight.available_permits();
         self.with_bucket(BucketKey::of(path), |bucket| {
-            bucket.tokens = bucket.tokens.min(f64::from(remaining));
+            bucket.tokens = bucket.tokens.min(f64::from(remaining) - in_flight as f64);
         });
     }
 

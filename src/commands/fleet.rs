@@ -208,11 +208,12 @@ fn replay(
         },
         recorded.scope.where_filter.as_deref(),
     );
-    let known = fleet_mode::known_reads(&queries, &raws);
+    let mut known = fleet_mode::known_reads(&queries, &raws);
     let judged = recorded
         .clusters
         .iter()
         .map(|cluster| {
+            fleet_mode::derive_offline(cluster, &mut known);
             let verdict = judge_cluster(cluster, &known, observed_at, profile, fail_on);
             if let (true, Ok(report)) = (streaming, &verdict) {
                 print!("{}", fleet::ndjson_cluster(report));

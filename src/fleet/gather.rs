@@ -7,6 +7,7 @@
 //! The only I/O of fleet mode. It judges nothing: each cluster whose plan asks for nothing
 //! more is handed, with the reads so far, to the caller's [`Observer`].
 
+use super::derive::{derive, Derivation};
 use super::queries::Queries;
 use super::{select, Selection};
 use crate::arm::ArmClient;
@@ -43,6 +44,24 @@ struct Shared {
 }
 
 impl Shared {
+    /// A read the cluster's plan asks for: derived from a subscription-wide list when it
+    /// can be (reading the list, or the principal's groups, first), else made as it is.
+    async fn obtain(&self, client: &ArmClient, read: ArmRead) {
+        // A read needs at most a list and the principal's groups before it derives.
+        for _ in 0..3 {
+            let derivation = derive(&read, &self::read(&self.known));
+            match derivation {
+                Derivation::Derived(raw) => {
+                    write(&self.known).insert(raw);
+                    return;
+                }
+                Derivation::Needs(first) => self.read_once(client, first).await,
+                Derivation::NotDerivable => break,
+            }
+        }
+        self.read_once(client, read).await
+    }
+
     async fn read_once(&self, client: &ArmClient, read: ArmRead) {
         let cell = {
             let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
@@ -132,7 +151,7 @@ async fn one_cluster(
             }
             let round: FuturesUnordered<_> = reads
                 .into_iter()
-                .map(|r| shared.read_once(client, r))
+                .map(|r| shared.obtain(client, r))
                 .collect();
             round.collect::<Vec<()>>().await;
         }

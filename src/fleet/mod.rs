@@ -7,6 +7,7 @@
 //! Selection (`--cluster`, `--shard K/N`) and judging are pure and live here; the I/O is
 //! all in `gather`.
 
+mod derive;
 pub mod expand;
 pub mod gather;
 pub mod queries;
@@ -91,6 +92,29 @@ pub fn known_reads(queries: &Queries, answered: &RawReads) -> RawReads {
         known.insert(raw.clone());
     }
     known
+}
+
+/// Offline, the reads of `cluster`'s plan that the live run derived from subscription-wide
+/// lists (`derive`), derived again from the same lists, so a bundle judges as the live run.
+pub fn derive_offline(cluster: &ResourceId, known: &mut RawReads) {
+    let Ok(target) = gather::target_of(cluster) else {
+        return;
+    };
+    loop {
+        let derived: Vec<_> = crate::plan::next_reads(&target, &crate::plan::Purpose::Check, known)
+            .iter()
+            .filter_map(|read| match derive::derive(read, known) {
+                derive::Derivation::Derived(raw) => Some(raw),
+                _ => None,
+            })
+            .collect();
+        if derived.is_empty() {
+            return;
+        }
+        for raw in derived {
+            known.insert(raw);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -186,6 +186,45 @@ async fn world(fixture: &str) -> FakeArm {
             fake.answer(&list, 200, json!({"value": []})).await;
         }
     }
+    // The subscription-wide lists a fleet derives each principal's and each cluster's
+    // lists from: the union of the fixture's filtered lists.
+    let subscription = subscription_of(fixture);
+    for (kind, list) in [
+        (
+            "roleAssignments",
+            format!(
+                "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments"
+            ),
+        ),
+        (
+            "policyAssignments",
+            format!(
+                "/subscriptions/{subscription}/providers/Microsoft.Authorization/policyAssignments"
+            ),
+        ),
+    ] {
+        let mut items: BTreeMap<String, Value> = BTreeMap::new();
+        for read in fixture_reads(fixture) {
+            let path = read["path"].as_str().unwrap_or_default();
+            if read["status"] == 200 && path.ends_with(&format!("/Microsoft.Authorization/{kind}"))
+            {
+                for item in read["body"]["value"].as_array().into_iter().flatten() {
+                    items.insert(
+                        item["id"].as_str().unwrap_or_default().to_ascii_lowercase(),
+                        item.clone(),
+                    );
+                }
+            }
+        }
+        let body = json!({"value": items.into_values().collect::<Vec<_>>()});
+        Mock::given(method("GET"))
+            .and(PathIgnoringCase(list))
+            .and(wiremock::matchers::query_param_is_missing("$filter"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .with_priority(1)
+            .mount(&fake.server)
+            .await;
+    }
     Mock::given(method("POST"))
         .and(path(GRAPH_PATH))
         .respond_with(FakeGraph(rows))

@@ -95,6 +95,7 @@ impl FakeFleet {
                 reads.add(&read);
             }
         }
+        reads.add_subscription_lists(&subscriptions);
         clusters.sort_by_key(|id| id.to_ascii_lowercase());
         let graph_rows = GraphRows::from_reads(&reads);
         let served = Arc::new(Served { reads, graph_rows });
@@ -111,6 +112,17 @@ impl FakeFleet {
                 config: config.clone(),
             })
             .with_priority(10)
+            .mount(&arm.server)
+            .await;
+        // Microsoft Graph: each principal's groups, as its `assignedTo` lists imply them.
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(
+                r"^/v1\.0/directoryObjects/[^/]+/transitiveMemberOf$",
+            ))
+            .respond_with(GroupsOf {
+                groups: served.reads.groups_of_principals(),
+                latency: config.latency,
+            })
             .mount(&arm.server)
             .await;
         Mock::given(method("POST"))
@@ -349,12 +361,20 @@ struct Reads {
 
 /// The lower-cased IDs of a list body's items.
 fn item_ids(body: &Value) -> impl Iterator<Item = String> + '_ {
-    body["value"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|item| item["id"].as_str())
-        .map(str::to_ascii_lowercase)
+    body["value"].as_array().into_iter().flatten().map(item_key)
+}
+
+/// What tells two list items apart: the ID and, for role assignments, the principal (the
+/// template's assignment IDs are not rewritten per cluster, its principals are).
+fn item_key(item: &Value) -> String {
+    format!(
+        "{} {}",
+        item["id"].as_str().unwrap_or_default(),
+        item["properties"]["principalId"]
+            .as_str()
+            .unwrap_or_default()
+    )
+    .to_ascii_lowercase()
 }
 
 impl Reads {
@@ -389,11 +409,75 @@ impl Reads {
             return;
         };
         for item in body["value"].as_array().into_iter().flatten() {
-            let id = item["id"].as_str().unwrap_or_default().to_ascii_lowercase();
-            if existing.item_ids.insert(id) {
+            if existing.item_ids.insert(item_key(item)) {
                 items.push(item.clone());
             }
         }
+    }
+
+    /// The unfiltered role and policy assignment lists of each subscription, as ARM lists
+    /// them: every item of the subscription's filtered lists of that kind.
+    fn add_subscription_lists(&mut self, subscriptions: &[String]) {
+        for subscription in subscriptions {
+            for kind in ["roleAssignments", "policyAssignments"] {
+                let prefix = format!("/subscriptions/{subscription}").to_ascii_lowercase();
+                let suffix = format!(
+                    "/providers/microsoft.authorization/{}",
+                    kind.to_ascii_lowercase()
+                );
+                let mut seen = HashSet::new();
+                let mut items = Vec::new();
+                for (path, by_filter) in &self.by_path {
+                    if !(path.starts_with(&prefix) && path.ends_with(&suffix)) {
+                        continue;
+                    }
+                    for stored in by_filter.values().filter(|s| s.answer.status == 200) {
+                        for item in stored.answer.body["value"].as_array().into_iter().flatten() {
+                            if seen.insert(item_key(item)) {
+                                items.push(item.clone());
+                            }
+                        }
+                    }
+                }
+                self.add(&json!({
+                    "path": format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/{kind}"),
+                    "status": 200,
+                    "body": {"value": items},
+                }));
+            }
+        }
+    }
+
+    /// Each principal's groups: the group principals of the group assignments in the
+    /// principal's own `assignedTo('…')` list (lower-cased IDs).
+    fn groups_of_principals(&self) -> HashMap<String, Vec<String>> {
+        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+        for by_filter in self.by_path.values() {
+            for (filter, stored) in by_filter {
+                let Some(principal) = filter
+                    .as_deref()
+                    .and_then(|f| f.strip_prefix("assignedto('"))
+                    .and_then(|f| f.strip_suffix("')"))
+                else {
+                    continue;
+                };
+                let of = groups.entry(principal.to_string()).or_default();
+                for item in stored.answer.body["value"].as_array().into_iter().flatten() {
+                    let kind = item["properties"]["principalType"]
+                        .as_str()
+                        .unwrap_or_default();
+                    if kind.to_ascii_lowercase().contains("group") {
+                        if let Some(group) = item["properties"]["principalId"].as_str() {
+                            let group = group.to_ascii_lowercase();
+                            if !of.contains(&group) {
+                                of.push(group);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        groups
     }
 
     /// The answer to a GET of `path` with `filter`: a filter the fake has no read for gets
@@ -402,7 +486,7 @@ impl Reads {
     fn answer(&self, path: &str, filter: Option<&str>) -> Option<Answer> {
         let by_filter = self.by_path.get(&path.to_ascii_lowercase())?;
         let filter = filter.map(str::to_ascii_lowercase);
-        match by_filter.get(&filter).or_else(|| by_filter.get(&None)) {
+        match by_filter.get(&filter) {
             Some(stored) => Some(Answer {
                 status: stored.answer.status,
                 body: stored.answer.body.clone(),
@@ -964,4 +1048,32 @@ fn skip_of_token(token: &str) -> Option<usize> {
         .strip_prefix("skip:")?
         .parse()
         .ok()
+}
+
+/// Graph's `transitiveMemberOf` of a principal, from the groups the fleet's lists imply.
+struct GroupsOf {
+    groups: HashMap<String, Vec<String>>,
+    latency: Duration,
+}
+
+impl Respond for GroupsOf {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let principal = request
+            .url
+            .path()
+            .split('/')
+            .nth(3)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let groups: Vec<Value> = self
+            .groups
+            .get(&principal)
+            .into_iter()
+            .flatten()
+            .map(|id| json!({"@odata.type": "#microsoft.graph.group", "id": id}))
+            .collect();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"value": groups}))
+            .set_delay(self.latency)
+    }
 }
