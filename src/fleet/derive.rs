@@ -32,8 +32,9 @@ pub fn derive(read: &ArmRead, known: &RawReads) -> Derivation {
                 Listed::Items(items) => Derivation::Derived(listed(
                     read,
                     items
-                        .into_iter()
+                        .iter()
                         .filter(|a| applies_at(a["properties"]["scope"].as_str(), scope))
+                        .cloned()
                         .collect(),
                 )),
             }
@@ -66,12 +67,13 @@ pub fn derive(read: &ArmRead, known: &RawReads) -> Derivation {
             Derivation::Derived(listed(
                 read,
                 items
-                    .into_iter()
+                    .iter()
                     .filter(|a| {
                         a["properties"]["principalId"]
                             .as_str()
                             .is_some_and(|p| principals.contains(&p.to_ascii_lowercase()))
                     })
+                    .cloned()
                     .collect(),
             ))
         }
@@ -79,18 +81,18 @@ pub fn derive(read: &ArmRead, known: &RawReads) -> Derivation {
     }
 }
 
-enum Listed {
+enum Listed<'a> {
     Absent,
     Failed,
-    Items(Vec<Value>),
+    Items(&'a [Value]),
 }
 
-fn items(known: &RawReads, list: &ArmRead) -> Listed {
+fn items<'a>(known: &'a RawReads, list: &ArmRead) -> Listed<'a> {
     match known.get(list) {
         None => Listed::Absent,
         Some(raw) if raw.error.is_some() => Listed::Failed,
         Some(raw) => match raw.body.as_ref().and_then(|b| b["value"].as_array()) {
-            Some(items) => Listed::Items(items.clone()),
+            Some(items) => Listed::Items(items),
             None => Listed::Failed,
         },
     }

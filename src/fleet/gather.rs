@@ -23,6 +23,9 @@ use tokio::sync::OnceCell;
 /// A cluster's plan converges in a few rounds; the bound only guards against one that would not.
 const MAX_ROUNDS: usize = 6;
 
+/// Clusters in progress at once.
+const CLUSTERS_AT_ONCE: usize = 64;
+
 /// What a fleet run read, as a bundle keeps it: every answer that came from Azure (the
 /// Resource Graph queries and the ARM reads), never the reads expanded from the queries.
 pub struct Gathered {
@@ -124,12 +127,13 @@ pub async fn gather(
     }
     let clusters = select(&queries, &read(&shared.answered), selection);
     observer.selected(clusters.len());
-    let mut runs: FuturesUnordered<_> = clusters
-        .iter()
+    // Clusters are planned and judged a bounded number at a time: the scheduler admits
+    // only so many requests anyway, and each cluster being planned holds its facts.
+    futures::stream::iter(&clusters)
         .map(|cluster| one_cluster(client, &shared, cluster, observer))
-        .collect();
-    while runs.next().await.is_some() {}
-    drop(runs);
+        .buffer_unordered(CLUSTERS_AT_ONCE)
+        .collect::<Vec<()>>()
+        .await;
     let raws = shared
         .answered
         .into_inner()

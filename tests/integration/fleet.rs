@@ -356,3 +356,45 @@ async fn ndjson_streams_each_cluster_then_the_summary() {
     assert_eq!(lines[1]["schema"], "pxb-preflight-fleet/v1");
     assert!(lines[1].get("clusters").is_none());
 }
+
+/// ARM's bucket far smaller than the client assumes: the fake answers 429 with
+/// `Retry-After` once it is empty, and the run slows down instead of failing. Every cluster
+/// is in the report and no check errs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_fleet_waits_for_retry_after_and_loses_nothing() {
+    use crate::common::fleet::{FakeFleet, FleetConfig};
+    let mut config = FleetConfig::new(30, 1);
+    config.latency = std::time::Duration::ZERO;
+    config.arm_bucket = 20.0;
+    config.arm_refill_per_second = 40.0;
+    let fake = FakeFleet::start(config).await;
+    let subscription = fake.subscriptions()[0].clone();
+    let out = run(fake.command(&["fleet", "--subscription", &subscription, "-o", "json"])).await;
+    let report = json_of(&out);
+    assert!(fake.arm_throttled() > 0, "the bucket never ran out");
+    assert_eq!(report["summary"]["clusters"], 30, "{}", report["summary"]);
+    assert_eq!(report["summary"]["could_not_check"], 0);
+    assert_eq!(report["summary"]["ready"], 30, "{}", report["summary"]);
+    assert_eq!(report["stats"]["throttled"], fake.arm_throttled());
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// With ARM's real limits the client's scheduler keeps under them: no 429 at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduler_keeps_a_fleet_under_arms_read_limits() {
+    use crate::common::fleet::{FakeFleet, FleetConfig};
+    let mut config = FleetConfig::new(150, 1);
+    config.latency = std::time::Duration::ZERO;
+    let fake = FakeFleet::start(config).await;
+    let subscription = fake.subscriptions()[0].clone();
+    let out = run(fake.command(&["fleet", "--subscription", &subscription, "-o", "json"])).await;
+    let report = json_of(&out);
+    assert_eq!(report["summary"]["ready"], 150, "{}", report["summary"]);
+    assert!(
+        fake.arm_requests() > 250,
+        "the bucket was never exhausted: {}",
+        fake.arm_requests()
+    );
+    assert_eq!(fake.arm_throttled(), 0);
+    assert_eq!(fake.graph_throttled(), 0);
+}
