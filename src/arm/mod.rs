@@ -229,6 +229,20 @@ impl ArmClient {
             .map_err(|e| SignInError::Failed(one_line(&e.to_string())))
     }
 
+    /// The object ID of the signed-in principal: the `oid` claim of its ARM token (read,
+    /// never verified or kept: the token itself goes nowhere). `None` when the token is not
+    /// a JWT that says.
+    pub async fn caller_object_id(&self) -> Option<String> {
+        use base64::Engine;
+        let bearer = self.bearer(Audience::Arm).await.ok()?;
+        let payload = bearer.strip_prefix("Bearer ")?.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        claims["oid"].as_str().map(str::to_ascii_lowercase)
+    }
+
     pub async fn read(&self, read: &ArmRead) -> RawRead {
         let result = match read {
             ArmRead::StorageAccount(id) => {

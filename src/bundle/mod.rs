@@ -69,6 +69,8 @@ pub struct Manifest {
 pub struct FleetManifest {
     pub scope: crate::report::fleet::FleetScope,
     pub clusters: Vec<crate::ids::ResourceId>,
+    /// The object ID of the principal that collected it, whose permissions were derived.
+    pub caller: Option<String>,
 }
 
 #[derive(Debug)]

@@ -49,6 +49,8 @@ pub struct FleetWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
     pub clusters: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 impl From<&FleetManifest> for FleetWire {
@@ -62,6 +64,7 @@ impl From<&FleetManifest> for FleetWire {
                 .shard
                 .map(|s| format!("{}/{}", s.index, s.count)),
             clusters: fleet.clusters.iter().map(|c| c.to_string()).collect(),
+            caller: fleet.caller.clone(),
         }
     }
 }
@@ -103,6 +106,7 @@ impl TryFrom<FleetWire> for FleetManifest {
                 .iter()
                 .map(|c| crate::ids::ResourceId::parse(c))
                 .collect::<Result<_, _>>()?,
+            caller: wire.caller,
         })
     }
 }

@@ -213,7 +213,7 @@ fn replay(
         .clusters
         .iter()
         .map(|cluster| {
-            fleet_mode::derive_offline(cluster, &mut known);
+            fleet_mode::derive_offline(cluster, &mut known, recorded.caller.as_deref());
             let verdict = judge_cluster(cluster, &known, observed_at, profile, fail_on);
             if let (true, Ok(report)) = (streaming, &verdict) {
                 print!("{}", fleet::ndjson_cluster(report));
@@ -294,6 +294,7 @@ fn write_bundle(
         bundle::FleetManifest {
             scope: scope.clone(),
             clusters: gathered.clusters.clone(),
+            caller: gathered.caller.clone(),
         },
         collected_at,
         &gathered.raws,

@@ -26,9 +26,15 @@ const MAX_ROUNDS: usize = 6;
 /// Clusters in progress at once.
 const CLUSTERS_AT_ONCE: usize = 64;
 
+/// What a derived read may need first: a list, groups, the parent's permissions and the
+/// role definitions assigned at the scope.
+const MAX_NEEDS: usize = 8;
+
 /// What a fleet run read, as a bundle keeps it: every answer that came from Azure (the
 /// Resource Graph queries and the ARM reads), never the reads expanded from the queries.
 pub struct Gathered {
+    /// The signed-in principal's object ID, when its token says.
+    pub caller: Option<String>,
     pub raws: RawReads,
     pub clusters: Vec<ResourceId>,
 }
@@ -41,28 +47,36 @@ pub struct NoClusterList(pub String);
 /// Reads shared by every cluster: what Azure answered, the same plus the expanded Resource
 /// Graph rows, and the reads in flight (each made once, whoever asks first).
 struct Shared {
+    /// The signed-in principal, whose permissions are derived (see `derive`).
+    caller: Option<String>,
     answered: RwLock<RawReads>,
     known: RwLock<RawReads>,
     in_flight: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
 }
 
 impl Shared {
-    /// A read the cluster's plan asks for: derived from a subscription-wide list when it
-    /// can be (reading the list, or the principal's groups, first), else made as it is.
-    async fn obtain(&self, client: &ArmClient, read: ArmRead) {
-        // A read needs at most a list and the principal's groups before it derives.
-        for _ in 0..3 {
-            let derivation = derive(&read, &self::read(&self.known));
-            match derivation {
-                Derivation::Derived(raw) => {
-                    write(&self.known).insert(raw);
-                    return;
+    /// A read the cluster's plan asks for: derived from subscription-wide reads when it
+    /// can be (obtaining what it needs first: a list, a principal's groups, the permissions
+    /// one scope up, a role definition), else made as it is.
+    fn obtain<'a>(
+        &'a self,
+        client: &'a ArmClient,
+        read: ArmRead,
+    ) -> futures::future::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            for _ in 0..MAX_NEEDS {
+                let derivation = derive(&read, &self::read(&self.known), self.caller.as_deref());
+                match derivation {
+                    Derivation::Derived(raw) => {
+                        write(&self.known).insert(raw);
+                        return;
+                    }
+                    Derivation::Needs(first) => self.obtain(client, first).await,
+                    Derivation::NotDerivable => break,
                 }
-                Derivation::Needs(first) => self.read_once(client, first).await,
-                Derivation::NotDerivable => break,
             }
-        }
-        self.read_once(client, read).await
+            self.read_once(client, read).await
+        })
     }
 
     async fn read_once(&self, client: &ArmClient, read: ArmRead) {
@@ -103,7 +117,9 @@ pub async fn gather(
     selection: &Selection,
     observer: &dyn Observer,
 ) -> Result<Gathered, NoClusterList> {
+    let caller = client.caller_object_id().await;
     let shared = Shared {
+        caller: caller.clone(),
         answered: RwLock::new(RawReads::default()),
         known: RwLock::new(RawReads::default()),
         in_flight: Mutex::new(HashMap::new()),
@@ -138,7 +154,11 @@ pub async fn gather(
         .answered
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
-    Ok(Gathered { raws, clusters })
+    Ok(Gathered {
+        caller,
+        raws,
+        clusters,
+    })
 }
 
 async fn one_cluster(

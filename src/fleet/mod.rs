@@ -96,14 +96,14 @@ pub fn known_reads(queries: &Queries, answered: &RawReads) -> RawReads {
 
 /// Offline, the reads of `cluster`'s plan that the live run derived from subscription-wide
 /// lists (`derive`), derived again from the same lists, so a bundle judges as the live run.
-pub fn derive_offline(cluster: &ResourceId, known: &mut RawReads) {
+pub fn derive_offline(cluster: &ResourceId, known: &mut RawReads, caller: Option<&str>) {
     let Ok(target) = gather::target_of(cluster) else {
         return;
     };
     loop {
         let derived: Vec<_> = crate::plan::next_reads(&target, &crate::plan::Purpose::Check, known)
             .iter()
-            .filter_map(|read| match derive::derive(read, known) {
+            .filter_map(|read| match derive::derive(read, known, caller) {
                 derive::Derivation::Derived(raw) => Some(raw),
                 _ => None,
             })

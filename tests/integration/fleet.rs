@@ -225,6 +225,27 @@ async fn world(fixture: &str) -> FakeArm {
             .mount(&fake.server)
             .await;
     }
+    // The caller's permissions at the subscription, from which the fleet derives those
+    // below it: the fixture's at the cluster (the caller holds no role below the
+    // subscription in these worlds).
+    let at_cluster = fixture_reads(fixture)
+        .into_iter()
+        .find(|r| {
+            r["path"].as_str().is_some_and(|p| {
+                p.to_ascii_lowercase()
+                    .ends_with("/microsoft.authorization/permissions")
+                    && p.to_ascii_lowercase().contains("/managedclusters/")
+            })
+        })
+        .map(|r| r["body"].clone());
+    if let Some(body) = at_cluster {
+        fake.answer(
+            &format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/permissions"),
+            200,
+            body,
+        )
+        .await;
+    }
     Mock::given(method("POST"))
         .and(path(GRAPH_PATH))
         .respond_with(FakeGraph(rows))
@@ -383,13 +404,13 @@ async fn a_throttled_fleet_waits_for_retry_after_and_loses_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_scheduler_keeps_a_fleet_under_arms_read_limits() {
     use crate::common::fleet::{FakeFleet, FleetConfig};
-    let mut config = FleetConfig::new(150, 1);
+    let mut config = FleetConfig::new(300, 1);
     config.latency = std::time::Duration::ZERO;
     let fake = FakeFleet::start(config).await;
     let subscription = fake.subscriptions()[0].clone();
     let out = run(fake.command(&["fleet", "--subscription", &subscription, "-o", "json"])).await;
     let report = json_of(&out);
-    assert_eq!(report["summary"]["ready"], 150, "{}", report["summary"]);
+    assert_eq!(report["summary"]["ready"], 300, "{}", report["summary"]);
     assert!(
         fake.arm_requests() > 250,
         "the bucket was never exhausted: {}",

@@ -416,9 +416,26 @@ impl Reads {
     }
 
     /// The unfiltered role and policy assignment lists of each subscription, as ARM lists
-    /// them: every item of the subscription's filtered lists of that kind.
+    /// them: every item of the subscription's filtered lists of that kind; and the caller's
+    /// permissions at the subscription, as it has them at the clusters.
     fn add_subscription_lists(&mut self, subscriptions: &[String]) {
         for subscription in subscriptions {
+            let prefix = format!("/subscriptions/{subscription}").to_ascii_lowercase();
+            let at_cluster = self.by_path.iter().find_map(|(path, by_filter)| {
+                (path.starts_with(&prefix)
+                    && path.contains("/managedclusters/")
+                    && path.ends_with("/microsoft.authorization/permissions"))
+                .then(|| by_filter.get(&None))
+                .flatten()
+                .map(|stored| stored.answer.body.clone())
+            });
+            if let Some(body) = at_cluster {
+                self.add(&json!({
+                    "path": format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/permissions"),
+                    "status": 200,
+                    "body": body,
+                }));
+            }
             for kind in ["roleAssignments", "policyAssignments"] {
                 let prefix = format!("/subscriptions/{subscription}").to_ascii_lowercase();
                 let suffix = format!(

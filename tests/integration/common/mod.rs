@@ -19,7 +19,11 @@ pub mod fleet;
 
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 pub const CLIENT_SECRET: &str = "planted-client-secret-Zq8~x";
-pub const ACCESS_TOKEN: &str = "planted-access-token-eyJ0eXAiOiJKV1Qi";
+/// The token the fake sign-in hands out: a JWT, as Entra's are, whose payload names the
+/// caller ([`CALLER`]); planted, so tests can assert it never leaks.
+pub const ACCESS_TOKEN: &str = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJvaWQiOiIwYzBhMTFlNy0wMDAwLTQwMDAtODAwMC0wMDAwY2ExMWU3MDAiLCJwbGFudGVkIjoiYWNjZXNzLXRva2VuIn0.cGxhbnRlZC1hY2Nlc3MtdG9rZW4";
+/// The object ID in [`ACCESS_TOKEN`]'s `oid` claim.
+pub const CALLER: &str = "0c0a11e7-0000-4000-8000-0000ca11e700";
 pub const SUB: &str = "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7";
 pub const CLUSTER: &str = "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/rg-aks-prod/providers/Microsoft.ContainerService/managedClusters/aks-prod";
 pub const VAULT: &str = "/subscriptions/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv-aks-prod";
