@@ -419,3 +419,52 @@ async fn the_scheduler_keeps_a_fleet_under_arms_read_limits() {
     assert_eq!(fake.arm_throttled(), 0);
     assert_eq!(fake.graph_throttled(), 0);
 }
+
+/// Two shards of a CI matrix split the fleet without overlap, and `--merge` joins their
+/// reports into what one run reports.
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_split_the_fleet_and_merge_back_into_one_report() {
+    use crate::common::fleet::{FakeFleet, FleetConfig};
+    let mut config = FleetConfig::new(12, 2);
+    config.latency = std::time::Duration::ZERO;
+    let fake = FakeFleet::start(config).await;
+    let mut scope: Vec<String> = Vec::new();
+    for subscription in fake.subscriptions() {
+        scope.extend(["--subscription".to_string(), subscription.clone()]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = |extra: Vec<String>| {
+        let mut args = vec!["fleet".to_string()];
+        args.extend(scope.clone());
+        args.extend(extra);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        fake.command(&refs)
+    };
+    let whole = json_of(&run(fleet(vec!["-o".into(), "json".into()])).await);
+    let mut files = Vec::new();
+    let mut seen = 0;
+    for shard in ["1/2", "2/2"] {
+        let file = dir.path().join(format!("shard-{}.json", &shard[..1]));
+        let out = run(fleet(vec![
+            "--shard".into(),
+            shard.into(),
+            "-o".into(),
+            format!("json={}", file.display()),
+        ]))
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let part: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(part["scope"]["shard"], shard);
+        seen += part["clusters"].as_array().unwrap().len();
+        files.push(file.to_string_lossy().into_owned());
+    }
+    assert_eq!(seen, 12, "each cluster in exactly one shard");
+    let mut args = vec!["fleet", "--merge"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["-o", "json"]);
+    let merged = run(fake.command(&args)).await;
+    assert_eq!(merged.status.code(), Some(0));
+    let merged = json_of(&merged);
+    assert_eq!(merged["summary"], whole["summary"]);
+    assert_eq!(merged["clusters"], whole["clusters"]);
+}
