@@ -386,8 +386,9 @@ async fn a_throttled_fleet_waits_for_retry_after_and_loses_nothing() {
     use crate::common::fleet::{FakeFleet, FleetConfig};
     let mut config = FleetConfig::new(30, 1);
     config.latency = std::time::Duration::ZERO;
-    config.arm_bucket = 20.0;
-    config.arm_refill_per_second = 40.0;
+    // The first round alone (a trusted access list per cluster) outruns it.
+    config.arm_bucket = 3.0;
+    config.arm_refill_per_second = 10.0;
     let fake = FakeFleet::start(config).await;
     let subscription = fake.subscriptions()[0].clone();
     let out = run(fake.command(&["fleet", "--subscription", &subscription, "-o", "json"])).await;
