@@ -16,7 +16,7 @@ use crate::plan::{next_reads, Purpose};
 use crate::reads::{ArmRead, RawReads};
 use crate::target::{Target, TargetRecord};
 use futures::stream::{FuturesUnordered, StreamExt};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::OnceCell;
 
@@ -26,8 +26,18 @@ const MAX_ROUNDS: usize = 6;
 /// Clusters in progress at once.
 const CLUSTERS_AT_ONCE: usize = 64;
 
+/// Whether the caller keeps what Azure answered once every cluster is judged: to write a
+/// bundle. Not kept, the Resource Graph answers are let go as soon as their rows are
+/// expanded, and nothing is kept past the judging.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Answers {
+    Keep,
+    Drop,
+}
+
 /// What a fleet run read, as a bundle keeps it: every answer that came from Azure (the
 /// Resource Graph queries and the ARM reads), never the reads expanded from the queries.
+/// Empty when the answers were not kept ([`Answers::Drop`]).
 pub struct Gathered {
     pub raws: RawReads,
     pub clusters: Vec<ResourceId>,
@@ -38,11 +48,13 @@ pub struct Gathered {
 #[error("the Resource Graph query for the clusters failed: {0}")]
 pub struct NoClusterList(pub String);
 
-/// Reads shared by every cluster: what Azure answered, the same plus the expanded Resource
-/// Graph rows, and the reads in flight (each made once, whoever asks first).
+/// Reads shared by every cluster: everything known (what Azure answered, the expanded
+/// Resource Graph rows, the derived reads), held once, with the keys of those Azure
+/// answered (what a bundle keeps), and the reads in flight (each made once, whoever asks
+/// first).
 struct Shared {
-    answered: RwLock<RawReads>,
     known: RwLock<RawReads>,
+    answered: Mutex<HashSet<String>>,
     in_flight: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
 }
 
@@ -55,7 +67,10 @@ impl Shared {
             let derivation = derive(&read, &self::read(&self.known));
             match derivation {
                 Derivation::Derived(raw) => {
-                    write(&self.known).insert(raw);
+                    // An answer from Azure that arrived meanwhile stays: a bundle keeps it.
+                    if !self.was_answered(&raw.key()) {
+                        write(&self.known).insert(raw);
+                    }
                     return;
                 }
                 Derivation::Needs(first) => self.read_once(client, first).await,
@@ -67,17 +82,25 @@ impl Shared {
 
     async fn read_once(&self, client: &ArmClient, read: ArmRead) {
         let cell = {
-            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            let mut in_flight = lock(&self.in_flight);
             in_flight.entry(read.key()).or_default().clone()
         };
         cell.get_or_init(|| async {
             let mut raw = client.read(&read).await;
             crate::redact::read(&mut raw);
-            write(&self.known).insert(raw.clone());
-            write(&self.answered).insert(raw);
+            lock(&self.answered).insert(raw.key());
+            write(&self.known).insert(raw);
         })
         .await;
     }
+
+    fn was_answered(&self, key: &str) -> bool {
+        lock(&self.answered).contains(key)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn write(lock: &RwLock<RawReads>) -> std::sync::RwLockWriteGuard<'_, RawReads> {
@@ -101,11 +124,12 @@ pub async fn gather(
     client: &ArmClient,
     queries: Queries,
     selection: &Selection,
+    answers: Answers,
     observer: &dyn Observer,
 ) -> Result<Gathered, NoClusterList> {
     let shared = Shared {
-        answered: RwLock::new(RawReads::default()),
         known: RwLock::new(RawReads::default()),
+        answered: Mutex::new(HashSet::new()),
         in_flight: Mutex::new(HashMap::new()),
     };
     let mut pending: FuturesUnordered<_> = queries
@@ -115,17 +139,23 @@ pub async fn gather(
         .collect();
     while pending.next().await.is_some() {}
     drop(pending);
-    {
-        let answered = read(&shared.answered);
-        if let Some(error) = answered
+    let clusters = {
+        let mut known = write(&shared.known);
+        if let Some(error) = known
             .get(&queries.clusters)
             .and_then(|raw| raw.error.as_ref())
         {
             return Err(NoClusterList(error.message.clone()));
         }
-        *write(&shared.known) = super::known_reads(&queries, &answered);
-    }
-    let clusters = select(&queries, &read(&shared.answered), selection);
+        let clusters = select(&queries, &known, selection);
+        *known = super::known_reads(&queries, std::mem::take(&mut *known));
+        if answers == Answers::Drop {
+            // The rows live on in the reads they expanded to; nothing else reads the queries.
+            let query_keys: HashSet<String> = queries.all().iter().map(|q| q.key()).collect();
+            known.retain(|key| !query_keys.contains(key));
+        }
+        clusters
+    };
     observer.selected(clusters.len());
     // Clusters are planned and judged a bounded number at a time: the scheduler admits
     // only so many requests anyway, and each cluster being planned holds its facts.
@@ -134,10 +164,17 @@ pub async fn gather(
         .buffer_unordered(CLUSTERS_AT_ONCE)
         .collect::<Vec<()>>()
         .await;
-    let raws = shared
-        .answered
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let mut raws = shared.known.into_inner().unwrap_or_else(|e| e.into_inner());
+    match answers {
+        Answers::Keep => {
+            let answered = shared
+                .answered
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner());
+            raws.retain(|key| answered.contains(key));
+        }
+        Answers::Drop => raws = RawReads::default(),
+    }
     Ok(Gathered { raws, clusters })
 }
 

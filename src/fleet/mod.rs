@@ -85,11 +85,12 @@ pub fn judge_cluster(
 }
 
 /// Every read a fleet's checks use: the answers, and what the Resource Graph rows among
-/// them stand for (an answer from ARM wins over an expanded row).
-pub fn known_reads(queries: &Queries, answered: &RawReads) -> RawReads {
-    let mut known = expand::expand(queries, answered);
-    for raw in answered.iter() {
-        known.insert(raw.clone());
+/// them stand for (an answer from ARM wins over an expanded row). The answers are moved in,
+/// not copied: a fleet's rows are its largest data.
+pub fn known_reads(queries: &Queries, answered: RawReads) -> RawReads {
+    let mut known = expand::expand(queries, &answered);
+    for raw in answered {
+        known.insert(raw);
     }
     known
 }
