@@ -23,13 +23,13 @@ const GRAPH_COLUMNS: [&str; 3] = ["resourceGroup", "subscriptionId", "apiVersion
 pub fn expand(queries: &Queries, raws: &RawReads) -> RawReads {
     let mut out = RawReads::default();
     let clusters = rows(raws, &queries.clusters);
-    for row in clusters.iter().flatten() {
+    for row in clusters.into_iter().flatten() {
         if let Some(id) = id_of(row) {
             out.insert(RawRead::ok(&ArmRead::Cluster(id), body_of(row)));
         }
     }
-    if let (Some(clusters), Some(extensions)) = (&clusters, rows(raws, &queries.extensions)) {
-        let by_cluster = group(&extensions, |id| {
+    if let (Some(clusters), Some(extensions)) = (clusters, rows(raws, &queries.extensions)) {
+        let by_cluster = group(extensions, |id| {
             parent_before(
                 id,
                 "/providers/microsoft.kubernetesconfiguration/extensions/",
@@ -38,16 +38,15 @@ pub fn expand(queries: &Queries, raws: &RawReads) -> RawReads {
         for cluster in clusters.iter().filter_map(id_of) {
             let items = by_cluster
                 .get(&cluster.as_str().to_ascii_lowercase())
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|row| extension_body(&row))
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .map(|row| extension_body(row))
                 .collect();
             out.insert(list(&ArmRead::Extensions(cluster), items));
         }
     }
     let resources = rows(raws, &queries.resources);
-    for row in resources.iter().flatten() {
+    for row in resources.into_iter().flatten() {
         let Some(id) = id_of(row) else { continue };
         let read = match type_of(row).as_str() {
             "microsoft.dataprotection/backupvaults" => ArmRead::Vault(id),
@@ -70,32 +69,28 @@ pub fn expand(queries: &Queries, raws: &RawReads) -> RawReads {
         out.insert(RawRead::ok(&read, body_of(row)));
     }
     let groups = rows(raws, &queries.resource_groups);
-    for row in groups.iter().flatten() {
+    for row in groups.into_iter().flatten() {
         if let Some(id) = id_of(row) {
             out.insert(RawRead::ok(&ArmRead::ResourceGroup(id), body_of(row)));
         }
     }
-    if let (Some(groups), Some(resources)) = (&groups, &resources) {
-        let nsgs: Vec<Value> = resources
+    if let (Some(groups), Some(resources)) = (groups, resources) {
+        let nsgs = resources
             .iter()
-            .filter(|r| type_of(r) == "microsoft.network/networksecuritygroups")
-            .cloned()
-            .collect();
-        let by_group = group(&nsgs, resource_group_of);
+            .filter(|r| type_of(r) == "microsoft.network/networksecuritygroups");
+        let by_group = group(nsgs, resource_group_of);
         for group_id in groups.iter().filter_map(id_of) {
             let items = by_group
                 .get(&group_id.as_str().to_ascii_lowercase())
-                .cloned()
-                .unwrap_or_default()
+                .map_or(&[][..], Vec::as_slice)
                 .iter()
-                .map(body_of)
+                .map(|row| body_of(row))
                 .collect();
             out.insert(list(&ArmRead::NetworkSecurityGroups(group_id), items));
         }
     }
-    if let (Some(resources), Some(instances)) = (&resources, rows(raws, &queries.backup_instances))
-    {
-        let by_vault = group(&instances, |id| parent_before(id, "/backupinstances/"));
+    if let (Some(resources), Some(instances)) = (resources, rows(raws, &queries.backup_instances)) {
+        let by_vault = group(instances, |id| parent_before(id, "/backupinstances/"));
         for vault in resources
             .iter()
             .filter(|r| type_of(r) == "microsoft.dataprotection/backupvaults")
@@ -103,10 +98,9 @@ pub fn expand(queries: &Queries, raws: &RawReads) -> RawReads {
         {
             let items = by_vault
                 .get(&vault.as_str().to_ascii_lowercase())
-                .cloned()
-                .unwrap_or_default()
+                .map_or(&[][..], Vec::as_slice)
                 .iter()
-                .map(body_of)
+                .map(|row| body_of(row))
                 .collect();
             out.insert(list(&ArmRead::BackupInstances(vault), items));
         }
@@ -115,12 +109,12 @@ pub fn expand(queries: &Queries, raws: &RawReads) -> RawReads {
 }
 
 /// The rows of a query that was answered; `None` when it failed or was not made.
-pub fn rows(raws: &RawReads, query: &ArmRead) -> Option<Vec<Value>> {
+pub fn rows<'a>(raws: &'a RawReads, query: &ArmRead) -> Option<&'a [Value]> {
     let raw = raws.get(query)?;
     if raw.error.is_some() {
         return None;
     }
-    raw.body.as_ref()?["data"].as_array().cloned()
+    raw.body.as_ref()?["data"].as_array().map(Vec::as_slice)
 }
 
 pub fn id_of(row: &Value) -> Option<ResourceId> {
@@ -187,11 +181,14 @@ fn list(read: &ArmRead, items: Vec<Value>) -> RawRead {
 }
 
 /// Rows grouped by a parent ID derived from each row's ID (lower case).
-fn group(rows: &[Value], parent: impl Fn(&str) -> Option<String>) -> BTreeMap<String, Vec<Value>> {
-    let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+fn group<'a>(
+    rows: impl IntoIterator<Item = &'a Value>,
+    parent: impl Fn(&str) -> Option<String>,
+) -> BTreeMap<String, Vec<&'a Value>> {
+    let mut groups: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for row in rows {
         if let Some(key) = row["id"].as_str().and_then(&parent) {
-            groups.entry(key).or_default().push(row.clone());
+            groups.entry(key).or_default().push(row);
         }
     }
     groups
