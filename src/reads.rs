@@ -733,6 +733,9 @@ impl RawReads {
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    pub fn remove(&mut self, read: &ArmRead) {
+        self.0.remove(&read.key());
+    }
     /// Keeps only the reads whose [`ArmRead::key`] `keep` accepts.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.0.retain(|key, _| keep(key));

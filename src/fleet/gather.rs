@@ -55,6 +55,7 @@ pub struct NoClusterList(pub String);
 struct Shared {
     known: RwLock<RawReads>,
     answered: Mutex<HashSet<String>>,
+    answers: Answers,
     in_flight: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
 }
 
@@ -97,6 +98,30 @@ impl Shared {
     fn was_answered(&self, key: &str) -> bool {
         lock(&self.answered).contains(key)
     }
+
+    /// Lets go of a judged cluster's own reads, but for the answers a bundle keeps: no other
+    /// cluster's plan asks for them, and a large fleet would otherwise hold them all.
+    fn let_go_of_own_reads(&self, cluster: &ResourceId) {
+        let own: Vec<ArmRead> = own_reads(cluster)
+            .into_iter()
+            .filter(|read| self.answers == Answers::Drop || !self.was_answered(&read.key()))
+            .collect();
+        let mut known = write(&self.known);
+        for read in &own {
+            known.remove(read);
+        }
+    }
+}
+
+/// The reads of a cluster's plan that only that cluster's plan asks for.
+fn own_reads(cluster: &ResourceId) -> [ArmRead; 5] {
+    [
+        ArmRead::Cluster(cluster.clone()),
+        ArmRead::Extensions(cluster.clone()),
+        ArmRead::TrustedAccessBindings(cluster.clone()),
+        ArmRead::Permissions(cluster.clone()),
+        ArmRead::PolicyAssignments(cluster.clone()),
+    ]
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -130,6 +155,7 @@ pub async fn gather(
     let shared = Shared {
         known: RwLock::new(RawReads::default()),
         answered: Mutex::new(HashSet::new()),
+        answers,
         in_flight: Mutex::new(HashMap::new()),
     };
     let mut pending: FuturesUnordered<_> = queries
@@ -198,6 +224,7 @@ async fn one_cluster(
         }
     }
     observer.done(cluster, &read(&shared.known));
+    shared.let_go_of_own_reads(cluster);
 }
 
 /// The target of one cluster of a fleet: the cluster alone, every other input discovered
