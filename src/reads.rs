@@ -734,7 +734,10 @@ impl RawReads {
         self.0.len()
     }
     pub fn remove(&mut self, read: &ArmRead) {
-        self.0.remove(&read.key());
+        self.take(read);
+    }
+    pub fn take(&mut self, read: &ArmRead) -> Option<RawRead> {
+        self.0.remove(&read.key())
     }
     /// Keeps only the reads whose [`ArmRead::key`] `keep` accepts.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {

@@ -212,7 +212,7 @@ fn replay(
         },
         recorded.scope.where_filter.as_deref(),
     );
-    let mut known = fleet_mode::known_reads(&queries, raws);
+    let mut known = fleet_mode::known_reads(&queries, raws, gather::Answers::Keep);
     let judged = recorded
         .clusters
         .iter()

@@ -174,12 +174,7 @@ pub async fn gather(
             return Err(NoClusterList(error.message.clone()));
         }
         let clusters = select(&queries, &known, selection);
-        *known = super::known_reads(&queries, std::mem::take(&mut *known));
-        if answers == Answers::Drop {
-            // The rows live on in the reads they expanded to; nothing else reads the queries.
-            let query_keys: HashSet<String> = queries.all().iter().map(|q| q.key()).collect();
-            known.retain(|key| !query_keys.contains(key));
-        }
+        *known = super::known_reads(&queries, std::mem::take(&mut *known), answers);
         clusters
     };
     observer.selected(clusters.len());
