@@ -380,7 +380,7 @@ mod tests {
     }
 
     #[test]
-    fn answers_taken_expand_to_the_same_reads_as_answers_kept_and_leave_the_failed_ones() {
+    fn answers_taken_expand_to_the_same_reads_as_answers_kept_and_none_is_left() {
         let (queries, mut raws) = world();
         let failed = RawRead::failure(
             &queries.backup_instances,
@@ -391,14 +391,14 @@ mod tests {
                 message: "no".into(),
             },
         );
-        raws.insert(failed.clone());
+        raws.insert(failed);
         let kept = expand(&queries, &mut Answered::Kept(&raws));
         let mut taken = Answered::Taken(raws);
         assert_eq!(expand(&queries, &mut taken), kept);
         let Answered::Taken(rest) = taken else {
             panic!("answers taken stay taken")
         };
-        assert_eq!(rest.iter().collect::<Vec<_>>(), [&failed]);
+        assert_eq!(rest.len(), 0, "a failed query's answer is let go too");
     }
 
     #[test]
