@@ -733,6 +733,25 @@ impl RawReads {
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    pub fn remove(&mut self, read: &ArmRead) {
+        self.take(read);
+    }
+    pub fn take(&mut self, read: &ArmRead) -> Option<RawRead> {
+        self.0.remove(&read.key())
+    }
+    /// Keeps only the reads whose [`ArmRead::key`] `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.0.retain(|key, _| keep(key));
+    }
+}
+
+impl IntoIterator for RawReads {
+    type Item = RawRead;
+    type IntoIter = std::collections::btree_map::IntoValues<String, RawRead>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_values()
+    }
 }
 
 #[cfg(test)]

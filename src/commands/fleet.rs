@@ -103,7 +103,11 @@ fn live(
             fail_on,
             streaming,
         };
-        let gathered = gather::gather(&client, queries, &selection, &observer).await?;
+        let answers = match args.collect {
+            Some(_) => gather::Answers::Keep,
+            None => gather::Answers::Drop,
+        };
+        let gathered = gather::gather(&client, queries, &selection, answers, &observer).await?;
         progress.clear();
         let stats = client.stats();
         Ok::<_, anyhow::Error>((gathered, stats))
@@ -208,7 +212,7 @@ fn replay(
         },
         recorded.scope.where_filter.as_deref(),
     );
-    let mut known = fleet_mode::known_reads(&queries, &raws);
+    let mut known = fleet_mode::known_reads(&queries, raws, gather::Answers::Keep);
     let judged = recorded
         .clusters
         .iter()
@@ -251,34 +255,56 @@ fn write_outputs(
     ui: &Ui,
 ) -> Result<()> {
     for spec in outputs {
-        let to_stdout = spec.path.is_none();
-        let text = match spec.format {
-            FleetFormat::Json => fleet::json(fleet),
-            // Streamed already, but for the summary line that ends the stream.
-            FleetFormat::Ndjson if to_stdout && streamed => fleet::ndjson_summary(fleet),
-            FleetFormat::Ndjson => {
-                let mut text: String = fleet.clusters.iter().map(fleet::ndjson_cluster).collect();
-                text.push_str(&fleet::ndjson_summary(fleet));
-                text
-            }
-            FleetFormat::Junit => fleet::junit(fleet),
-            FleetFormat::Markdown => fleet::markdown(fleet),
-            FleetFormat::Table => fleet::table(
-                fleet,
-                &pipeline::table_style(
-                    to_stdout && std::io::stdout().is_terminal(),
-                    to_stdout && ui.color(),
-                ),
-            ),
-        };
         match &spec.path {
             None if ui.quiet => {}
-            None => print!("{text}"),
-            Some(path) => std::fs::write(path, text)
-                .with_context(|| format!("cannot write the fleet report to {}", path.display()))?,
+            None => {
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                write_report(fleet, spec, streamed, ui, &mut out)
+                    .and_then(|()| out.flush())
+                    .context("cannot write the fleet report to stdout")?;
+            }
+            Some(path) => {
+                let context = || format!("cannot write the fleet report to {}", path.display());
+                let mut out =
+                    std::io::BufWriter::new(std::fs::File::create(path).with_context(context)?);
+                write_report(fleet, spec, streamed, ui, &mut out)
+                    .and_then(|()| out.flush())
+                    .with_context(context)?;
+            }
         }
     }
     Ok(())
+}
+
+/// One `-o` report, written as it is rendered (a fleet's JSON is the largest).
+fn write_report(
+    fleet: &Fleet,
+    spec: &FleetOutputSpec,
+    streamed: bool,
+    ui: &Ui,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let to_stdout = spec.path.is_none();
+    let text = match spec.format {
+        FleetFormat::Json => return fleet::write_json(fleet, out),
+        // Streamed already, but for the summary line that ends the stream.
+        FleetFormat::Ndjson if to_stdout && streamed => fleet::ndjson_summary(fleet),
+        FleetFormat::Ndjson => {
+            let mut text: String = fleet.clusters.iter().map(fleet::ndjson_cluster).collect();
+            text.push_str(&fleet::ndjson_summary(fleet));
+            text
+        }
+        FleetFormat::Junit => fleet::junit(fleet),
+        FleetFormat::Markdown => fleet::markdown(fleet),
+        FleetFormat::Table => fleet::table(
+            fleet,
+            &pipeline::table_style(
+                to_stdout && std::io::stdout().is_terminal(),
+                to_stdout && ui.color(),
+            ),
+        ),
+    };
+    out.write_all(text.as_bytes())
 }
 
 fn write_bundle(

@@ -14,22 +14,52 @@ use super::queries::Queries;
 use crate::ids::ResourceId;
 use crate::reads::{ArmRead, RawRead, RawReads};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Columns Resource Graph adds to a resource's own body.
 const GRAPH_COLUMNS: [&str; 3] = ["resourceGroup", "subscriptionId", "apiVersion"];
 
+/// The answered queries' rows, as `expand` gets them: borrowed from answers that are kept
+/// (a bundle is written, or they were read from one), or taken from answers let go once
+/// expanded, so each query's rows are freed as soon as they are expanded: a fleet's rows
+/// are its largest data.
+pub enum Answered<'a> {
+    Kept(&'a RawReads),
+    Taken(RawReads),
+}
+
+impl<'a> Answered<'a> {
+    /// The rows of a query that was answered; `None` when it failed or was not made.
+    fn rows(&mut self, query: &ArmRead) -> Option<Cow<'a, [Value]>> {
+        match self {
+            Answered::Kept(raws) => rows(raws, query).map(Cow::Borrowed),
+            Answered::Taken(raws) => match raws.take(query)? {
+                RawRead {
+                    error: None,
+                    body: Some(Value::Object(mut body)),
+                    ..
+                } => match body.remove("data") {
+                    Some(Value::Array(rows)) => Some(Cow::Owned(rows)),
+                    _ => None,
+                },
+                _ => None,
+            },
+        }
+    }
+}
+
 /// The reads the answered queries stand for.
-pub fn expand(queries: &Queries, raws: &RawReads) -> RawReads {
+pub fn expand(queries: &Queries, answered: &mut Answered) -> RawReads {
     let mut out = RawReads::default();
-    let clusters = rows(raws, &queries.clusters);
-    for row in clusters.iter().flatten() {
+    let clusters = answered.rows(&queries.clusters);
+    for row in clusters.iter().flat_map(|rows| rows.iter()) {
         if let Some(id) = id_of(row) {
             out.insert(RawRead::ok(&ArmRead::Cluster(id), body_of(row)));
         }
     }
-    if let (Some(clusters), Some(extensions)) = (&clusters, rows(raws, &queries.extensions)) {
-        let by_cluster = group(&extensions, |id| {
+    if let (Some(clusters), Some(extensions)) = (clusters, answered.rows(&queries.extensions)) {
+        let by_cluster = group(extensions.iter(), |id| {
             parent_before(
                 id,
                 "/providers/microsoft.kubernetesconfiguration/extensions/",
@@ -38,18 +68,59 @@ pub fn expand(queries: &Queries, raws: &RawReads) -> RawReads {
         for cluster in clusters.iter().filter_map(id_of) {
             let items = by_cluster
                 .get(&cluster.as_str().to_ascii_lowercase())
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|row| extension_body(&row))
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .map(|row| extension_body(row))
                 .collect();
             out.insert(list(&ArmRead::Extensions(cluster), items));
         }
     }
-    let resources = rows(raws, &queries.resources);
-    for row in resources.iter().flatten() {
-        let Some(id) = id_of(row) else { continue };
-        let read = match type_of(row).as_str() {
+    let resources = answered.rows(&queries.resources);
+    let groups = answered.rows(&queries.resource_groups);
+    for row in groups.iter().flat_map(|rows| rows.iter()) {
+        if let Some(id) = id_of(row) {
+            out.insert(RawRead::ok(&ArmRead::ResourceGroup(id), body_of(row)));
+        }
+    }
+    if let (Some(groups), Some(resources)) = (groups, &resources) {
+        let nsgs = resources
+            .iter()
+            .filter(|r| type_of(r) == "microsoft.network/networksecuritygroups");
+        let by_group = group(nsgs, resource_group_of);
+        for group_id in groups.iter().filter_map(id_of) {
+            let items = by_group
+                .get(&group_id.as_str().to_ascii_lowercase())
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .map(|row| body_of(row))
+                .collect();
+            out.insert(list(&ArmRead::NetworkSecurityGroups(group_id), items));
+        }
+    }
+    if let (Some(resources), Some(instances)) =
+        (&resources, answered.rows(&queries.backup_instances))
+    {
+        let by_vault = group(instances.iter(), |id| {
+            parent_before(id, "/backupinstances/")
+        });
+        for vault in resources
+            .iter()
+            .filter(|r| type_of(r) == "microsoft.dataprotection/backupvaults")
+            .filter_map(id_of)
+        {
+            let items = by_vault
+                .get(&vault.as_str().to_ascii_lowercase())
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .map(|row| body_of(row))
+                .collect();
+            out.insert(list(&ArmRead::BackupInstances(vault), items));
+        }
+    }
+    // Last, so that rows taken are moved into their reads rather than copied.
+    for row in resources.into_iter().flat_map(each_row) {
+        let Some(id) = id_of(&row) else { continue };
+        let read = match type_of(&row).as_str() {
             "microsoft.dataprotection/backupvaults" => ArmRead::Vault(id),
             "microsoft.storage/storageaccounts" => ArmRead::StorageAccount(id),
             "microsoft.network/networksecuritygroups" => ArmRead::NetworkSecurityGroup(id),
@@ -67,60 +138,26 @@ pub fn expand(queries: &Queries, raws: &RawReads) -> RawReads {
             }
             _ => continue,
         };
-        out.insert(RawRead::ok(&read, body_of(row)));
-    }
-    let groups = rows(raws, &queries.resource_groups);
-    for row in groups.iter().flatten() {
-        if let Some(id) = id_of(row) {
-            out.insert(RawRead::ok(&ArmRead::ResourceGroup(id), body_of(row)));
-        }
-    }
-    if let (Some(groups), Some(resources)) = (&groups, &resources) {
-        let nsgs: Vec<Value> = resources
-            .iter()
-            .filter(|r| type_of(r) == "microsoft.network/networksecuritygroups")
-            .cloned()
-            .collect();
-        let by_group = group(&nsgs, resource_group_of);
-        for group_id in groups.iter().filter_map(id_of) {
-            let items = by_group
-                .get(&group_id.as_str().to_ascii_lowercase())
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(body_of)
-                .collect();
-            out.insert(list(&ArmRead::NetworkSecurityGroups(group_id), items));
-        }
-    }
-    if let (Some(resources), Some(instances)) = (&resources, rows(raws, &queries.backup_instances))
-    {
-        let by_vault = group(&instances, |id| parent_before(id, "/backupinstances/"));
-        for vault in resources
-            .iter()
-            .filter(|r| type_of(r) == "microsoft.dataprotection/backupvaults")
-            .filter_map(id_of)
-        {
-            let items = by_vault
-                .get(&vault.as_str().to_ascii_lowercase())
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(body_of)
-                .collect();
-            out.insert(list(&ArmRead::BackupInstances(vault), items));
-        }
+        out.insert(RawRead::ok(&read, into_body(row)));
     }
     out
 }
 
+/// Each row, owned: moved out of rows taken, copied from rows borrowed.
+fn each_row(rows: Cow<'_, [Value]>) -> Box<dyn Iterator<Item = Value> + '_> {
+    match rows {
+        Cow::Borrowed(rows) => Box::new(rows.iter().cloned()),
+        Cow::Owned(rows) => Box::new(rows.into_iter()),
+    }
+}
+
 /// The rows of a query that was answered; `None` when it failed or was not made.
-pub fn rows(raws: &RawReads, query: &ArmRead) -> Option<Vec<Value>> {
+pub fn rows<'a>(raws: &'a RawReads, query: &ArmRead) -> Option<&'a [Value]> {
     let raw = raws.get(query)?;
     if raw.error.is_some() {
         return None;
     }
-    raw.body.as_ref()?["data"].as_array().cloned()
+    raw.body.as_ref()?["data"].as_array().map(Vec::as_slice)
 }
 
 pub fn id_of(row: &Value) -> Option<ResourceId> {
@@ -136,13 +173,16 @@ fn type_of(row: &Value) -> String {
 
 /// The resource as ARM's `GET` returns it: the row without Resource Graph's own columns.
 fn body_of(row: &Value) -> Value {
-    let mut body = row.clone();
-    if let Value::Object(map) = &mut body {
+    into_body(row.clone())
+}
+
+fn into_body(mut row: Value) -> Value {
+    if let Value::Object(map) = &mut row {
         for column in GRAPH_COLUMNS {
             map.remove(column);
         }
     }
-    body
+    row
 }
 
 /// An extension row as ARM lists it. Resource Graph has been seen to spell this table's
@@ -187,11 +227,14 @@ fn list(read: &ArmRead, items: Vec<Value>) -> RawRead {
 }
 
 /// Rows grouped by a parent ID derived from each row's ID (lower case).
-fn group(rows: &[Value], parent: impl Fn(&str) -> Option<String>) -> BTreeMap<String, Vec<Value>> {
-    let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+fn group<'a>(
+    rows: impl IntoIterator<Item = &'a Value>,
+    parent: impl Fn(&str) -> Option<String>,
+) -> BTreeMap<String, Vec<&'a Value>> {
+    let mut groups: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for row in rows {
         if let Some(key) = row["id"].as_str().and_then(&parent) {
-            groups.entry(key).or_default().push(row.clone());
+            groups.entry(key).or_default().push(row);
         }
     }
     groups
@@ -278,7 +321,7 @@ mod tests {
     #[test]
     fn a_cluster_row_is_its_get_without_graph_columns() {
         let (queries, raws) = world();
-        let reads = expand(&queries, &raws);
+        let reads = expand(&queries, &mut Answered::Kept(&raws));
         let cluster = body(&reads, &ArmRead::Cluster(id(&cluster_id("aks1"))));
         assert_eq!(cluster["identity"]["type"], "SystemAssigned");
         assert!(cluster.get("resourceGroup").is_none() && cluster.get("subscriptionId").is_none());
@@ -287,7 +330,7 @@ mod tests {
     #[test]
     fn extensions_are_listed_per_cluster_in_arms_casing_and_empty_for_a_cluster_without() {
         let (queries, raws) = world();
-        let reads = expand(&queries, &raws);
+        let reads = expand(&queries, &mut Answered::Kept(&raws));
         let listed = body(&reads, &ArmRead::Extensions(id(&cluster_id("aks1"))));
         let extension = &listed["value"][0]["properties"];
         assert_eq!(
@@ -306,7 +349,7 @@ mod tests {
     #[test]
     fn nsgs_are_listed_per_resource_group_subnets_come_from_their_vnet_and_instances_per_vault() {
         let (queries, raws) = world();
-        let reads = expand(&queries, &raws);
+        let reads = expand(&queries, &mut Answered::Kept(&raws));
         let aks1_nodes = id(&format!(
             "/subscriptions/{SUB}/resourceGroups/MC_rg-aks1_aks1_eastus"
         ));
@@ -337,6 +380,28 @@ mod tests {
     }
 
     #[test]
+    fn answers_taken_expand_to_the_same_reads_as_answers_kept_and_none_is_left() {
+        let (queries, mut raws) = world();
+        let failed = RawRead::failure(
+            &queries.backup_instances,
+            Some(403),
+            ReadError {
+                kind: FailureKind::Http,
+                arm_code: Some("AuthorizationFailed".into()),
+                message: "no".into(),
+            },
+        );
+        raws.insert(failed);
+        let kept = expand(&queries, &mut Answered::Kept(&raws));
+        let mut taken = Answered::Taken(raws);
+        assert_eq!(expand(&queries, &mut taken), kept);
+        let Answered::Taken(rest) = taken else {
+            panic!("answers taken stay taken")
+        };
+        assert_eq!(rest.len(), 0, "a failed query's answer is let go too");
+    }
+
+    #[test]
     fn a_failed_query_expands_to_nothing_so_arm_reads_it() {
         let (queries, mut raws) = world();
         raws.insert(RawRead::failure(
@@ -348,7 +413,7 @@ mod tests {
                 message: "no".into(),
             },
         ));
-        let reads = expand(&queries, &raws);
+        let reads = expand(&queries, &mut Answered::Kept(&raws));
         assert!(!reads.contains(&ArmRead::Extensions(id(&cluster_id("aks1")))));
         assert!(reads.contains(&ArmRead::Cluster(id(&cluster_id("aks1")))));
     }

@@ -16,7 +16,7 @@ use crate::plan::{next_reads, Purpose};
 use crate::reads::{ArmRead, RawReads};
 use crate::target::{Target, TargetRecord};
 use futures::stream::{FuturesUnordered, StreamExt};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::OnceCell;
 
@@ -30,8 +30,18 @@ const CLUSTERS_AT_ONCE: usize = 64;
 /// role definitions assigned at the scope.
 const MAX_NEEDS: usize = 8;
 
+/// Whether the caller keeps what Azure answered once every cluster is judged: to write a
+/// bundle. Not kept, the Resource Graph answers are let go as soon as their rows are
+/// expanded, and nothing is kept past the judging.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Answers {
+    Keep,
+    Drop,
+}
+
 /// What a fleet run read, as a bundle keeps it: every answer that came from Azure (the
 /// Resource Graph queries and the ARM reads), never the reads expanded from the queries.
+/// Empty when the answers were not kept ([`Answers::Drop`]).
 pub struct Gathered {
     /// The signed-in principal's object ID, when its token says.
     pub caller: Option<String>,
@@ -44,13 +54,16 @@ pub struct Gathered {
 #[error("the Resource Graph query for the clusters failed: {0}")]
 pub struct NoClusterList(pub String);
 
-/// Reads shared by every cluster: what Azure answered, the same plus the expanded Resource
-/// Graph rows, and the reads in flight (each made once, whoever asks first).
+/// Reads shared by every cluster: everything known (what Azure answered, the expanded
+/// Resource Graph rows, the derived reads), held once, with the keys of those Azure
+/// answered (what a bundle keeps), and the reads in flight (each made once, whoever asks
+/// first).
 struct Shared {
     /// The signed-in principal, whose permissions are derived (see `derive`).
     caller: Option<String>,
-    answered: RwLock<RawReads>,
     known: RwLock<RawReads>,
+    answered: Mutex<HashSet<String>>,
+    answers: Answers,
     in_flight: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
 }
 
@@ -68,7 +81,10 @@ impl Shared {
                 let derivation = derive(&read, &self::read(&self.known), self.caller.as_deref());
                 match derivation {
                     Derivation::Derived(raw) => {
-                        write(&self.known).insert(raw);
+                        // An answer from Azure that arrived meanwhile stays: a bundle keeps it.
+                        if !self.was_answered(&raw.key()) {
+                            write(&self.known).insert(raw);
+                        }
                         return;
                     }
                     Derivation::Needs(first) => self.obtain(client, first).await,
@@ -81,17 +97,49 @@ impl Shared {
 
     async fn read_once(&self, client: &ArmClient, read: ArmRead) {
         let cell = {
-            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            let mut in_flight = lock(&self.in_flight);
             in_flight.entry(read.key()).or_default().clone()
         };
         cell.get_or_init(|| async {
             let mut raw = client.read(&read).await;
             crate::redact::read(&mut raw);
-            write(&self.known).insert(raw.clone());
-            write(&self.answered).insert(raw);
+            lock(&self.answered).insert(raw.key());
+            write(&self.known).insert(raw);
         })
         .await;
     }
+
+    fn was_answered(&self, key: &str) -> bool {
+        lock(&self.answered).contains(key)
+    }
+
+    /// Lets go of a judged cluster's own reads, but for the answers a bundle keeps: no other
+    /// cluster's plan asks for them, and a large fleet would otherwise hold them all.
+    fn let_go_of_own_reads(&self, cluster: &ResourceId) {
+        let own: Vec<ArmRead> = own_reads(cluster)
+            .into_iter()
+            .filter(|read| self.answers == Answers::Drop || !self.was_answered(&read.key()))
+            .collect();
+        let mut known = write(&self.known);
+        for read in &own {
+            known.remove(read);
+        }
+    }
+}
+
+/// The reads of a cluster's plan that only that cluster's plan asks for.
+fn own_reads(cluster: &ResourceId) -> [ArmRead; 5] {
+    [
+        ArmRead::Cluster(cluster.clone()),
+        ArmRead::Extensions(cluster.clone()),
+        ArmRead::TrustedAccessBindings(cluster.clone()),
+        ArmRead::Permissions(cluster.clone()),
+        ArmRead::PolicyAssignments(cluster.clone()),
+    ]
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn write(lock: &RwLock<RawReads>) -> std::sync::RwLockWriteGuard<'_, RawReads> {
@@ -115,13 +163,15 @@ pub async fn gather(
     client: &ArmClient,
     queries: Queries,
     selection: &Selection,
+    answers: Answers,
     observer: &dyn Observer,
 ) -> Result<Gathered, NoClusterList> {
     let caller = client.caller_object_id().await;
     let shared = Shared {
         caller: caller.clone(),
-        answered: RwLock::new(RawReads::default()),
         known: RwLock::new(RawReads::default()),
+        answered: Mutex::new(HashSet::new()),
+        answers,
         in_flight: Mutex::new(HashMap::new()),
     };
     let mut pending: FuturesUnordered<_> = queries
@@ -131,17 +181,18 @@ pub async fn gather(
         .collect();
     while pending.next().await.is_some() {}
     drop(pending);
-    {
-        let answered = read(&shared.answered);
-        if let Some(error) = answered
+    let clusters = {
+        let mut known = write(&shared.known);
+        if let Some(error) = known
             .get(&queries.clusters)
             .and_then(|raw| raw.error.as_ref())
         {
             return Err(NoClusterList(error.message.clone()));
         }
-        *write(&shared.known) = super::known_reads(&queries, &answered);
-    }
-    let clusters = select(&queries, &read(&shared.answered), selection);
+        let clusters = select(&queries, &known, selection);
+        *known = super::known_reads(&queries, std::mem::take(&mut *known), answers);
+        clusters
+    };
     observer.selected(clusters.len());
     // Clusters are planned and judged a bounded number at a time: the scheduler admits
     // only so many requests anyway, and each cluster being planned holds its facts.
@@ -150,10 +201,17 @@ pub async fn gather(
         .buffer_unordered(CLUSTERS_AT_ONCE)
         .collect::<Vec<()>>()
         .await;
-    let raws = shared
-        .answered
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let mut raws = shared.known.into_inner().unwrap_or_else(|e| e.into_inner());
+    match answers {
+        Answers::Keep => {
+            let answered = shared
+                .answered
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner());
+            raws.retain(|key| answered.contains(key));
+        }
+        Answers::Drop => raws = RawReads::default(),
+    }
     Ok(Gathered {
         caller,
         raws,
@@ -181,6 +239,7 @@ async fn one_cluster(
         }
     }
     observer.done(cluster, &read(&shared.known));
+    shared.let_go_of_own_reads(cluster);
 }
 
 /// The target of one cluster of a fleet: the cluster alone, every other input discovered

@@ -85,11 +85,26 @@ pub fn judge_cluster(
 }
 
 /// Every read a fleet's checks use: the answers, and what the Resource Graph rows among
-/// them stand for (an answer from ARM wins over an expanded row).
-pub fn known_reads(queries: &Queries, answered: &RawReads) -> RawReads {
-    let mut known = expand::expand(queries, answered);
-    for raw in answered.iter() {
-        known.insert(raw.clone());
+/// them stand for (an answer from ARM wins over an expanded row). The answers are moved in,
+/// not copied: a fleet's rows are its largest data. Let go ([`gather::Answers::Drop`]), the
+/// Resource Graph answers live on only in the reads they expanded to.
+pub fn known_reads(queries: &Queries, answered: RawReads, answers: gather::Answers) -> RawReads {
+    let (mut known, rest) = match answers {
+        gather::Answers::Keep => (
+            expand::expand(queries, &mut expand::Answered::Kept(&answered)),
+            answered,
+        ),
+        gather::Answers::Drop => {
+            let mut taken = expand::Answered::Taken(answered);
+            let known = expand::expand(queries, &mut taken);
+            match taken {
+                expand::Answered::Taken(rest) => (known, rest),
+                expand::Answered::Kept(_) => (known, RawReads::default()),
+            }
+        }
+    };
+    for raw in rest {
+        known.insert(raw);
     }
     known
 }

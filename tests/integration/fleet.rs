@@ -453,7 +453,12 @@ async fn shards_split_the_fleet_and_merge_back_into_one_report() {
             format!("json={}", file.display()),
         ]))
         .await;
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let part: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(part["scope"]["shard"], shard);
         seen += part["clusters"].as_array().unwrap().len();

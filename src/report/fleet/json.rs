@@ -127,9 +127,17 @@ fn fleet_v1(fleet: &Fleet, with_clusters: bool) -> FleetV1<'_, crate::report::js
     )
 }
 
+/// Written as it is serialized: a large fleet's report is never held whole in memory.
+pub(super) fn write(fleet: &Fleet, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &fleet_v1(fleet, true))?;
+    out.write_all(b"\n")
+}
+
+#[cfg(test)]
 pub(super) fn render(fleet: &Fleet) -> String {
-    serde_json::to_string_pretty(&fleet_v1(fleet, true)).expect("report structs always serialize")
-        + "\n"
+    let mut text = Vec::new();
+    write(fleet, &mut text).expect("report structs always serialize");
+    String::from_utf8(text).expect("serde_json writes UTF-8")
 }
 
 pub(super) fn line(report: &Report) -> String {

@@ -83,8 +83,14 @@ impl Fleet {
     }
 }
 
-/// The fleet as one `pxb-preflight-fleet/v1` object (pretty, with a final newline); each
-/// `clusters` entry is exactly the object `check -o json` prints for that cluster.
+/// The fleet as one `pxb-preflight-fleet/v1` object (pretty, with a final newline), written
+/// to `out`; each `clusters` entry is exactly the object `check -o json` prints for that
+/// cluster.
+pub fn write_json(fleet: &Fleet, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    json::write(fleet, out)
+}
+
+#[cfg(test)]
 pub fn json(fleet: &Fleet) -> String {
     json::render(fleet)
 }
