@@ -474,3 +474,39 @@ async fn shards_split_the_fleet_and_merge_back_into_one_report() {
     assert_eq!(merged["summary"], whole["summary"]);
     assert_eq!(merged["clusters"], whole["clusters"]);
 }
+
+/// A named cluster that is nowhere to be read is reported as not checked, with why, and
+/// the fleet is incomplete (exit 3), not failed to run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_that_cannot_be_read_is_listed_as_not_checked() {
+    let fake = world("ready").await;
+    let missing = format!(
+        "/subscriptions/{}/resourceGroups/rg-gone/providers/Microsoft.ContainerService/managedClusters/aks-gone",
+        subscription_of("ready")
+    );
+    let out = run(fake.command(&[
+        "fleet",
+        "--subscription",
+        &subscription_of("ready"),
+        "--cluster",
+        &missing,
+        "-o",
+        "json",
+    ]))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    assert_eq!(report["summary"]["could_not_check"], 1);
+    assert_eq!(report["clusters"], json!([]));
+    let unchecked = &report["could_not_check"][0];
+    assert_eq!(unchecked["cluster"], missing.as_str());
+    assert!(
+        unchecked["message"].as_str().unwrap().contains("404"),
+        "{unchecked}"
+    );
+}
