@@ -114,6 +114,16 @@ impl Respond for FakeGraph {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
         let query = body["query"].as_str().unwrap_or_default();
+        if query.contains("(((") {
+            // What Resource Graph answers a query it cannot parse.
+            return ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "code": "BadRequest",
+                "message": "Please provide below info when asking for support: timestamp = 2026-11-29T10:00:00Z, correlationId = 6902d332-0000-4000-8000-000000000000.",
+                "details": [
+                    {"code": "InvalidQuery", "message": "Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying."},
+                    {"code": "ParserFailure", "message": "ParserFailure", "line": 1, "characterPositionInLine": 80, "token": "((("}
+                ]}}));
+        }
         let rows = if query
             .starts_with("resources | where type =~ 'microsoft.containerservice/managedclusters'")
         {
@@ -509,4 +519,23 @@ async fn a_cluster_that_cannot_be_read_is_listed_as_not_checked() {
         unchecked["message"].as_str().unwrap().contains("404"),
         "{unchecked}"
     );
+}
+
+/// A `--where` Resource Graph cannot parse stops the fleet before any cluster (exit 2),
+/// with Resource Graph's own words.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_filter_resource_graph_refuses_stops_the_fleet_with_its_message() {
+    let fake = world("ready").await;
+    let out = run(fake.command(&[
+        "fleet",
+        "--subscription",
+        &subscription_of("ready"),
+        "--where",
+        "tags.env == (((",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Query is invalid"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
