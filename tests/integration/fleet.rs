@@ -539,3 +539,36 @@ async fn a_filter_resource_graph_refuses_stops_the_fleet_with_its_message() {
     assert!(stderr.contains("Query is invalid"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+/// The scope goes to Resource Graph as asked: a management group, or (neither flag) no
+/// scope at all, which is every subscription the caller can read.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scope_is_a_management_group_or_everything_readable() {
+    for (flags, subscriptions, groups) in [
+        (
+            vec!["--management-group", "contoso-prod"],
+            json!(null),
+            json!(["contoso-prod"]),
+        ),
+        (vec![], json!(null), json!(null)),
+    ] {
+        let fake = world("ready").await;
+        let mut args = vec!["fleet", "-o", "json"];
+        args.extend(flags.iter().copied());
+        let out = run(fake.command(&args)).await;
+        assert_eq!(json_of(&out)["summary"]["clusters"], 1, "{flags:?}");
+        let queries: Vec<Value> = fake
+            .requests()
+            .await
+            .iter()
+            .filter(|r| r.url.path() == GRAPH_PATH)
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        assert_eq!(queries.len(), 5, "{flags:?}");
+        for query in &queries {
+            assert_eq!(query["subscriptions"], subscriptions, "{query}");
+            assert_eq!(query["managementGroups"], groups, "{query}");
+            assert_eq!(query["options"]["resultFormat"], "objectArray");
+        }
+    }
+}
