@@ -120,7 +120,7 @@ pub struct CheckArgs {
     pub profile: ProfileArg,
     /// Report format table|json|junit|markdown, to stdout; FORMAT=PATH writes it to a file.
     /// Repeatable: `-o table -o json=report.json -o junit=report.xml`.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", value_parser = parse_output, default_value = "table", action = clap::ArgAction::Append)]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", value_parser = parse_output::<OutputFormat>, default_value = "table", action = clap::ArgAction::Append)]
     pub output: Vec<OutputSpec>,
     /// Also exit 1 on warnings (`warn`) or on checks skipped for lack of input (`skip`).
     /// Repeatable or a list: `--fail-on warn --fail-on skip`, `--fail-on warn,skip`.
@@ -166,7 +166,7 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "DIR|FILE")]
     pub bundle: Option<PathBuf>,
     /// Format table|json|markdown, to stdout; FORMAT=PATH writes it to a file. Repeatable.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", value_parser = parse_output, default_value = "table", action = clap::ArgAction::Append)]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", value_parser = parse_output::<OutputFormat>, default_value = "table", action = clap::ArgAction::Append)]
     pub output: Vec<OutputSpec>,
 }
 
@@ -209,7 +209,7 @@ pub struct FleetArgs {
     pub profile: ProfileArg,
     /// Report format table|json|ndjson|junit|markdown, to stdout; FORMAT=PATH writes a file.
     /// Repeatable.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", value_parser = parse_fleet_output, default_value = "table", action = clap::ArgAction::Append)]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", value_parser = parse_output::<FleetFormat>, default_value = "table", action = clap::ArgAction::Append)]
     pub output: Vec<FleetOutputSpec>,
     /// Also exit 1 on warnings (`warn`) or on checks skipped for lack of input (`skip`).
     #[arg(long = "fail-on", value_enum, value_delimiter = ',', action = clap::ArgAction::Append)]
@@ -238,23 +238,6 @@ pub enum FleetFormat {
     Ndjson,
     Junit,
     Markdown,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct FleetOutputSpec {
-    pub format: FleetFormat,
-    pub path: Option<PathBuf>,
-}
-
-fn parse_fleet_output(text: &str) -> Result<FleetOutputSpec, OutputSpecError> {
-    let (name, path) = match text.split_once('=') {
-        Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
-        Some((name, _)) => return Err(OutputSpecError::NoFile(name.to_string())),
-        None => (text, None),
-    };
-    let format = FleetFormat::from_str(name, true)
-        .map_err(|_| OutputSpecError::UnknownFormat(name.to_string()))?;
-    Ok(FleetOutputSpec { format, path })
 }
 
 /// Why a `--shard` value was refused.
@@ -399,35 +382,57 @@ pub enum OutputFormat {
 
 /// One report destination: a format, and a file (stdout when absent).
 #[derive(Clone, Debug, PartialEq)]
-pub struct OutputSpec {
-    pub format: OutputFormat,
+pub struct Destination<F> {
+    pub format: F,
     pub path: Option<PathBuf>,
 }
+
+/// Where `check` and `diagnose` write a report.
+pub type OutputSpec = Destination<OutputFormat>;
+/// Where `fleet` writes a report.
+pub type FleetOutputSpec = Destination<FleetFormat>;
 
 /// Why an `-o FORMAT[=PATH]` value was refused (clap prints it with the flag).
 #[derive(Debug, thiserror::Error)]
 pub enum OutputSpecError {
     #[error("'{0}=' names no file")]
     NoFile(String),
-    #[error("unknown format '{0}' (table, json, junit, markdown)")]
-    UnknownFormat(String),
+    #[error("unknown format '{name}' ({known})")]
+    UnknownFormat { name: String, known: String },
 }
 
-fn parse_output(text: &str) -> Result<OutputSpec, OutputSpecError> {
+/// `FORMAT` or `FORMAT=PATH`, the format one of `F`'s values.
+fn parse_output<F: ValueEnum>(text: &str) -> Result<Destination<F>, OutputSpecError> {
     let (name, path) = match text.split_once('=') {
         Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
         Some((name, _)) => return Err(OutputSpecError::NoFile(name.to_string())),
         None => (text, None),
     };
-    let format = OutputFormat::from_str(name, true)
-        .map_err(|_| OutputSpecError::UnknownFormat(name.to_string()))?;
-    Ok(OutputSpec { format, path })
+    let format = F::from_str(name, true).map_err(|_| OutputSpecError::UnknownFormat {
+        name: name.to_string(),
+        known: F::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })?;
+    Ok(Destination { format, path })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Warn,
     Skip,
+}
+
+impl FailOn {
+    /// What the `--fail-on` flags given make a report count as not ready.
+    pub fn of(flags: &[FailOn]) -> crate::report::FailOn {
+        crate::report::FailOn {
+            warn: flags.contains(&FailOn::Warn),
+            skip: flags.contains(&FailOn::Skip),
+        }
+    }
 }
 
 impl TargetArgs {

@@ -5,7 +5,6 @@ use crate::cli::{self, CheckArgs};
 use crate::exit::Exit;
 use crate::pipeline;
 use crate::plan::Purpose;
-use crate::report::FailOn;
 use crate::ui::Ui;
 use anyhow::{bail, Context, Result};
 use std::io::IsTerminal;
@@ -33,10 +32,7 @@ pub fn run(args: CheckArgs, ui: &Ui) -> Result<Exit> {
             &ui.progress(),
         )?,
     };
-    let fail_on = FailOn {
-        warn: args.fail_on.contains(&cli::FailOn::Warn),
-        skip: args.fail_on.contains(&cli::FailOn::Skip),
-    };
+    let fail_on = cli::FailOn::of(&args.fail_on);
     let report = pipeline::judge(&gathered, args.profile.selected(), fail_on)?;
     for spec in &args.output {
         let to_stdout = spec.path.is_none();

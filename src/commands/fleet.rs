@@ -30,10 +30,7 @@ pub fn run(args: FleetArgs, ui: &Ui) -> Result<Exit> {
     if !args.merge.is_empty() {
         return merge(&args, ui);
     }
-    let fail_on = FailOn {
-        warn: args.fail_on.contains(&cli::FailOn::Warn),
-        skip: args.fail_on.contains(&cli::FailOn::Skip),
-    };
+    let fail_on = cli::FailOn::of(&args.fail_on);
     let profile = args.profile.selected();
     let streaming = args
         .output
@@ -168,10 +165,7 @@ impl gather::Observer for Judge<'_> {
 
 /// `check --bundle` of a fleet bundle: the fleet's report in the format asked for.
 pub fn replay_for_check(path: &std::path::Path, args: &cli::CheckArgs, ui: &Ui) -> Result<Exit> {
-    let fail_on = FailOn {
-        warn: args.fail_on.contains(&cli::FailOn::Warn),
-        skip: args.fail_on.contains(&cli::FailOn::Skip),
-    };
+    let fail_on = cli::FailOn::of(&args.fail_on);
     let outputs: Vec<FleetOutputSpec> = args
         .output
         .iter()

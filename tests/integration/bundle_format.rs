@@ -14,12 +14,6 @@ const FIXTURES: [&str; 4] = [
     "proxy-cluster",
 ];
 
-fn bin() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("pxb-preflight").unwrap();
-    cmd.env_clear();
-    cmd
-}
-
 fn compat_v1(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/compat/v1")

@@ -6,12 +6,6 @@ use std::io::Read;
 
 const SP_SECRET: &str = "planted-sp-secret-in-archive-9Qx";
 
-fn bin() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("pxb-preflight").unwrap();
-    cmd.env_clear();
-    cmd
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn tar_gz_round_trip_equals_live_and_holds_no_secret() {
     let fake = FakeArm::serving("ready").await;

@@ -80,6 +80,15 @@ fn check_run<'a>(failure: &'a Value, cluster_part: &str, id: &str) -> &'a Value 
         .unwrap_or_else(|| panic!("no {id} on {cluster_part} in {failure:#}"))
 }
 
+/// `diagnose --bundle BUNDLE EXTRA…`, with no Azure at all.
+fn offline(bundle: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    bin()
+        .args(["diagnose", "--bundle", bundle.to_str().unwrap()])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 fn exit_of(output: &std::process::Output) -> Option<i32> {
     output.status.code()
 }
@@ -292,18 +301,7 @@ async fn every_page_of_the_job_list_is_read_and_an_unknown_code_is_shown_as_reco
 #[test]
 fn the_demo_bundle_names_the_failing_checks_of_each_failure() {
     let bundle = fixture(FIXTURE);
-    let out = assert_cmd::Command::cargo_bin("pxb-preflight")
-        .unwrap()
-        .env_clear()
-        .args([
-            "diagnose",
-            "--bundle",
-            bundle.to_str().unwrap(),
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let out = offline(&bundle, &["-o", "json"]);
     assert_eq!(
         exit_of(&out),
         Some(1),
@@ -316,9 +314,7 @@ fn the_demo_bundle_names_the_failing_checks_of_each_failure() {
     assert_eq!(diagnosis["summary"]["failures"], 3);
     assert_eq!(diagnosis["summary"]["explained"], 2);
     insta::assert_json_snapshot!("diagnose-failed-restore", diagnosis);
-    let table = assert_cmd::Command::cargo_bin("pxb-preflight")
-        .unwrap()
-        .env_clear()
+    let table = bin()
         .args([
             "diagnose",
             "--bundle",
@@ -338,20 +334,10 @@ fn the_demo_bundle_names_the_failing_checks_of_each_failure() {
 #[test]
 fn one_job_can_be_diagnosed_alone() {
     let bundle = fixture(FIXTURE);
-    let out = assert_cmd::Command::cargo_bin("pxb-preflight")
-        .unwrap()
-        .env_clear()
-        .args([
-            "diagnose",
-            "--bundle",
-            bundle.to_str().unwrap(),
-            "--job",
-            &RESTORE_JOB.to_ascii_uppercase(),
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let out = offline(
+        &bundle,
+        &["--job", &RESTORE_JOB.to_ascii_uppercase(), "-o", "json"],
+    );
     let diagnosis = json_of(&out);
     let ids: Vec<&str> = diagnosis["failures"]
         .as_array()
@@ -366,18 +352,7 @@ fn one_job_can_be_diagnosed_alone() {
 #[test]
 fn a_bundle_with_nothing_recorded_exits_zero() {
     let bundle = fixture("ready");
-    let out = assert_cmd::Command::cargo_bin("pxb-preflight")
-        .unwrap()
-        .env_clear()
-        .args([
-            "diagnose",
-            "--bundle",
-            bundle.to_str().unwrap(),
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let out = offline(&bundle, &["-o", "json"]);
     assert_eq!(
         exit_of(&out),
         Some(0),
@@ -475,10 +450,7 @@ async fn a_protection_error_and_a_partial_restore_are_failures_too() {
     let bundle = dir.path().join("bundle");
     let collected = run(fake.collect(FIXTURE, &bundle, &flags)).await;
     assert_eq!(exit_of(&collected), Some(0));
-    let mut everything = String::new();
-    for file in crate::kubernetes::walk(&bundle) {
-        everything.push_str(&std::fs::read_to_string(file).unwrap());
-    }
+    let everything = crate::kubernetes::written(&bundle, &[]);
     assert!(everything.contains("restore-shop-8b2e4d1"));
     assert!(!everything.contains("planted-volume-option-secret"));
     assert!(!everything.contains("last-applied-configuration"));

@@ -270,14 +270,7 @@ async fn a_kubeconfig_token_reads_every_page_and_the_bundle_replays_it_without_t
         11,
         "{names:?}"
     );
-    let mut everything = String::new();
-    for entry in walk(&bundle) {
-        everything.push_str(&std::fs::read_to_string(entry).unwrap());
-    }
-    for output in [&live, &replay, &collected] {
-        everything.push_str(&String::from_utf8_lossy(&output.stdout));
-        everything.push_str(&String::from_utf8_lossy(&output.stderr));
-    }
+    let everything = written(&bundle, &[&live, &replay, &collected]);
     assert!(!everything.contains(KUBE_TOKEN));
     // Only the kept fields: no pod IP, no container env.
     for dropped in ["10.244.0.12", "secretKeyRef", "nodeStageSecretRef"] {
@@ -305,6 +298,20 @@ pub(crate) fn base64(data: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Everything a run wrote: every byte of the bundle under `dir` and the outputs' stdout
+/// and stderr, as text (for what must never appear in any of it).
+pub(crate) fn written(dir: &Path, outputs: &[&std::process::Output]) -> String {
+    let mut everything = String::new();
+    for file in walk_if_any(dir) {
+        everything.push_str(&String::from_utf8_lossy(&std::fs::read(file).unwrap()));
+    }
+    for output in outputs {
+        everything.push_str(&String::from_utf8_lossy(&output.stdout));
+        everything.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    everything
 }
 
 /// Every file under `dir`, or none when it was never written.

@@ -5,7 +5,7 @@
 //! `client-key-data`. Certificates are made per test with rcgen.
 
 use crate::common::*;
-use crate::kubernetes::{base64, fake_kubernetes, kubeconfig, message_of, run_json, walk};
+use crate::kubernetes::{base64, fake_kubernetes, kubeconfig, message_of, run_json, written};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -179,14 +179,7 @@ async fn a_client_certificate_authenticates_over_mutual_tls_and_never_leaves_the
         run(fake.command(&["check", "--bundle", bundle.to_str().unwrap(), "-o", "json"])).await;
     assert_eq!(json_of(&replay), report);
 
-    let mut everything = String::new();
-    for file in walk(&bundle) {
-        everything.push_str(&String::from_utf8_lossy(&std::fs::read(file).unwrap()));
-    }
-    for output in [&live, &collected, &replay] {
-        everything.push_str(&String::from_utf8_lossy(&output.stdout));
-        everything.push_str(&String::from_utf8_lossy(&output.stderr));
-    }
+    let everything = written(&bundle, &[&live, &collected, &replay]);
     let key_body = pki
         .client_key_pem
         .lines()

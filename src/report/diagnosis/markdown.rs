@@ -5,7 +5,7 @@
 
 use super::{
     explanation_text, failing, operation_label, product_label, record_label, rfc3339, role_label,
-    summary_line, ClusterNames,
+    summary_line, time_label, ClusterNames,
 };
 use crate::diagnosis::{DiagnosedFailure, Diagnosis};
 use crate::report::markdown::cell;
@@ -75,9 +75,7 @@ pub fn render(diagnosis: &Diagnosis) -> String {
 
 fn failure_section(d: &DiagnosedFailure, number: usize, names: &ClusterNames) -> String {
     let f = &d.failure;
-    let time = f
-        .time
-        .map_or_else(|| "time not recorded".to_string(), rfc3339);
+    let time = time_label(f);
     let mut out = format!(
         "\n### {number}. {} {}: {} ({time})\n\n- {}: `{}`\n",
         product_label(f.product),

@@ -84,6 +84,13 @@ fn no_failure_line(diagnosis: &Diagnosis) -> String {
     }
 }
 
+/// When a failure happened, for people.
+fn time_label(failure: &crate::diagnosis::RecordedFailure) -> String {
+    failure
+        .time
+        .map_or_else(|| "time not recorded".to_string(), rfc3339)
+}
+
 /// RFC 3339 in UTC (`2026-11-22T00:00:00Z`), whatever offset the record carried.
 fn rfc3339(time: OffsetDateTime) -> String {
     let utc = time.to_offset(UtcOffset::UTC);

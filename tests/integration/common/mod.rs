@@ -487,6 +487,13 @@ pub fn target_args(fixture: &str) -> Vec<String> {
     args
 }
 
+/// The binary with a clean environment, for runs that need no Azure (bundles, usage).
+pub fn bin() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("pxb-preflight").unwrap();
+    cmd.env_clear();
+    cmd
+}
+
 /// Runs a command off the async runtime (the fake server lives on it).
 pub async fn run(mut cmd: assert_cmd::Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
